@@ -1,0 +1,46 @@
+"""What a run loaded: the resolved options and the validated user files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .calibration import Calibration, resolve_calibration
+from .errors import config_error
+from .mapping import MappingFile, load_mapping
+from .options import Setting, Tolerances
+from .stats import NormStats, load_stats
+
+
+@dataclass(frozen=True)
+class So101Context:
+    """Everything a run loaded: the settings and the validated user files."""
+
+    settings: dict[str, Setting]
+    tolerances: Tolerances
+    calibration: Calibration | None = None
+    stats: NormStats | None = None
+    mapping: MappingFile | None = None
+
+    def value(self, name: str) -> object:
+        return self.settings[name].value
+
+
+def _load(setting: Setting, loader: Callable[[str], object]) -> object:
+    return None if setting.value is None else loader(str(setting.value))
+
+
+def load_context(settings: dict[str, Setting]) -> So101Context:
+    """Load and validate the user's files; any problem raises one :class:`So101ConfigError`."""
+    calibration = _load(settings["calibration"], resolve_calibration)
+    mapping = _load(settings["mapping"], load_mapping)
+    stats = _load(settings["stats"], lambda p: load_stats(
+        p, feature=str(settings["stats_feature"].value),
+        dataset=settings["stats_dataset"].value))
+    if settings["stats_dataset"].value is not None and stats is None:
+        raise config_error("a dataset was chosen but no stats were given (--so101-stats)",
+                           source=settings["stats_dataset"].origin,
+                           value=settings["stats_dataset"].value)
+    tolerances = Tolerances(deg=float(settings["tolerance_deg"].value),
+                            z=float(settings["tolerance_z"].value))
+    return So101Context(settings, tolerances, calibration, stats, mapping)

@@ -1,0 +1,132 @@
+"""The checks, as plain functions that return per-joint :class:`Measurement` records.
+
+No pytest here: the suites assert on these, reports tabulate them, scripts can call them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .calibration import Calibration
+from .frames import PolicyFrame, RobotUnit, ticks_to_units, units_to_ticks
+from .joints import MOTOR_NAMES, JointLimits
+from .mapping import RAD_TO_DEG, JointMap
+from .measurement import Measurement
+from .stats import NormStats
+
+
+def map_disagreement_deg(declared: JointMap, reference: JointMap,
+                         q_sim_rad: np.ndarray) -> np.ndarray:
+    """|declared(q) - reference(q)| per joint, expressed as sim degrees through the reference."""
+    diff = declared.apply(q_sim_rad) - reference.apply(q_sim_rad)
+    return np.abs(diff) / reference.scale * RAD_TO_DEG
+
+
+def diagnose_map(declared: JointMap, reference: JointMap, joint: int, *,
+                 frame: PolicyFrame | None) -> str:
+    """Say how a declared map differs from the reference for one joint: direction, scale, offset."""
+    name = MOTOR_NAMES[joint]
+    both = (f"declared {declared.describe(joint, 'q')}, "
+            f"reference {reference.describe(joint, 'q')} (q in sim rad)")
+    if declared.direction[joint] != reference.direction[joint]:
+        hint = ""
+        if frame is PolicyFrame.LEROBOT_LEGACY_DEGREES and name == "shoulder_lift":
+            hint = ("; the LeRobot legacy frame reverses shoulder_lift: "
+                    "shoulder_lift_legacy = -(shoulder_lift_deg) + 90, i.e. "
+                    "shoulder_lift = -(x - 90)")
+        return f"direction reversed: {both}{hint}"
+    ratio = declared.scale[joint] / reference.scale[joint]
+    if not np.isclose(ratio, 1.0, rtol=1e-3):
+        return f"scale off by a factor {ratio:.4g}: {both}"
+    shift = (declared.offset[joint] - reference.offset[joint]) / reference.scale[joint]
+    return f"offset off by {shift * RAD_TO_DEG:.4g} deg of sim motion: {both}"
+
+
+def check_map_matches_reference(declared: JointMap, reference: JointMap, limits: JointLimits, *,
+                                tolerance_deg: float, frame: PolicyFrame | None,
+                                check: str = "sim_to_policy vs reference") -> list[Measurement]:
+    """Worst disagreement over each joint's whole range (affine: reached at a range end)."""
+    ends = np.stack([limits.lower_rad, limits.upper_rad])
+    worst = map_disagreement_deg(declared, reference, ends).max(axis=0)
+    out = []
+    for j, joint in enumerate(MOTOR_NAMES):
+        direction_ok = declared.direction[j] == reference.direction[j]
+        detail = "" if worst[j] <= tolerance_deg and direction_ok else \
+            diagnose_map(declared, reference, j, frame=frame)
+        out.append(Measurement(check, joint, float(worst[j]), "deg", 0.0, tolerance_deg, detail))
+    return out
+
+
+def check_normalized_near_zero(stats: NormStats, chain: JointMap, q_sim_rad: np.ndarray, *,
+                               tolerance: float, frame: PolicyFrame, chain_name: str,
+                               pose_name: str = "sim zero") -> list[Measurement]:
+    """The reference pose, mapped through ``chain`` into the policy frame, normalizes near 0."""
+    x_policy = chain.apply(q_sim_rad)
+    z = stats.normalize(x_policy)
+    unit = "std" if stats.mode == "MEAN_STD" else "minmax"
+    out = []
+    for j, joint in enumerate(MOTOR_NAMES):
+        detail = (f"{pose_name} maps through the {chain_name} chain to "
+                  f"{x_policy[j]:.4g} {frame.unit_label(j)} in {frame.value}; stats "
+                  f"{stats.key} mean {stats.mean[j]:.4g}, std {stats.std[j]:.4g}")
+        out.append(Measurement("normalized reference pose", joint, float(z[j]), unit,
+                               -tolerance, tolerance, detail))
+    return out
+
+
+def stats_center(stats: NormStats) -> np.ndarray:
+    """The policy-frame value the stats are centred on (mean; MIN_MAX: range middle)."""
+    if stats.mode == "MIN_MAX":
+        return (stats.min + stats.max) / 2
+    return stats.mean
+
+
+def check_stats_mean_within_limits(stats: NormStats, chain: JointMap, limits: JointLimits, *,
+                                   frame: PolicyFrame, chain_name: str) -> list[Measurement]:
+    """The stats mean, mapped back to the sim frame, lies inside the model's joint limits."""
+    center = stats_center(stats)
+    q_deg = chain.inverse().apply(center) * RAD_TO_DEG
+    out = []
+    for j, joint in enumerate(MOTOR_NAMES):
+        lo, hi = float(limits.lower_deg[j]), float(limits.upper_deg[j])
+        detail = (f"stats mean {center[j]:.5g} {frame.unit_label(j)} ({frame.value}, "
+                  f"{stats.key}) maps through the {chain_name} chain to {q_deg[j]:.4g} deg "
+                  f"in the sim frame; joint limits [{lo:.4g}, {hi:.4g}] deg "
+                  f"({limits.source})")
+        out.append(Measurement("stats mean in joint limits", joint, float(q_deg[j]), "deg",
+                               lo, hi, detail, marginal_fraction=0.95))
+    return out
+
+
+def check_stds_positive(stats: NormStats, frame: PolicyFrame) -> list[Measurement]:
+    """Stds (MIN_MAX: spans) are finite and positive, so normalization cannot explode."""
+    spread = stats.std if stats.mode == "MEAN_STD" else stats.max - stats.min
+    what = "std" if stats.mode == "MEAN_STD" else "max - min"
+    out = []
+    for j, joint in enumerate(MOTOR_NAMES):
+        value = float(spread[j])
+        detail = f"{what} {value!r} in {stats.key}" if not (np.isfinite(value) and value > 0) \
+            else ""
+        out.append(Measurement(f"stats {what} positive", joint,
+                               value if np.isfinite(value) else float("nan"),
+                               frame.unit_label(j), low=np.nextafter(0.0, 1.0), detail=detail))
+    return out
+
+
+def ticks_roundtrip_error(cal: Calibration, units: Sequence[RobotUnit], *,
+                          rounding: str) -> np.ndarray:
+    """Worst |ticks -> units -> ticks - ticks| per joint over every tick of each range."""
+    span = int((cal.range_max - cal.range_min).max()) + 1
+    steps = np.arange(span)[:, None]
+    ticks = np.minimum(cal.range_min + steps, cal.range_max)
+    back = units_to_ticks(ticks_to_units(ticks, cal, units), cal, units, rounding=rounding)
+    return np.abs(back - ticks).max(axis=0)
+
+
+def unit_per_tick(cal: Calibration, units: Sequence[RobotUnit]) -> np.ndarray:
+    """Size of one tick in each joint's unit (positive)."""
+    one = ticks_to_units(np.stack([cal.range_min, cal.range_min + 1]).astype(float), cal, units,
+                         clamp=False)
+    return np.abs(one[1] - one[0])

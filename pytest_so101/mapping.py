@@ -1,0 +1,326 @@
+"""Per-joint affine maps ``y = direction * scale * x + offset`` (seed 003) and the mapping file.
+
+A :class:`JointMap` relates two frames joint by joint: apply it, invert it, compose it,
+or solve it from paired poses. :func:`load_mapping` reads and validates the TOML
+mapping file of architecture.md (``[sim]``, ``[sim_to_robot]``, ``[sim_to_policy]``,
+``[policy]``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import config_error
+from .frames import PolicyFrame, RobotUnit, expand_units, parse_policy_frame
+from .joints import KNOWN_MODELS, MOTOR_NAMES, N_JOINTS, JointLimits
+
+RAD_TO_DEG = 180.0 / np.pi
+
+
+@dataclass(frozen=True)
+class JointMap:
+    """``y = direction * scale * x + offset`` per joint, arrays of shape (6,), motor order."""
+
+    offset: np.ndarray
+    scale: np.ndarray
+    direction: np.ndarray
+    name: str = "map"
+    source: str = "<memory>"
+
+    def __post_init__(self) -> None:
+        arrays = {}
+        for key in ("offset", "scale", "direction"):
+            values = np.asarray(getattr(self, key), dtype=float)
+            if values.shape != (N_JOINTS,):
+                raise config_error(f"{self.name} must have {N_JOINTS} values in motor order",
+                                   source=self.source, field=f"{self.name}.{key}",
+                                   value=values.tolist())
+            arrays[key] = values
+        for i, joint in enumerate(MOTOR_NAMES):
+            for key, values in arrays.items():
+                if not np.isfinite(values[i]):
+                    raise config_error("must be finite", source=self.source, joint=joint,
+                                       field=f"{self.name}.{key}", value=float(values[i]))
+            if arrays["scale"][i] <= 0:
+                raise config_error("scale must be > 0 (put the sign in direction)",
+                                   source=self.source, joint=joint, field=f"{self.name}.scale",
+                                   value=float(arrays["scale"][i]))
+            if arrays["direction"][i] not in (1.0, -1.0):
+                raise config_error("direction must be 1 or -1", source=self.source, joint=joint,
+                                   field=f"{self.name}.direction",
+                                   value=float(arrays["direction"][i]))
+        for key, values in arrays.items():
+            values.setflags(write=False)
+            object.__setattr__(self, key, values)
+
+    @classmethod
+    def identity(cls, name: str = "identity") -> JointMap:
+        return cls(np.zeros(N_JOINTS), np.ones(N_JOINTS), np.ones(N_JOINTS), name=name)
+
+    @classmethod
+    def from_affine(cls, slope: np.ndarray, intercept: np.ndarray, *, name: str = "map",
+                    source: str = "<memory>") -> JointMap:
+        """The map ``y = slope * x + intercept``; a zero slope cannot be a map."""
+        slope = np.asarray(slope, dtype=float)
+        for i, joint in enumerate(MOTOR_NAMES):
+            if slope[i] == 0 or not np.isfinite(slope[i]):
+                raise config_error("slope must be finite and non-zero", source=source,
+                                   joint=joint, field=f"{name}.slope", value=float(slope[i]))
+        return cls(intercept, np.abs(slope), np.sign(slope), name=name, source=source)
+
+    @property
+    def slope(self) -> np.ndarray:
+        return self.direction * self.scale
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """Map values of shape (..., 6)."""
+        return self.slope * np.asarray(x, dtype=float) + self.offset
+
+    def inverse(self) -> JointMap:
+        """``x = direction * (1/scale) * y - direction * offset / scale``."""
+        return JointMap(-self.direction * self.offset / self.scale, 1.0 / self.scale,
+                        self.direction, name=f"inverse({self.name})", source=self.source)
+
+    def then(self, other: JointMap) -> JointMap:
+        """The composition ``other(self(x))``."""
+        return JointMap(other.slope * self.offset + other.offset, other.scale * self.scale,
+                        other.direction * self.direction, name=f"{other.name}∘{self.name}",
+                        source=self.source)
+
+    def describe(self, joint: int, x: str = "x") -> str:
+        """Human form of one joint's map, e.g. ``-(57.2958 * x) + 90``."""
+        term = f"{self.scale[joint]:g} * {x}" if self.scale[joint] != 1 else x
+        sign = "-" if self.direction[joint] < 0 else ""
+        off = self.offset[joint]
+        tail = f" {'+' if off >= 0 else '-'} {abs(off):g}" if off else ""
+        return f"{sign}{term}{tail}" if not sign else f"-({term}){tail}"
+
+
+@dataclass(frozen=True)
+class SolvedMap:
+    """A map fitted to paired poses, with the fit residuals per joint (output units)."""
+
+    map: JointMap
+    residual_rms: np.ndarray
+    residual_max: np.ndarray
+    n_poses: int
+
+
+def solve_map(x: np.ndarray, y: np.ndarray, *, scale: np.ndarray | None = None,
+              direction: np.ndarray | None = None, name: str = "map",
+              source: str = "paired poses") -> SolvedMap:
+    """Fit ``y = direction * scale * x + offset`` per joint by least squares.
+
+    ``x`` and ``y`` have shape (k, 6): k paired poses in the two frames. With ``scale``
+    and ``direction`` known, one pose fixes the offset; otherwise each joint needs two
+    poses that move it, and a pose set that does not is an error naming the joint.
+    """
+    x = np.atleast_2d(np.asarray(x, dtype=float))
+    y = np.atleast_2d(np.asarray(y, dtype=float))
+    if x.shape != y.shape or x.ndim != 2 or x.shape[1] != N_JOINTS:
+        raise config_error(f"paired poses must both have shape (k, {N_JOINTS})", source=source,
+                           value=(x.shape, y.shape))
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise config_error("paired poses must be finite", source=source)
+    k = x.shape[0]
+    slope = np.empty(N_JOINTS)
+    offset = np.empty(N_JOINTS)
+    for j, joint in enumerate(MOTOR_NAMES):
+        xj, yj = x[:, j], y[:, j]
+        spread = np.ptp(xj)
+        if scale is not None and direction is not None:
+            slope[j] = float(direction[j]) * float(scale[j])
+        else:
+            if k < 2 or spread <= 1e-9 * max(1.0, np.abs(xj).max()):
+                raise config_error(
+                    f"the {k} pose(s) do not move this joint, so its direction and scale are "
+                    "undetermined; add a pose that moves it (or give scale and direction)",
+                    source=source, joint=joint, field="x", value=xj.tolist())
+            fitted = np.polyfit(xj, yj, 1)[0]
+            if scale is not None:
+                slope[j] = float(np.sign(fitted) or 1.0) * float(scale[j])
+            else:
+                slope[j] = fitted
+            if abs(fitted) <= 1e-12 * max(1.0, np.abs(yj).max()):
+                raise config_error("the reading does not change when this joint moves",
+                                   source=source, joint=joint, field="y", value=yj.tolist())
+        offset[j] = float(np.mean(yj - slope[j] * xj))
+    fitted_map = JointMap.from_affine(slope, offset, name=name, source=source)
+    residual = y - fitted_map.apply(x)
+    return SolvedMap(fitted_map, np.sqrt(np.mean(residual**2, axis=0)),
+                     np.abs(residual).max(axis=0), k)
+
+
+# -- the mapping file ------------------------------------------------------------------
+
+SIM_SIDE_UNITS = ("radians", "degrees")
+_TABLE_KEYS = {
+    "sim": {"model", "joints", "reference_pose"},
+    "sim_to_robot": {"units", "input", "offset", "scale", "direction"},
+    "sim_to_policy": {"input", "offset", "scale", "direction"},
+    "policy": {"frame"},
+}
+
+
+@dataclass(frozen=True)
+class MappingFile:
+    """A validated mapping file. Maps take sim *radians* whatever ``input`` the file declared."""
+
+    source: str
+    model: str = "so101-new-calib"
+    sim_joint_names: tuple[str, ...] = MOTOR_NAMES
+    sim_to_robot: JointMap | None = None
+    robot_units: tuple[RobotUnit, ...] | None = None
+    sim_to_policy: JointMap | None = None
+    sim_to_policy_declared: JointMap | None = field(default=None, repr=False)
+    policy_frame: PolicyFrame | None = None
+    reference_pose_rad: np.ndarray = field(default_factory=lambda: np.zeros(N_JOINTS))
+    reference_pose_name: str = "sim zero"
+
+    @property
+    def joint_limits(self) -> JointLimits:
+        return KNOWN_MODELS[self.model].limits
+
+
+def _per_joint(raw: object, *, source: str, field_name: str) -> np.ndarray:
+    """A list of six numbers, or a table keyed by all six motor names."""
+    if isinstance(raw, Mapping):
+        unknown = [k for k in raw if k not in MOTOR_NAMES]
+        if unknown:
+            raise config_error(f"unknown joint name; expected {', '.join(MOTOR_NAMES)}",
+                               source=source, joint=unknown[0], field=field_name)
+        missing = [k for k in MOTOR_NAMES if k not in raw]
+        if missing:
+            raise config_error("value missing for this joint", source=source, joint=missing[0],
+                               field=field_name)
+        raw = [raw[k] for k in MOTOR_NAMES]
+    if not isinstance(raw, Sequence) or isinstance(raw, str) or len(raw) != N_JOINTS:
+        raise config_error(f"must be a list of {N_JOINTS} numbers in motor order or a table "
+                           "keyed by joint name", source=source, field=field_name, value=raw)
+    for i, value in enumerate(raw):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise config_error("must be a number", source=source, joint=MOTOR_NAMES[i],
+                               field=field_name, value=value)
+        if not np.isfinite(value):
+            raise config_error("must be finite", source=source, joint=MOTOR_NAMES[i],
+                               field=field_name, value=value)
+    return np.array(raw, dtype=float)
+
+
+def _sim_side_scale(raw: object, *, source: str, field_name: str) -> np.ndarray:
+    """Factor from sim radians to the declared sim-side unit, per joint."""
+    names = [raw] * N_JOINTS if isinstance(raw, str) else raw
+    if not isinstance(names, list) or len(names) != N_JOINTS:
+        raise config_error(f"must be 'radians', 'degrees' or a list of {N_JOINTS}",
+                           source=source, field=field_name, value=raw)
+    factors = []
+    for i, name in enumerate(names):
+        if name not in SIM_SIDE_UNITS:
+            raise config_error("must be 'radians' or 'degrees'", source=source,
+                               joint=MOTOR_NAMES[i], field=field_name, value=name)
+        factors.append(RAD_TO_DEG if name == "degrees" else 1.0)
+    return np.array(factors)
+
+
+def _joint_map(table: Mapping[str, object], name: str, *, source: str) -> tuple[JointMap, JointMap]:
+    """(map from sim radians, the map exactly as declared)."""
+    for key in ("offset", "scale", "direction"):
+        if key not in table:
+            raise config_error("key missing", source=source, field=f"{name}.{key}")
+    declared = JointMap(
+        _per_joint(table["offset"], source=source, field_name=f"{name}.offset"),
+        _per_joint(table["scale"], source=source, field_name=f"{name}.scale"),
+        _per_joint(table["direction"], source=source, field_name=f"{name}.direction"),
+        name=name, source=source,
+    )
+    to_input = _sim_side_scale(table.get("input", "radians"), source=source,
+                               field_name=f"{name}.input")
+    from_rad = JointMap(np.zeros(N_JOINTS), to_input, np.ones(N_JOINTS), name="sim input",
+                        source=source).then(declared)
+    return JointMap(from_rad.offset, from_rad.scale, from_rad.direction, name=name,
+                    source=source), declared
+
+
+def parse_mapping(data: Mapping[str, object], *, source: str = "<memory>") -> MappingFile:
+    """Validate the decoded TOML of a mapping file."""
+    for table_name, value in data.items():
+        if table_name not in _TABLE_KEYS:
+            raise config_error(f"unknown table; expected {', '.join(_TABLE_KEYS)}",
+                               source=source, field=f"[{table_name}]")
+        if not isinstance(value, Mapping):
+            raise config_error("must be a table", source=source, field=table_name, value=value)
+        unknown = sorted(set(value) - _TABLE_KEYS[table_name])
+        if unknown:
+            expected = ", ".join(sorted(_TABLE_KEYS[table_name]))
+            raise config_error(f"unknown key; expected {expected}", source=source,
+                               field=f"{table_name}.{unknown[0]}")
+    sim = data.get("sim", {})
+    model = sim.get("model", "so101-new-calib")
+    if model not in KNOWN_MODELS:
+        raise config_error(f"unknown model; expected one of {', '.join(KNOWN_MODELS)}",
+                           source=source, field="sim.model", value=model)
+    names = list(KNOWN_MODELS[model].joint_names)
+    joints = sim.get("joints", {})
+    if not isinstance(joints, Mapping):
+        raise config_error("must be a table {motor name = sim joint name}", source=source,
+                           field="sim.joints", value=joints)
+    for motor, sim_name in joints.items():
+        if motor not in MOTOR_NAMES:
+            raise config_error(f"unknown joint name; expected {', '.join(MOTOR_NAMES)}",
+                               source=source, joint=motor, field="sim.joints")
+        if not isinstance(sim_name, str) or not sim_name:
+            raise config_error("sim joint name must be a non-empty string", source=source,
+                               joint=motor, field="sim.joints", value=sim_name)
+        names[MOTOR_NAMES.index(motor)] = sim_name
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise config_error("two motors map to the same sim joint", source=source,
+                           field="sim.joints", value=duplicates[0])
+
+    reference_pose, reference_name = np.zeros(N_JOINTS), "sim zero"
+    if "reference_pose" in sim:
+        reference_pose = _per_joint(sim["reference_pose"], source=source,
+                                    field_name="sim.reference_pose")
+        reference_name = "sim.reference_pose"
+
+    sim_to_robot = robot_units = sim_to_policy = declared_policy = policy_frame = None
+    if "sim_to_robot" in data:
+        table = data["sim_to_robot"]
+        if "units" not in table:
+            raise config_error("key missing (degrees | range_m100_100 | ticks, or a list of 6)",
+                               source=source, field="sim_to_robot.units")
+        robot_units = expand_units(table["units"], source=source, field="sim_to_robot.units")
+        sim_to_robot, _ = _joint_map(table, "sim_to_robot", source=source)
+    if "sim_to_policy" in data:
+        sim_to_policy, declared_policy = _joint_map(data["sim_to_policy"], "sim_to_policy",
+                                                    source=source)
+    if "policy" in data:
+        if "frame" not in data["policy"]:
+            raise config_error("key missing", source=source, field="policy.frame")
+        policy_frame = parse_policy_frame(data["policy"]["frame"], source=source)
+    if sim_to_policy is not None and policy_frame is None:
+        raise config_error("[sim_to_policy] needs [policy] frame to say what it maps into",
+                           source=source, field="policy.frame")
+    return MappingFile(source, model, tuple(names), sim_to_robot, robot_units, sim_to_policy,
+                       declared_policy, policy_frame, reference_pose, reference_name)
+
+
+def load_mapping(path: str | Path) -> MappingFile:
+    """Read and validate a mapping TOML file."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise config_error("mapping file not found", source=str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise config_error(f"not valid TOML ({exc})", source=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise config_error(f"cannot read mapping file ({exc.__class__.__name__})",
+                           source=str(path)) from None
+    return parse_mapping(data, source=str(path))

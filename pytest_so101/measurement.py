@@ -1,0 +1,70 @@
+"""A check's result for one joint: value, unit, limits, margin and outcome (as OpenHTF does)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+#: Fraction of the tolerance beyond which a passing value is reported MARGINAL.
+DEFAULT_MARGINAL_FRACTION = 0.8
+
+
+class Outcome(StrEnum):
+    PASS = "PASS"
+    MARGINAL = "MARGINAL"
+    FAIL = "FAIL"
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One per-joint measurement. ``low``/``high`` are inclusive limits (None: unbounded)."""
+
+    check: str
+    joint: str
+    value: float
+    unit: str
+    low: float | None = None
+    high: float | None = None
+    detail: str = ""
+    marginal_fraction: float = DEFAULT_MARGINAL_FRACTION
+
+    @property
+    def margin(self) -> float:
+        """Distance to the nearest limit, in ``unit``; negative when outside."""
+        if not math.isfinite(self.value):
+            return -math.inf
+        distances = [self.value - self.low if self.low is not None else math.inf,
+                     self.high - self.value if self.high is not None else math.inf]
+        return min(distances)
+
+    @property
+    def outcome(self) -> Outcome:
+        if self.margin < 0:
+            return Outcome.FAIL
+        if self.low is not None and self.high is not None:
+            band = (1 - self.marginal_fraction) * (self.high - self.low) / 2
+            if self.margin < band:
+                return Outcome.MARGINAL
+        return Outcome.PASS
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome is not Outcome.FAIL
+
+    def limits_text(self) -> str:
+        if self.low is not None and self.high is not None:
+            if self.low == -self.high:
+                return f"|value| <= {self.high:.4g} {self.unit}"
+            return f"[{self.low:.4g}, {self.high:.4g}] {self.unit}"
+        if self.low is not None:
+            return f">= {self.low:.4g} {self.unit}"
+        if self.high is not None:
+            return f"<= {self.high:.4g} {self.unit}"
+        return "no limit"
+
+    def summary(self) -> str:
+        """One line naming the joint, the value, the limit and the outcome."""
+        text = (f"{self.joint}: {self.check} = {self.value:.4g} {self.unit} "
+                f"(limit {self.limits_text()}) {self.outcome.value}")
+        return f"{text}: {self.detail}" if self.detail else text

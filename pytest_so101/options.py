@@ -1,0 +1,145 @@
+"""Run options: every option with its CLI flag, ini twin and env var, resolved with provenance.
+
+Precedence is CLI > environment > ini > default, and every value remembers where it came
+from so that an error can say so ("--so101-tolerance-deg = 'abc' ..."). No pytest here:
+the plugin passes in what pytest parsed. Standard library only, so that loading the
+plugin costs nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import config_error
+from .measurement import DEFAULT_MARGINAL_FRACTION
+
+#: Features whose stats can be checked (kept here so option parsing needs no numpy).
+FEATURES = ("observation.state", "action")
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One setting: its CLI flag, ini name, env var, parser and help text."""
+
+    name: str
+    help: str
+    kind: str = "str"  # str | path | float | bool
+    default: object = None
+    env: str | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--" + ("hardware" if self.name == "hardware" else
+                       "allow-motion" if self.name == "allow_motion" else
+                       "so101-" + self.name.replace("_", "-"))
+
+    @property
+    def ini(self) -> str:
+        return "so101_" + self.name
+
+    @property
+    def dest(self) -> str:
+        return "so101_opt_" + self.name
+
+
+OPTIONS: tuple[OptionSpec, ...] = (
+    OptionSpec("hardware", "use the real arm on --so101-port (default: no hardware)",
+               kind="bool", default=False),
+    OptionSpec("port", "serial port of the real arm, e.g. /dev/ttyACM0 (required with "
+               "--hardware)", env="SO101_PORT"),
+    OptionSpec("allow_motion", "permit tests that move a real arm (read-only without it)",
+               kind="bool", default=False),
+    OptionSpec("calibration", "LeRobot calibration JSON, or an arm id looked up under "
+               "HF_LEROBOT_CALIBRATION", kind="path_or_id", env="SO101_CALIBRATION"),
+    OptionSpec("stats", "normalization stats: a policy folder, a .safetensors file, a dataset "
+               "stats.json or a plain mean/std JSON", kind="path", env="SO101_STATS"),
+    OptionSpec("stats_feature", f"which stats to check: {' or '.join(FEATURES)}",
+               default="observation.state"),
+    OptionSpec("stats_dataset", "dataset prefix of multi-dataset stats (e.g. so100)"),
+    OptionSpec("mapping", "the declared sim<->robot<->policy mapping TOML under test",
+               kind="path", env="SO101_MAPPING"),
+    OptionSpec("tolerance_deg", "angle tolerance, degrees of joint motion (declared maps vs "
+               "the reference chain)", kind="float", default=1.0),
+    OptionSpec("tolerance_z", "normalized-near-zero tolerance, in std units", kind="float",
+               default=2.0),
+)
+SPECS = {spec.name: spec for spec in OPTIONS}
+
+
+@dataclass(frozen=True)
+class Setting:
+    value: object
+    origin: str  # e.g. "--so101-stats", "env SO101_STATS", "ini so101_stats", "default"
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """Tolerances of the checks; the report header prints them."""
+
+    deg: float = 1.0
+    z: float = 2.0
+    marginal_fraction: float = DEFAULT_MARGINAL_FRACTION
+
+
+def _parse(spec: OptionSpec, raw: object, origin: str, base_dir: Path) -> object:
+    if spec.kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off", ""):
+            return False
+        raise config_error("must be true or false", source=origin, value=raw)
+    if spec.kind == "float":
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise config_error("must be a number", source=origin, value=raw) from None
+        if not math.isfinite(value) or value <= 0:
+            raise config_error("must be a finite number > 0", source=origin, value=raw)
+        return value
+    text = str(raw).strip()
+    if not text:
+        raise config_error("must not be empty", source=origin, value=raw)
+    if spec.kind == "path" or (spec.kind == "path_or_id" and
+                               ("/" in text or text.endswith(".json"))):
+        return str((base_dir / Path(text).expanduser()).resolve())
+    return text
+
+
+def resolve_settings(cli: Mapping[str, object], ini: Mapping[str, object],
+                     environ: Mapping[str, str] | None = None, *, cwd: Path,
+                     ini_dir: Path) -> dict[str, Setting]:
+    """Resolve every option: CLI values (None when not given), then env, ini, default.
+
+    Relative paths are taken from where they were written: the CLI and env relative to
+    ``cwd``, the ini relative to the ini file's folder.
+    """
+    env = os.environ if environ is None else environ
+    resolved: dict[str, Setting] = {}
+    for spec in OPTIONS:
+        candidates = [(cli.get(spec.name), spec.flag, cwd)]
+        if spec.env:
+            candidates.append((env.get(spec.env), f"env {spec.env}", cwd))
+        candidates.append((ini.get(spec.name), f"ini {spec.ini}", ini_dir))
+        for raw, origin, base in candidates:
+            if raw is None or (raw == "" and origin.startswith("ini")) or \
+                    (spec.kind == "bool" and raw is False and origin == spec.flag):
+                continue
+            resolved[spec.name] = Setting(_parse(spec, raw, origin, base), origin)
+            break
+        else:
+            resolved[spec.name] = Setting(spec.default, "default")
+    if resolved["hardware"].value and not resolved["port"].value:
+        raise config_error("--hardware needs the arm's serial port: pass --so101-port PATH "
+                           "(or set SO101_PORT)", source="--hardware")
+    if resolved["stats_feature"].value not in FEATURES:
+        raise config_error(f"must be one of {', '.join(FEATURES)}",
+                           source=resolved["stats_feature"].origin,
+                           value=resolved["stats_feature"].value)
+    return resolved

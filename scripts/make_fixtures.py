@@ -1,0 +1,257 @@
+"""Generate the example data under fixtures/ from documented numbers.
+
+    python scripts/make_fixtures.py [--out fixtures]
+
+Every number comes from ../shared/design/domain.md or the seeds, or is marked
+*illustrative* below. The files are consistent with each other, so the suites pass on
+every example configuration; the files under incidents/ reproduce the two incidents the
+project started from and must fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from safetensors.numpy import save_file
+
+from pytest_so101.calibration import Calibration, MotorCalibration
+from pytest_so101.frames import (
+    RobotUnit,
+    degrees_to_ticks,
+    legacy_degrees_to_degrees,
+    ticks_to_units,
+)
+from pytest_so101.joints import MOTOR_NAMES, N_JOINTS
+
+# -- calibration (LeRobot layout) -------------------------------------------------------
+# shoulder_pan: domain.md section 2 example. shoulder_lift, elbow_flex: seed 000's file.
+# wrist_flex, wrist_roll homing offsets: seed 000's table; wrist_roll range 0..4095 as
+# LeRobot fixes it. wrist_flex range and the gripper entry are illustrative; the gripper
+# sweep spans 1251 ticks = 110 deg, the sim gripper range (-10..100 deg).
+CALIBRATION = {
+    "shoulder_pan": MotorCalibration(1, 0, -1480, 748, 3410),
+    "shoulder_lift": MotorCalibration(2, 0, -766, 970, 3048),
+    "elbow_flex": MotorCalibration(3, 0, 1011, 1005, 3219),
+    "wrist_flex": MotorCalibration(4, 0, -877, 930, 3090),
+    "wrist_roll": MotorCalibration(5, 0, 1512, 0, 4095),
+    "gripper": MotorCalibration(6, 0, 1394, 2000, 3251),
+}
+
+# -- stats -----------------------------------------------------------------------------
+# Seed 000 / smolvla_base so100 stats, LeRobot *legacy* frame (domain.md section 5).
+SEED000_MEAN_LEGACY = np.array([1.596, 119.944, 109.770, 56.706, -27.423, 12.003])
+SEED000_STD = np.array([26.392, 52.411, 49.854, 36.998, 59.360, 19.040])
+# The same stats in the current LeRobot degrees frame (backwardcomp.mdx conversion).
+MEAN_DEGREES = legacy_degrees_to_degrees(SEED000_MEAN_LEGACY)
+# Illustrative second and third datasets, as smolvla_base keys them (so100-blue, so100-red).
+OTHER_DATASETS = {"so100-blue": np.array([3.0, 2.0, -4.0, 1.5, 6.0, -1.0]),
+                  "so100-red": np.array([-2.0, -3.0, 5.0, -2.5, -4.0, 2.0])}
+
+# -- maps ------------------------------------------------------------------------------
+DEG_PER_RAD = float(np.rad2deg(1.0))
+# Sim gripper range -10..100 deg read by LeRobot as 0..100: percent = (deg + 10) / 110 * 100.
+GRIPPER_PCT_PER_DEG = 100.0 / 110.0
+GRIPPER_PCT_AT_ZERO = 10.0 * GRIPPER_PCT_PER_DEG
+# SO-100 menagerie rest keyframe qpos (seed 003), sim radians, motor order.
+MENAGERIE_REST = [0.0, -3.32, 3.11, 1.18, 0.0, -0.174]
+# old_calib/menagerie -> new_calib offsets (domain.md section 4), and pan sign reversed.
+OLD_TO_NEW_DEG = np.rad2deg([0.0, -np.pi / 2, np.pi / 2, 0.0, -0.0487, 0.0])
+
+
+def _fmt(values: np.ndarray | list[float]) -> str:
+    return "[" + ", ".join(f"{float(v):.10g}" for v in values) + "]"
+
+
+def _map_table(name: str, offset, scale, direction, extra: str = "") -> str:
+    return (f"[{name}]\n{extra}offset = {_fmt(offset)}\nscale = {_fmt(scale)}\n"
+            f"direction = {_fmt(direction)}\n")
+
+
+def _write(path: Path, text: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+
+
+def _degrees_scale() -> np.ndarray:
+    return np.array([DEG_PER_RAD] * 5 + [GRIPPER_PCT_PER_DEG * DEG_PER_RAD])
+
+
+def _degrees_offset() -> np.ndarray:
+    return np.array([0.0] * 5 + [GRIPPER_PCT_AT_ZERO])
+
+
+def _range_frame(cal: Calibration, mean_deg: np.ndarray, std_deg: np.ndarray):
+    """Degrees-frame stats (gripper already 0..100) re-expressed in LeRobot RANGE_M100_100."""
+    units = (RobotUnit.RANGE_M100_100,) * 5 + (RobotUnit.RANGE_0_100,)
+    deg_only = mean_deg.copy()
+    deg_only[5] = 0.0
+    ticks = degrees_to_ticks(deg_only, cal, rounding=None)
+    mean = ticks_to_units(ticks, cal, units, clamp=False)
+    mean[5] = mean_deg[5]
+    per_deg = 4095 / 360 * 200 / (cal.range_max - cal.range_min)
+    std = std_deg * np.where(np.arange(N_JOINTS) < 5, per_deg, 1.0)
+    sim_scale = _degrees_scale() * np.where(np.arange(N_JOINTS) < 5, per_deg, 1.0)
+    return mean, std, sim_scale
+
+
+def build(out: Path) -> list[Path]:
+    written: list[Path] = []
+    cal = Calibration(CALIBRATION, source="example_arm")
+
+    def emit(rel: str, content: str | bytes) -> None:
+        _write(out / rel, content)
+        written.append(out / rel)
+
+    emit("calibration/robots/so_follower/example_arm.json",
+         json.dumps(cal.to_json_dict(), indent=4) + "\n")
+
+    f32 = np.float32
+    stats = {"mean": MEAN_DEGREES, "std": SEED000_STD}
+    emit("stats/dataset/meta/stats.json", json.dumps({
+        feature: {"mean": stats["mean"].tolist(), "std": stats["std"].tolist(),
+                  "min": (stats["mean"] - 2 * stats["std"]).tolist(),
+                  "max": (stats["mean"] + 2 * stats["std"]).tolist()}
+        for feature in ("observation.state", "action")}, indent=2) + "\n")
+    emit("stats/plain_mean_std.json", json.dumps(
+        {"mean": MEAN_DEGREES.tolist(), "std": SEED000_STD.tolist()}, indent=2) + "\n")
+
+    pre_state = "policy_preprocessor_step_3_normalizer_processor.safetensors"
+    post_state = "policy_postprocessor_step_0_unnormalizer_processor.safetensors"
+    features = {"observation.state": {"type": "STATE", "shape": [6]},
+                "action": {"type": "ACTION", "shape": [6]}}
+    norm_map = {"VISUAL": "IDENTITY", "STATE": "MEAN_STD", "ACTION": "MEAN_STD"}
+    tensors = {f"{feat}.{stat}": values.astype(f32)
+               for feat in ("observation.state", "action")
+               for stat, values in stats.items()}
+    proc = out / "stats/policy_processor"
+    proc.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(proc / pre_state))
+    save_file({k: v for k, v in tensors.items() if k.startswith("action")},
+              str(proc / post_state))
+    written += [proc / pre_state, proc / post_state]
+    steps = [{"registry_name": "rename_observations_processor", "config": {"rename_map": {}}},
+             {"registry_name": "to_batch_processor", "config": {}},
+             {"registry_name": "device_processor", "config": {"device": "cpu"}},
+             {"registry_name": "normalizer_processor",
+              "config": {"eps": 1e-8, "features": features, "norm_map": norm_map},
+              "state_file": pre_state}]
+    emit("stats/policy_processor/policy_preprocessor.json",
+         json.dumps({"name": "policy_preprocessor", "steps": steps}, indent=2) + "\n")
+    emit("stats/policy_processor/policy_postprocessor.json", json.dumps(
+        {"name": "policy_postprocessor", "steps": [
+            {"registry_name": "unnormalizer_processor",
+             "config": {"eps": 1e-8, "features": {"action": features["action"]},
+                        "norm_map": norm_map}, "state_file": post_state}]}, indent=2) + "\n")
+
+    def legacy_buffers(datasets: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Legacy ``model.safetensors`` normalization buffers; "" means unprefixed."""
+        buffers = {}
+        for dataset, shift in datasets.items():
+            for module, feat in (("normalize_inputs", "observation_state"),
+                                 ("normalize_targets", "action"),
+                                 ("unnormalize_outputs", "action")):
+                name = f"{dataset}_buffer_{feat}" if dataset else f"buffer_{feat}"
+                buffers[f"{module}.{name}.mean"] = (SEED000_MEAN_LEGACY + shift).astype(f32)
+                buffers[f"{module}.{name}.std"] = SEED000_STD.astype(f32)
+        return buffers
+
+    # A single-dataset legacy checkpoint: what LeRobot looks up is there.
+    # A smolvla_base-like multi-dataset one: only dataset-prefixed keys, so LeRobot's
+    # normalizer finds nothing and silently passes inputs through (lerobot #4415).
+    for folder, datasets in (("legacy_model", {"": np.zeros(N_JOINTS)}),
+                             ("multi_dataset_model",
+                              {"so100": np.zeros(N_JOINTS), **OTHER_DATASETS})):
+        (out / "stats" / folder).mkdir(parents=True, exist_ok=True)
+        save_file(legacy_buffers(datasets), str(out / "stats" / folder / "model.safetensors"))
+        written.append(out / "stats" / folder / "model.safetensors")
+
+    range_mean, range_std, range_scale = _range_frame(cal, MEAN_DEGREES, SEED000_STD)
+    emit("stats/range_mean_std.json", json.dumps(
+        {"mean": range_mean.tolist(), "std": range_std.tolist()}, indent=2) + "\n")
+
+    ones, zeros = np.ones(N_JOINTS), np.zeros(N_JOINTS)
+    header = "# Generated by scripts/make_fixtures.py from documented numbers; do not edit.\n"
+    emit("mapping/so101_degrees.toml", header + (
+        "# SO-101 (so101_new_calib) read by LeRobot with use_degrees = true: the identity\n"
+        "# LeRobot's kinematics assumes (deg = rad2deg(q)), gripper -10..100 deg -> 0..100.\n"
+        '[sim]\nmodel = "so101-new-calib"\n\n')
+        + _map_table("sim_to_robot", _degrees_offset(), _degrees_scale(), ones,
+                     'units = "degrees"\n')
+        + '\n[policy]\nframe = "lerobot-degrees"\n')
+    emit("mapping/so101_range.toml", header + (
+        "# The same arm read with use_degrees = false (RANGE_M100_100): the scale depends\n"
+        "# on example_arm's calibrated ranges.\n[sim]\nmodel = \"so101-new-calib\"\n\n")
+        + _map_table("sim_to_robot", [*zeros[:5].tolist(), GRIPPER_PCT_AT_ZERO], range_scale,
+                     ones, 'units = "range_m100_100"\n')
+        + '\n[policy]\nframe = "lerobot-range"\n')
+    legacy_offset = [0.0, 90.0, 90.0, 0.0, 0.0, GRIPPER_PCT_AT_ZERO]
+    legacy_scale = [1.0] * 5 + [GRIPPER_PCT_PER_DEG]
+    legacy_direction = [1.0, -1.0, 1.0, 1.0, 1.0, 1.0]
+    emit("mapping/so101_legacy_policy.toml", header + (
+        "# A policy trained on LeRobot legacy-calibration data (smolvla_base so100 stats)\n"
+        "# driven from the SO-101 sim: the corrected seed 000 map (domain.md section 4):\n"
+        "# shoulder_lift_legacy = 90 - lift_deg, elbow_flex_legacy = elbow_deg + 90.\n"
+        '[sim]\nmodel = "so101-new-calib"\n\n')
+        + _map_table("sim_to_robot", _degrees_offset(), _degrees_scale(), ones,
+                     'units = "degrees"\n')
+        + "\n" + _map_table("sim_to_policy", legacy_offset, legacy_scale, legacy_direction,
+                            'input = "degrees"\n')
+        + '\n[policy]\nframe = "lerobot-legacy-degrees"\n')
+    men_direction = [-1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    men_offset = np.concatenate([-OLD_TO_NEW_DEG[:5], [GRIPPER_PCT_AT_ZERO]])
+    joints = ", ".join(f'{m} = "{s}"' for m, s in zip(
+        MOTOR_NAMES, ("Rotation", "Pitch", "Elbow", "Wrist_Pitch", "Wrist_Roll", "Jaw"),
+        strict=True))
+    emit("mapping/so100_menagerie.toml", header + (
+        "# The SO-100 MuJoCo menagerie model (trs_so_arm100): joints named Rotation..Jaw,\n"
+        "# zero = arm extended (old_calib frame), pan sign opposite to so101_new_calib.\n"
+        "# robot_deg = deg(q) - (old - new offsets of domain.md section 4).\n"
+        f'[sim]\nmodel = "so100-menagerie"\njoints = {{ {joints} }}\n'
+        f"# seed 003: the menagerie rest keyframe is the shared reference pose\n"
+        f"reference_pose = {_fmt(MENAGERIE_REST)}\n\n")
+        + _map_table("sim_to_robot", men_offset, _degrees_scale(), men_direction,
+                     'units = "degrees"\n')
+        + "\n# LeRobot legacy frame = arm extended = menagerie zero: only pan and lift reverse.\n"
+        + _map_table("sim_to_policy", [0.0, 0.0, 0.0, 0.0, -OLD_TO_NEW_DEG[4],
+                                       GRIPPER_PCT_AT_ZERO],
+                     legacy_scale, [-1.0, -1.0, 1.0, 1.0, 1.0, 1.0], 'input = "degrees"\n')
+        + '\n[policy]\nframe = "lerobot-legacy-degrees"\n')
+
+    emit("incidents/seed000_stats_declared_degrees.toml", header + (
+        "# INCIDENT (seed 000): smolvla_base's legacy-frame stats taken for LeRobot degrees.\n"
+        "# Use with --so101-stats fixtures/stats/legacy_model: must FAIL (shoulder_lift\n"
+        "# mean 119.9 deg and elbow_flex 109.8 deg are outside the joint limits).\n"
+        '[sim]\nmodel = "so101-new-calib"\n\n')
+        + _map_table("sim_to_robot", _degrees_offset(), _degrees_scale(), ones,
+                     'units = "degrees"\n')
+        + '\n[policy]\nframe = "lerobot-degrees"\n')
+    emit("incidents/seed000_offset_only.toml", header + (
+        "# INCIDENT (seed 000's fix): MUJOCO_TO_PHYSICAL_OFFSET, offset-only, against the\n"
+        "# legacy frame. The rest pose normalizes to ~0 but shoulder_lift moves the wrong\n"
+        "# way: the round-trip suite must FAIL saying its direction is reversed.\n"
+        '[sim]\nmodel = "so101-new-calib"\n\n')
+        + _map_table("sim_to_robot", _degrees_offset(), _degrees_scale(), ones,
+                     'units = "degrees"\n')
+        + "\n" + _map_table("sim_to_policy", [0.0, 120.0, 110.0, 57.0, -27.0, 12.0], ones, ones,
+                            'input = "degrees"\n')
+        + '\n[policy]\nframe = "lerobot-legacy-degrees"\n')
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] /
+                        "fixtures")
+    args = parser.parse_args()
+    for path in build(args.out):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()
