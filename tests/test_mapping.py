@@ -1,0 +1,170 @@
+"""Joint maps (apply, inverse, compose, solve) and the mapping TOML file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from pytest_so101 import strategies as so101_st
+from pytest_so101.frames import PolicyFrame, RobotUnit
+from pytest_so101.joints import SO100_MENAGERIE_NAMES
+from pytest_so101.mapping import JointMap, load_mapping, solve_map
+from tests.helpers import MAPPINGS, raises_config_error
+
+VALID = """
+[sim]
+model = "so101-new-calib"
+[sim_to_robot]
+units = "degrees"
+offset = [0, 0, 0, 0, 0, 9.09]
+scale = [57.2958, 57.2958, 57.2958, 57.2958, 57.2958, 52.087]
+direction = [1, 1, 1, 1, 1, 1]
+[sim_to_policy]
+input = "degrees"
+offset = [0.0, 90.0, 90.0, 0.0, 0.0, 9.09]
+scale = [1, 1, 1, 1, 1, 0.909]
+direction = [1, -1, 1, 1, 1, 1]
+[policy]
+frame = "lerobot-legacy-degrees"
+"""
+
+
+@given(m=so101_st.joint_maps(), q=so101_st.joint_vectors())
+def test_inverse_undoes_apply(m, q):
+    np.testing.assert_allclose(m.inverse().apply(m.apply(q)), q, rtol=1e-9, atol=1e-9)
+
+
+@given(a=so101_st.joint_maps(), b=so101_st.joint_maps(), q=so101_st.joint_vectors())
+def test_composition_equals_applying_in_turn(a, b, q):
+    np.testing.assert_allclose(a.then(b).apply(q), b.apply(a.apply(q)), rtol=1e-9, atol=1e-6)
+
+
+@given(m=so101_st.joint_maps(), poses=st.integers(2, 8), data=st.data())
+def test_solve_recovers_a_map_from_paired_poses(m, poses, data):
+    x = np.array([data.draw(so101_st.joint_vectors()) for _ in range(poses)])
+    spread = np.ptp(x, axis=0)
+    assume((spread > 1e-3).all())
+    solved = solve_map(x, m.apply(x))
+    np.testing.assert_array_equal(solved.map.direction, m.direction)
+    np.testing.assert_allclose(solved.map.scale, m.scale, rtol=1e-6)
+    np.testing.assert_allclose(solved.map.offset, m.offset, rtol=1e-6, atol=1e-5)
+    assert (solved.residual_max < 1e-6 * (1 + np.abs(m.offset) + m.scale)).all()
+
+
+def test_solve_reports_residuals_of_noisy_poses():
+    rng = np.random.default_rng(3)
+    true = JointMap(np.arange(6.0), np.full(6, 57.3), np.array([1, -1, 1, 1, -1, 1.0]))
+    x = rng.uniform(-1, 1, size=(20, 6))
+    noise = rng.normal(0, 0.5, size=x.shape)
+    solved = solve_map(x, true.apply(x) + noise)
+    assert (solved.map.direction == true.direction).all()
+    assert (0.2 < solved.residual_rms).all() and (solved.residual_rms < 1.0).all()
+    assert solved.n_poses == 20
+
+
+def test_solve_fails_clearly_when_a_joint_does_not_move():
+    x = np.zeros((2, 6))
+    x[1, [0, 1, 2, 3, 5]] = 0.3   # wrist_roll never moves
+    with raises_config_error("wrist_roll", "direction and scale are undetermined"):
+        solve_map(x, x * 57.3)
+    with raises_config_error("shoulder_pan", "do not move"):
+        solve_map(np.zeros((1, 6)), np.ones((1, 6)))
+
+
+def test_solve_with_known_scale_and_direction_needs_one_pose():
+    """Seed 003: offset = real_rest - direction * scale * sim_rest."""
+    rest = np.array([[0, -3.32, 3.11, 1.18, 0, -0.174]])
+    scale, direction = np.full(6, 57.2958), np.array([-1, 1, 1, 1, 1, 1.0])
+    real = np.array([[0.0, -100.2, 88.2, 67.6, 2.8, 0.0]])
+    solved = solve_map(rest, real, scale=scale, direction=direction)
+    np.testing.assert_allclose(solved.map.apply(rest), real)
+
+
+def test_describe():
+    m = JointMap(np.array([0, 90, 0, 0, 0, -2.0]), np.array([57.2958, 1, 1, 1, 1, 2]),
+                 np.array([1, -1, 1, 1, 1, 1.0]))
+    assert m.describe(0) == "57.2958 * x"
+    assert m.describe(1) == "-(x) + 90"
+    assert m.describe(5, "q") == "2 * q - 2"
+
+
+def test_load_valid_mapping(tmp_path):
+    path = tmp_path / "map.toml"
+    path.write_text(VALID)
+    mapping = load_mapping(path)
+    assert mapping.policy_frame is PolicyFrame.LEROBOT_LEGACY_DEGREES
+    assert mapping.robot_units[-1] is RobotUnit.RANGE_0_100
+    # input = "degrees" becomes a map from sim radians
+    np.testing.assert_allclose(mapping.sim_to_policy.scale[:5], np.rad2deg(1.0))
+    np.testing.assert_allclose(mapping.sim_to_policy_declared.scale[:5], 1.0)
+    assert mapping.sim_to_policy.direction[1] == -1
+
+
+def test_so100_menagerie_names_and_limits():
+    mapping = load_mapping(MAPPINGS / "so100_menagerie.toml")
+    assert mapping.sim_joint_names == SO100_MENAGERIE_NAMES
+    assert mapping.joint_limits.upper_rad[1] == pytest.approx(0.2)
+    np.testing.assert_allclose(mapping.reference_pose_rad, [0, -3.32, 3.11, 1.18, 0, -0.174])
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "parts"),
+    [
+        ("offset = [0, 0, 0, 0, 0, 9.09]", "offset = [0, 0, 0, 0, 9.09]",
+         ["sim_to_robot.offset", "list of 6"]),
+        ("direction = [1, -1, 1, 1, 1, 1]", "direction = [1, 0, 1, 1, 1, 1]",
+         ["shoulder_lift", "sim_to_policy.direction = 0.0", "1 or -1"]),
+        ("scale = [1, 1, 1, 1, 1, 0.909]", "scale = [1, 1, -1, 1, 1, 0.909]",
+         ["elbow_flex", "sim_to_policy.scale = -1.0", "> 0"]),
+        ("offset = [0.0, 90.0, 90.0, 0.0, 0.0, 9.09]", "offset = [0.0, nan, 90.0, 0, 0, 9.09]",
+         ["shoulder_lift", "sim_to_policy.offset = nan", "finite"]),
+        ("offset = [0.0, 90.0, 90.0, 0.0, 0.0, 9.09]", 'offset = [0.0, "90", 90.0, 0, 0, 9.09]',
+         ["shoulder_lift", "sim_to_policy.offset = '90'", "number"]),
+        ("offset = [0.0, 90.0, 90.0, 0.0, 0.0, 9.09]",
+         "offset = { shoulder_pan = 0, shoulder_lift = 90, elbow = 90, wrist_flex = 0, "
+         "wrist_roll = 0, gripper = 9 }", ["elbow", "unknown joint name"]),
+        ('units = "degrees"', 'units = "radians"', ["sim_to_robot.units = 'radians'",
+                                                      "unknown unit"]),
+        ('frame = "lerobot-legacy-degrees"', 'frame = "legacy"',
+         ["policy.frame = 'legacy'", "unknown policy frame"]),
+        ('input = "degrees"', 'input = "grads"', ["sim_to_policy.input", "'grads'"]),
+        ('model = "so101-new-calib"', 'model = "koch"', ["sim.model = 'koch'"]),
+        ('model = "so101-new-calib"', 'model = "so101-new-calib"\nwheels = 4',
+         ["sim.wheels", "unknown key"]),
+        ("[policy]", "[polcy]", ["[polcy]", "unknown table"]),
+        ('units = "degrees"\n', "", ["sim_to_robot.units", "key missing"]),
+        ('model = "so101-new-calib"', 'joints = { shoulder_pan = "Rotation", '
+         'shoulder_lift = "Rotation" }', ["sim.joints = 'Rotation'", "same sim joint"]),
+        ("scale = [1, 1, 1, 1, 1, 0.909]\n", "", ["sim_to_policy.scale", "key missing"]),
+        ('[policy]\nframe = "lerobot-legacy-degrees"\n', "",
+         ["[sim_to_policy] needs [policy] frame"]),
+        ("[sim]", "[sim", ["not valid TOML"]),
+    ],
+)
+def test_bad_mapping_files_give_one_line(tmp_path, old, new, parts):
+    assert old in VALID
+    path = tmp_path / "map.toml"
+    path.write_text(VALID.replace(old, new, 1))
+    with raises_config_error(path, *parts):
+        load_mapping(path)
+
+
+def test_per_joint_tables_are_accepted(tmp_path):
+    table = ("{ shoulder_pan = 0, shoulder_lift = 90, elbow_flex = 90, wrist_flex = 0, "
+             "wrist_roll = 0, gripper = 9.09 }")
+    path = tmp_path / "map.toml"
+    path.write_text(VALID.replace("offset = [0.0, 90.0, 90.0, 0.0, 0.0, 9.09]",
+                                  f"offset = {table}"))
+    assert load_mapping(path).sim_to_policy.offset[1] == 90
+    missing = table.replace("wrist_roll = 0, ", "")
+    path.write_text(VALID.replace("offset = [0.0, 90.0, 90.0, 0.0, 0.0, 9.09]",
+                                  f"offset = {missing}"))
+    with raises_config_error(path, "wrist_roll", "value missing"):
+        load_mapping(path)
+
+
+def test_missing_mapping_file(tmp_path):
+    with raises_config_error(tmp_path / "x.toml", "not found"):
+        load_mapping(tmp_path / "x.toml")
