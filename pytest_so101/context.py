@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .calibration import Calibration, resolve_calibration
-from .errors import config_error
 from .mapping import MappingFile, load_mapping
 from .options import Setting, Tolerances
 from .stats import NormStats, load_stats
@@ -37,10 +36,6 @@ def load_context(settings: dict[str, Setting]) -> So101Context:
     stats = _load(settings["stats"], lambda p: load_stats(
         p, feature=str(settings["stats_feature"].value),
         dataset=settings["stats_dataset"].value))
-    if settings["stats_dataset"].value is not None and stats is None:
-        raise config_error("a dataset was chosen but no stats were given (--so101-stats)",
-                           source=settings["stats_dataset"].origin,
-                           value=settings["stats_dataset"].value)
     tolerances = Tolerances(deg=float(settings["tolerance_deg"].value),
                             z=float(settings["tolerance_z"].value))
     return So101Context(settings, tolerances, calibration, stats, mapping)

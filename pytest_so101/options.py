@@ -138,6 +138,10 @@ def resolve_settings(cli: Mapping[str, object], ini: Mapping[str, object],
     if resolved["hardware"].value and not resolved["port"].value:
         raise config_error("--hardware needs the arm's serial port: pass --so101-port PATH "
                            "(or set SO101_PORT)", source="--hardware")
+    if resolved["stats_dataset"].value is not None and resolved["stats"].value is None:
+        raise config_error("a dataset was chosen but no stats were given (--so101-stats)",
+                           source=resolved["stats_dataset"].origin,
+                           value=resolved["stats_dataset"].value)
     if resolved["stats_feature"].value not in FEATURES:
         raise config_error(f"must be one of {', '.join(FEATURES)}",
                            source=resolved["stats_feature"].origin,

@@ -83,14 +83,19 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return header_lines(_context(config))
 
 
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    settings = item.config.stash[SETTINGS_KEY]
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip hardware tests without --hardware, and motion on hardware without --allow-motion."""
+    settings = config.stash[SETTINGS_KEY]
     on_hardware = bool(settings["hardware"].value)
-    if item.get_closest_marker("so101_hardware") and not on_hardware:
-        pytest.skip("needs a real arm: run with --hardware --so101-port PATH")
-    if item.get_closest_marker("so101_motion") and on_hardware and \
-            not settings["allow_motion"].value:
-        pytest.skip("moves the arm: pass --allow-motion to permit motion on hardware")
+    no_arm = pytest.mark.skip(reason="needs a real arm: run with --hardware --so101-port PATH")
+    no_motion = pytest.mark.skip(
+        reason="moves the arm: pass --allow-motion to permit motion on hardware")
+    for item in items:
+        if item.get_closest_marker("so101_hardware") and not on_hardware:
+            item.add_marker(no_arm)
+        elif item.get_closest_marker("so101_motion") and on_hardware and \
+                not settings["allow_motion"].value:
+            item.add_marker(no_motion)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,148 @@
+"""The reference chain and the checks: they pass right configurations and fail wrong ones."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+from pytest_so101 import strategies as so101_st
+from pytest_so101.calibration import load_calibration
+from pytest_so101.chain import reference_sim_to_policy, robot_to_policy_map, user_chains
+from pytest_so101.errors import So101ConfigError
+from pytest_so101.frames import (
+    PolicyFrame,
+    RobotUnit,
+    expand_units,
+    ticks_to_policy_frame,
+    units_to_ticks,
+)
+from pytest_so101.invariants import (
+    check_map_matches_reference,
+    check_normalized_near_zero,
+    check_stats_mean_within_limits,
+    check_stds_positive,
+    ticks_roundtrip_error,
+)
+from pytest_so101.joints import SO101_NEW_CALIB_LIMITS
+from pytest_so101.mapping import JointMap, load_mapping
+from pytest_so101.measurement import Measurement, Outcome
+from pytest_so101.stats import load_stats
+from tests.helpers import EXAMPLE_CALIBRATION, INCIDENTS, MAPPINGS, STATS
+
+CAL = load_calibration(EXAMPLE_CALIBRATION)
+
+
+@pytest.mark.parametrize("frame", list(PolicyFrame))
+@pytest.mark.parametrize("units", ["degrees", "range_m100_100", "ticks"])
+@given(cal=so101_st.calibrations(min_span=50), data=so101_st.joint_vectors(frame="ticks",
+       calibration=CAL))
+def test_robot_to_policy_map_equals_the_frame_functions(frame, units, cal, data):
+    """The affine shortcut equals converting through ticks, for any calibration."""
+    robot_units = expand_units(units)
+    x = data.astype(float) / 10 - 100
+    direct = ticks_to_policy_frame(units_to_ticks(x, cal, robot_units, rounding=None,
+                                                  clamp=False), cal, frame, clamp=False)
+    np.testing.assert_allclose(robot_to_policy_map(robot_units, frame, cal).apply(x), direct,
+                               rtol=1e-9, atol=1e-6)
+
+
+def test_legacy_chain_without_calibration_is_the_documented_conversion():
+    m = robot_to_policy_map(expand_units("degrees"), PolicyFrame.LEROBOT_LEGACY_DEGREES, None)
+    np.testing.assert_allclose(m.apply(np.array([0, 10, 10, 0, 0, 50.0])),
+                               [0, 80, 100, 0, 0, 50])
+    with pytest.raises(So101ConfigError, match="needs the calibration"):
+        robot_to_policy_map(expand_units("degrees"), PolicyFrame.TICKS, None)
+
+
+def test_range_chain_depends_on_the_calibration():
+    mapping = load_mapping(MAPPINGS / "so101_range.toml")
+    other = CAL.replace("shoulder_lift", range_min=500)
+    a = reference_sim_to_policy(mapping, CAL)
+    b = reference_sim_to_policy(mapping, other)
+    assert a.scale[1] == pytest.approx(b.scale[1])  # range -> range is calibration-free...
+    ticks_chain = replace(mapping, policy_frame=PolicyFrame.TICKS)
+    assert reference_sim_to_policy(ticks_chain, CAL).offset[1] != \
+        reference_sim_to_policy(ticks_chain, other).offset[1]  # ...range -> ticks is not
+
+
+def test_corrected_seed000_map_matches_and_offset_only_fails_on_direction():
+    good = load_mapping(MAPPINGS / "so101_legacy_policy.toml")
+    ref = reference_sim_to_policy(good, CAL)
+    assert all(m.passed for m in check_map_matches_reference(
+        good.sim_to_policy, ref, SO101_NEW_CALIB_LIMITS, tolerance_deg=0.01,
+        frame=good.policy_frame))
+    bad = load_mapping(INCIDENTS / "seed000_offset_only.toml")
+    results = {m.joint: m for m in check_map_matches_reference(
+        bad.sim_to_policy, ref, SO101_NEW_CALIB_LIMITS, tolerance_deg=1.0,
+        frame=bad.policy_frame)}
+    lift = results["shoulder_lift"]
+    assert lift.outcome is Outcome.FAIL
+    assert "direction reversed" in lift.detail and "shoulder_lift = -(x - 90)" in lift.detail
+    assert "offset off by 20 deg" in results["elbow_flex"].detail
+    assert "scale off by a factor 1.1" in results["gripper"].detail
+    assert results["shoulder_pan"].passed
+
+
+def test_a_one_pose_check_cannot_see_the_reversed_direction():
+    """Why the suites check the whole range: at the rest pose the offset-only map agrees."""
+    bad = load_mapping(INCIDENTS / "seed000_offset_only.toml")
+    stats = load_stats(STATS / "legacy_model")
+    z = check_normalized_near_zero(stats, bad.sim_to_policy, np.zeros(6), tolerance=0.1,
+                                   frame=bad.policy_frame, chain_name="declared")
+    assert all(m.passed for m in z)
+
+
+def test_normalization_checks_on_seed000_stats_declared_as_degrees():
+    mapping = load_mapping(INCIDENTS / "seed000_stats_declared_degrees.toml")
+    stats = load_stats(STATS / "legacy_model")
+    chain = user_chains(mapping, CAL)["reference"]
+    limits = {m.joint: m for m in check_stats_mean_within_limits(
+        stats, chain, SO101_NEW_CALIB_LIMITS, frame=mapping.policy_frame, chain_name="ref")}
+    assert {j for j, m in limits.items() if not m.passed} == {"shoulder_lift", "elbow_flex"}
+    lift = limits["shoulder_lift"].summary()
+    for part in ("shoulder_lift", "119.94", "lerobot-degrees", "[-100, 100] deg"):
+        assert part in lift
+    # Declared in the right frame, the same stats pass.
+    mapping = load_mapping(MAPPINGS / "so101_legacy_policy.toml")
+    chain = user_chains(mapping, CAL)["reference"]
+    assert all(m.passed for m in check_stats_mean_within_limits(
+        stats, chain, SO101_NEW_CALIB_LIMITS, frame=mapping.policy_frame, chain_name="ref"))
+
+
+def test_stds_check_fails_on_zero_and_nan():
+    stats = load_stats(STATS / "plain_mean_std.json")
+    std = stats.std.copy()
+    std[2], std[5] = 0.0, np.nan
+    bad = replace(stats, std=std)
+    failed = [m.joint for m in check_stds_positive(bad, PolicyFrame.LEROBOT_DEGREES)
+              if not m.passed]
+    assert failed == ["elbow_flex", "gripper"]
+
+
+def test_roundtrip_error_helper_sees_a_broken_conversion(monkeypatch):
+    units = (RobotUnit.DEGREES,) * 6
+    assert ticks_roundtrip_error(CAL, units, rounding="nearest").max() == 0
+    import pytest_so101.invariants as inv
+    monkeypatch.setattr(inv, "ticks_to_units", lambda t, c, u: t * 1.001)
+    assert ticks_roundtrip_error(CAL, units, rounding="nearest").max() > 0
+
+
+def test_measurement_outcomes_and_margin():
+    m = Measurement("c", "elbow_flex", 0.5, "std", -2, 2)
+    assert m.outcome is Outcome.PASS and m.margin == 1.5
+    assert Measurement("c", "j", 1.7, "std", -2, 2).outcome is Outcome.MARGINAL
+    assert Measurement("c", "j", -2.1, "std", -2, 2).outcome is Outcome.FAIL
+    assert Measurement("c", "j", float("nan"), "std", -2, 2).outcome is Outcome.FAIL
+    assert Measurement("c", "j", 5.0, "deg", low=0.0).outcome is Outcome.PASS
+    assert "|value| <= 2 std" in Measurement("c", "j", 3.0, "std", -2, 2).summary()
+
+
+def test_user_chains_include_the_declared_map_only_when_declared():
+    assert set(user_chains(load_mapping(MAPPINGS / "so101_degrees.toml"), CAL)) == {"reference"}
+    assert set(user_chains(load_mapping(MAPPINGS / "so101_legacy_policy.toml"), CAL)) == \
+        {"reference", "declared"}
+    assert isinstance(user_chains(load_mapping(MAPPINGS / "so101_degrees.toml"), None)
+                      ["reference"], JointMap)

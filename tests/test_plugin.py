@@ -1,0 +1,286 @@
+"""The plugin, tested with pytester: options and ini twins, one-line errors, fixtures,
+markers, the report header, and the suites on every bundled example and incident."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import EXAMPLE_CALIBRATION, FIXTURES, INCIDENTS, MAPPINGS, REPO, STATS
+
+SUITES = REPO / "suites"
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
+
+
+@pytest.fixture
+def run(pytester):
+    """Run pytest in an isolated folder (its own empty ini, so not this repo's)."""
+    ini = pytester.makeini("[pytest]\n")
+
+    def _run(*args: str, **env: str):
+        for key, value in env.items():
+            pytester._monkeypatch.setenv(key, value)
+        return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-c", str(ini),
+                                             "--rootdir", str(pytester.path), *args)
+
+    return _run
+
+
+def files(mapping: str, stats: str, *extra: str) -> list[str]:
+    return ["--so101-calibration", str(EXAMPLE_CALIBRATION), "--so101-mapping", mapping,
+            "--so101-stats", str(STATS / stats), *extra]
+
+
+EXAMPLES = {
+    "degrees+dataset": files(str(MAPPINGS / "so101_degrees.toml"), "dataset"),
+    "degrees+processor": files(str(MAPPINGS / "so101_degrees.toml"), "policy_processor"),
+    "degrees+plain": files(str(MAPPINGS / "so101_degrees.toml"), "plain_mean_std.json"),
+    "degrees+action": files(str(MAPPINGS / "so101_degrees.toml"), "policy_processor",
+                            "--so101-stats-feature", "action"),
+    "range": files(str(MAPPINGS / "so101_range.toml"), "range_mean_std.json"),
+    "legacy": files(str(MAPPINGS / "so101_legacy_policy.toml"), "legacy_model"),
+    "so100-menagerie": files(str(MAPPINGS / "so100_menagerie.toml"), "legacy_model"),
+}
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_every_bundled_example_passes_the_suites(run, name):
+    result = run(str(SUITES), *EXAMPLES[name])
+    outcomes = result.parseoutcomes()
+    assert result.ret == 0, result.stdout.str()
+    assert outcomes.get("failed", 0) == 0 and outcomes.get("errors", 0) == 0
+    assert outcomes["passed"] >= 36
+
+
+def test_seed000_stats_declared_as_degrees_fail_naming_mean_limit_and_frame(run):
+    result = run(str(SUITES / "test_normalization.py"),
+                 *files(str(INCIDENTS / "seed000_stats_declared_degrees.toml"), "legacy_model"))
+    assert result.ret == 1
+    result.assert_outcomes(failed=4, passed=15, skipped=12)
+    out = result.stdout.str()
+    for joint, mean, limit in (("shoulder_lift", "119.94", "[-100, 100] deg"),
+                               ("elbow_flex", "109.77", "[-96.83, 96.83] deg")):
+        line = next(line for line in out.splitlines()
+                    if line.startswith(f"{joint}: stats mean in joint limits"))
+        for part in (mean, limit, "lerobot-degrees", "FAIL"):
+            assert part in line, line
+    result.stdout.fnmatch_lines(["FAILED *test_stats_mean_within_joint_limits*shoulder_lift*",
+                                 "FAILED *test_stats_mean_within_joint_limits*elbow_flex*"])
+
+
+def test_seed000_offset_only_map_fails_with_shoulder_lift_reversed(run):
+    result = run(str(SUITES / "test_roundtrip.py"),
+                 *files(str(INCIDENTS / "seed000_offset_only.toml"), "legacy_model"))
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([
+        "shoulder_lift: sim_to_policy vs reference = * FAIL: direction reversed*"
+        "shoulder_lift = -(x - 90)*",
+        "FAILED *test_sim_to_policy_matches_reference_chain?shoulder_lift?*",
+    ])
+    # The normalization suite alone cannot see it: the rest pose normalizes to ~0.
+    result = run(str(SUITES / "test_normalization.py"),
+                 *files(str(INCIDENTS / "seed000_offset_only.toml"), "legacy_model"))
+    assert result.ret == 0
+
+
+def _one_line_usage_error(result, *parts):
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    err = result.stderr.str()
+    lines = [line for line in err.splitlines() if "pytest-so101" in line]
+    assert len(lines) == 1, err
+    for part in parts:
+        assert part in lines[0], (part, lines[0])
+    assert "Traceback" not in err + result.stdout.str()
+
+
+@pytest.mark.parametrize(
+    ("args", "parts"),
+    [
+        (["--so101-tolerance-deg", "abc"], ["--so101-tolerance-deg", "'abc'", "number"]),
+        (["--so101-tolerance-z", "-1"], ["--so101-tolerance-z", "'-1'", "> 0"]),
+        (["--so101-stats-feature", "observation.images"], ["--so101-stats-feature",
+                                                           "observation.images"]),
+        (["--hardware"], ["--hardware", "--so101-port"]),
+        (["--so101-calibration", "no_such_arm"], ["no_such_arm", "no calibration for this arm"]),
+        (["--so101-stats", str(STATS / "multi_dataset_model")], ["several datasets",
+                                                                 "--so101-stats-dataset"]),
+        (["--so101-stats-dataset", "so100"], ["--so101-stats-dataset", "no stats were given"]),
+    ],
+)
+def test_bad_option_values_stop_the_run_with_one_line(run, args, parts):
+    _one_line_usage_error(run(*args, HF_LEROBOT_CALIBRATION="/nonexistent"), *parts)
+
+
+def test_bad_ini_value_names_the_ini_key(pytester):
+    pytester.makeini("[pytest]\nso101_tolerance_z = lots\n")
+    _one_line_usage_error(pytester.runpytest_subprocess(), "ini so101_tolerance_z", "'lots'")
+
+
+def _bad_file(tmp_path, kind):
+    if kind == "calibration":
+        data = json.loads(EXAMPLE_CALIBRATION.read_text())
+        data["wrist_roll"]["homing_offset"] = 3000
+        path = tmp_path / "bad_cal.json"
+        path.write_text(json.dumps(data))
+        return ["--so101-calibration", str(path)], [str(path), "wrist_roll",
+                                                    "homing_offset = 3000"]
+    if kind == "stats":
+        path = tmp_path / "bad_stats.json"
+        path.write_text('{"mean": [1, 2, 3, 4, NaN, 6], "std": [1, 1, 1, 1, 1, 1]}')
+        return ["--so101-stats", str(path)], [str(path), "wrist_roll", "nan"]
+    path = tmp_path / "bad_map.toml"
+    path.write_text((MAPPINGS / "so101_degrees.toml").read_text().replace(
+        "direction = [1, 1, 1, 1, 1, 1]", "direction = [1, 1, 1, 1, 1, 2]"))
+    return ["--so101-mapping", str(path)], [str(path), "gripper", "direction = 2.0"]
+
+
+@pytest.mark.parametrize("kind", ["calibration", "stats", "mapping"])
+def test_bad_files_stop_the_run_with_one_line(run, tmp_path, kind):
+    args, parts = _bad_file(tmp_path, kind)
+    _one_line_usage_error(run(*args), *parts)
+
+
+def test_header_names_arm_files_tolerances_and_origins(run, pytester):
+    pytester.makepyfile("def test_nothing(): pass")
+    result = run(*EXAMPLES["legacy"], "--so101-tolerance-deg", "0.5")
+    out = result.stdout.str()
+    for line in (
+        f"so101: calibration {EXAMPLE_CALIBRATION} (arm id example_arm; from "
+        "--so101-calibration)",
+        f"so101: stats {STATS}/legacy_model/model.safetensors "
+        "[normalize_inputs.buffer_observation_state] (observation.state, MEAN_STD, eps 1e-08; "
+        "from --so101-stats)",
+        f"so101: mapping {MAPPINGS}/so101_legacy_policy.toml (model so101-new-calib, robot "
+        "units degrees/range_0_100, policy frame lerobot-legacy-degrees, [sim_to_policy] "
+        "declared; from --so101-mapping)",
+        "so101: tolerances deg=0.5 (--so101-tolerance-deg), z=2 std (default)",
+    ):
+        assert line in out, out
+
+
+def test_precedence_cli_then_env_then_ini(pytester, tmp_path):
+    other = tmp_path / "other.json"
+    other.write_bytes(EXAMPLE_CALIBRATION.read_bytes())
+    pytester.makeini(f"[pytest]\nso101_calibration = {EXAMPLE_CALIBRATION}\n"
+                     "so101_tolerance_z = 3\n")
+    pytester.makepyfile("def test_nothing(): pass")
+    result = pytester.runpytest_subprocess()
+    result.stdout.fnmatch_lines(["*from ini so101_calibration)*",
+                                 "*z=3 std (ini so101_tolerance_z)*"])
+    pytester._monkeypatch.setenv("SO101_CALIBRATION", str(other))
+    result = pytester.runpytest_subprocess()
+    result.stdout.fnmatch_lines([f"so101: calibration {other} (*from env SO101_CALIBRATION)"])
+    result = pytester.runpytest_subprocess("--so101-calibration", str(EXAMPLE_CALIBRATION))
+    result.stdout.fnmatch_lines(["*from --so101-calibration)*"])
+
+
+def test_ini_paths_are_relative_to_the_ini_file(pytester):
+    sub = pytester.mkdir("sub")
+    (pytester.path / "cal.json").write_bytes(EXAMPLE_CALIBRATION.read_bytes())
+    pytester.makeini("[pytest]\nso101_calibration = cal.json\n")
+    sub.joinpath("test_a.py").write_text(
+        "def test_cal(so101_calibration):\n    assert so101_calibration.ids[0] == 1\n")
+    result = pytester.runpytest_subprocess(str(sub), "--rootdir", str(pytester.path))
+    result.assert_outcomes(passed=1)
+
+
+def test_arm_id_lookup_under_hf_lerobot_calibration(run, pytester):
+    pytester.makepyfile("def test_cal(so101_calibration):\n"
+                        "    assert so101_calibration.homing_offset[1] == -766\n")
+    result = run("--so101-calibration", "example_arm",
+                 HF_LEROBOT_CALIBRATION=str(FIXTURES / "calibration"))
+    result.assert_outcomes(passed=1)
+
+
+def test_fixtures_skip_naming_the_option_when_not_configured(run, pytester):
+    pytester.makepyfile("""
+        def test_cal(so101_calibration): pass
+        def test_stats(so101_stats): pass
+        def test_map(so101_mapping): pass
+        def test_tol(so101_tolerances):
+            assert so101_tolerances.deg == 1.0 and so101_tolerances.z == 2.0
+        def test_limits(so101_joint_limits):
+            assert so101_joint_limits.upper_deg[1] == __import__("pytest").approx(100, abs=0.01)
+    """)
+    result = run("-rs")
+    result.assert_outcomes(passed=2, skipped=3)
+    result.stdout.fnmatch_lines(["*no calibration: pass --so101-calibration PATH_OR_ARM_ID*",
+                                 "*no normalization stats: pass --so101-stats PATH*",
+                                 "*no mapping: pass --so101-mapping PATH*"])
+
+
+def test_markers_keep_a_real_arm_safe(run, pytester):
+    pytester.makepyfile("""
+        import pytest
+        @pytest.mark.so101_hardware
+        def test_reads_the_arm(): pass
+        @pytest.mark.so101_motion
+        def test_moves_the_arm(): pass
+    """)
+    result = run("-rs", "--strict-markers")
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*needs a real arm: run with --hardware --so101-port PATH*"])
+    result = run("-rs", "--hardware", "--so101-port", "/dev/null")
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["so101: real arm on /dev/null (read-only)",
+                                 "*test_markers_keep_a_real_arm_safe.py:?: moves the arm: "
+                                 "pass --allow-motion*"])
+    result = run("--hardware", "--so101-port", "/dev/null", "--allow-motion")
+    result.assert_outcomes(passed=2)
+
+
+def test_so101_check_records_measurements_in_junit(run, pytester):
+    pytester.makepyfile("""
+        from pytest_so101.measurement import Measurement
+        def test_ok(so101_check):
+            so101_check([Measurement("noise", "gripper", 0.5, "ticks", 0, 2)])
+        def test_bad(so101_check):
+            so101_check([Measurement("noise", "elbow_flex", 3.0, "ticks", 0, 2),
+                         Measurement("noise", "gripper", 1.0, "ticks", 0, 2)])
+    """)
+    result = run("--junitxml=out.xml")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["elbow_flex: noise = 3 ticks (limit [0, 2] ticks) FAIL"])
+    assert "gripper: noise = 1 ticks" not in result.stdout.str()
+    xml = (pytester.path / "out.xml").read_text()
+    assert 'name="so101:noise:elbow_flex" value="3 ticks FAIL"' in xml
+    assert 'name="so101:noise:gripper" value="0.5 ticks PASS"' in xml
+
+
+def test_users_can_write_property_tests_with_the_fixtures_and_strategies(run, pytester):
+    pytester.makepyfile("""
+        from hypothesis import given, settings
+        from pytest_so101 import strategies as so101_st
+        from pytest_so101.frames import degrees_to_ticks, ticks_to_degrees
+
+        def test_my_own_property(so101_calibration, so101_joint_limits):
+            @settings(max_examples=20, deadline=None)
+            @given(q=so101_st.joint_vectors(frame="ticks", calibration=so101_calibration))
+            def check(q):
+                deg = ticks_to_degrees(q, so101_calibration)
+                assert (degrees_to_ticks(deg, so101_calibration, rounding="nearest") == q).all()
+            check()
+    """)
+    run(*EXAMPLES["degrees+dataset"]).assert_outcomes(passed=1)
+
+
+def test_a_run_without_so101_options_loads_nothing(run, pytester):
+    pytester.makepyfile("""
+        import sys
+        def test_light():
+            loaded = [m for m in sys.modules if m.startswith("pytest_so101.")]
+            assert sorted(loaded) == ["pytest_so101.errors", "pytest_so101.measurement",
+                                      "pytest_so101.options", "pytest_so101.plugin"]
+    """)
+    run().assert_outcomes(passed=1)
+
+
+def test_import_pytest_so101_imports_no_hardware_or_sim_stack():
+    code = ("import sys, pytest_so101, pytest_so101.plugin; "
+            "bad = [m for m in ('mujoco', 'serial', 'scservo_sdk', 'numpy') if m in sys.modules];"
+            "print(bad); sys.exit(1 if bad else 0)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
