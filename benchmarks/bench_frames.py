@@ -21,10 +21,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import lerobot_loop  # noqa: E402
-from pytest_so101.calibration import load_calibration  # noqa: E402
-from pytest_so101.frames import RobotUnit, ticks_to_units, units_to_ticks  # noqa: E402
-from pytest_so101.joints import MOTOR_NAMES  # noqa: E402
+from benchmarks import lerobot_loop
+from pytest_so101.calibration import load_calibration
+from pytest_so101.frames import RobotUnit, ticks_to_units, units_to_ticks
+from pytest_so101.joints import MOTOR_NAMES
 
 CALIBRATION = Path(__file__).resolve().parents[1] / \
     "fixtures/calibration/robots/so_follower/example_arm.json"
