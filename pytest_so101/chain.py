@@ -28,7 +28,8 @@ from .mapping import JointMap, MappingFile
 
 
 def robot_to_policy_map(units: Sequence[RobotUnit], frame: PolicyFrame,
-                        calibration: Calibration | None) -> JointMap:
+                        calibration: Calibration | None, *, source: str | None = None
+                        ) -> JointMap:
     """Affine map from the robot's units to the policy frame (through continuous ticks).
 
     Needs the calibration unless the robot already reports in the policy frame's units.
@@ -40,9 +41,11 @@ def robot_to_policy_map(units: Sequence[RobotUnit], frame: PolicyFrame,
         return JointMap(np.where(is_deg, LEGACY_SHIFT_DEG, 0.0), np.ones(N_JOINTS),
                         np.where(is_deg, LEGACY_SIGN, 1.0), name="legacy degrees")
     if calibration is None:
+        units_text = "/".join(sorted({u.value for u in units}))
         raise config_error(
-            f"converting the robot's units to the policy frame '{frame.value}' needs the "
-            "calibration: pass --so101-calibration", field="calibration")
+            f"converting the robot's units ({units_text}) to the policy frame '{frame.value}' "
+            "needs the arm's calibration: pass --so101-calibration", source=source,
+            field="sim_to_robot.units")
 
     def convert(x: np.ndarray) -> np.ndarray:
         ticks = units_to_ticks(x, calibration, units, rounding=None, clamp=False)
@@ -62,7 +65,8 @@ def reference_sim_to_policy(mapping: MappingFile, calibration: Calibration | Non
     if mapping.policy_frame is None:
         raise config_error("the reference chain needs [policy] frame", source=mapping.source,
                            field="policy.frame")
-    robot_to_policy = robot_to_policy_map(mapping.robot_units, mapping.policy_frame, calibration)
+    robot_to_policy = robot_to_policy_map(mapping.robot_units, mapping.policy_frame, calibration,
+                                          source=mapping.source)
     chain = mapping.sim_to_robot.then(robot_to_policy)
     return JointMap(chain.offset, chain.scale, chain.direction, name="reference chain",
                     source=mapping.source)

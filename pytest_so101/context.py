@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .calibration import Calibration, resolve_calibration
+from .chain import reference_sim_to_policy
 from .mapping import MappingFile, load_mapping
 from .options import Setting, Tolerances
 from .stats import NormStats, load_stats
@@ -21,9 +22,6 @@ class So101Context:
     stats: NormStats | None = None
     mapping: MappingFile | None = None
 
-    def value(self, name: str) -> object:
-        return self.settings[name].value
-
 
 def _load(setting: Setting, loader: Callable[[str], object]) -> object:
     return None if setting.value is None else loader(str(setting.value))
@@ -36,6 +34,8 @@ def load_context(settings: dict[str, Setting]) -> So101Context:
     stats = _load(settings["stats"], lambda p: load_stats(
         p, feature=str(settings["stats_feature"].value),
         dataset=settings["stats_dataset"].value))
+    if mapping is not None and mapping.sim_to_robot is not None and mapping.policy_frame:
+        reference_sim_to_policy(mapping, calibration)  # files that cannot be chained: one line
     tolerances = Tolerances(deg=float(settings["tolerance_deg"].value),
                             z=float(settings["tolerance_z"].value))
     return So101Context(settings, tolerances, calibration, stats, mapping)

@@ -27,15 +27,14 @@ class OptionSpec:
 
     name: str
     help: str
-    kind: str = "str"  # str | path | float | bool
+    kind: str = "str"  # str | path | path_or_id | float | bool
     default: object = None
     env: str | None = None
+    short_flag: str | None = None  # the few flags without the so101- prefix
 
     @property
     def flag(self) -> str:
-        return "--" + ("hardware" if self.name == "hardware" else
-                       "allow-motion" if self.name == "allow_motion" else
-                       "so101-" + self.name.replace("_", "-"))
+        return self.short_flag or "--so101-" + self.name.replace("_", "-")
 
     @property
     def ini(self) -> str:
@@ -48,11 +47,11 @@ class OptionSpec:
 
 OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("hardware", "use the real arm on --so101-port (default: no hardware)",
-               kind="bool", default=False),
+               kind="bool", default=False, short_flag="--hardware"),
     OptionSpec("port", "serial port of the real arm, e.g. /dev/ttyACM0 (required with "
                "--hardware)", env="SO101_PORT"),
     OptionSpec("allow_motion", "permit tests that move a real arm (read-only without it)",
-               kind="bool", default=False),
+               kind="bool", default=False, short_flag="--allow-motion"),
     OptionSpec("calibration", "LeRobot calibration JSON, or an arm id looked up under "
                "HF_LEROBOT_CALIBRATION", kind="path_or_id", env="SO101_CALIBRATION"),
     OptionSpec("stats", "normalization stats: a policy folder, a .safetensors file, a dataset "

@@ -53,7 +53,7 @@ def test_legacy_chain_without_calibration_is_the_documented_conversion():
     m = robot_to_policy_map(expand_units("degrees"), PolicyFrame.LEROBOT_LEGACY_DEGREES, None)
     np.testing.assert_allclose(m.apply(np.array([0, 10, 10, 0, 0, 50.0])),
                                [0, 80, 100, 0, 0, 50])
-    with pytest.raises(So101ConfigError, match="needs the calibration"):
+    with pytest.raises(So101ConfigError, match="needs the arm's calibration"):
         robot_to_policy_map(expand_units("degrees"), PolicyFrame.TICKS, None)
 
 

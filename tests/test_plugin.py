@@ -137,6 +137,17 @@ def _bad_file(tmp_path, kind):
     return ["--so101-mapping", str(path)], [str(path), "gripper", "direction = 2.0"]
 
 
+def test_files_that_cannot_be_chained_stop_the_run_with_one_line(run, tmp_path):
+    """Stats recorded in ticks, robot read in degrees: the calibration is needed."""
+    mapping = tmp_path / "ticks_policy.toml"
+    mapping.write_text((MAPPINGS / "so101_degrees.toml").read_text().replace(
+        'frame = "lerobot-degrees"', 'frame = "ticks"'))
+    _one_line_usage_error(run("--so101-mapping", str(mapping)), str(mapping), "degrees",
+                          "'ticks'", "needs the arm's calibration")
+    assert run("--so101-mapping", str(mapping), "--so101-calibration",
+               str(EXAMPLE_CALIBRATION)).ret == pytest.ExitCode.NO_TESTS_COLLECTED
+
+
 @pytest.mark.parametrize("kind", ["calibration", "stats", "mapping"])
 def test_bad_files_stop_the_run_with_one_line(run, tmp_path, kind):
     args, parts = _bad_file(tmp_path, kind)
