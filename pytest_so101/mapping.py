@@ -186,6 +186,28 @@ class MappingFile:
     def joint_limits(self) -> JointLimits:
         return KNOWN_MODELS[self.model].limits
 
+    def to_motor_order(self, q_by_sim_name: Mapping[str, float]) -> np.ndarray:
+        """Sim joint values keyed by the model's joint names -> array (6,) in motor order.
+
+        E.g. seed 003's ``{'Rotation': 0.0, 'Pitch': -3.32, ...}`` for the SO-100 menagerie.
+        Extra names (other joints of the model) are ignored; a missing one is an error.
+        """
+        missing = [n for n in self.sim_joint_names if n not in q_by_sim_name]
+        if missing:
+            known = ", ".join(sorted(map(str, q_by_sim_name))) or "none"
+            raise config_error(f"sim joint missing (got {known})", source=self.source,
+                               joint=MOTOR_NAMES[self.sim_joint_names.index(missing[0])],
+                               field="sim joint name", value=missing[0])
+        return np.array([float(q_by_sim_name[n]) for n in self.sim_joint_names])
+
+    def to_sim_names(self, q_sim_rad: np.ndarray) -> dict[str, float]:
+        """Inverse of :meth:`to_motor_order`: an array in motor order -> {sim joint name: value}."""
+        values = np.asarray(q_sim_rad, dtype=float)
+        if values.shape != (N_JOINTS,):
+            raise config_error(f"expected shape ({N_JOINTS},) in motor order",
+                               source=self.source, value=values.shape)
+        return dict(zip(self.sim_joint_names, values.tolist(), strict=True))
+
 
 def _per_joint(raw: object, *, source: str, field_name: str) -> np.ndarray:
     """A list of six numbers, or a table keyed by all six motor names."""

@@ -109,6 +109,19 @@ def test_so100_menagerie_names_and_limits():
     np.testing.assert_allclose(mapping.reference_pose_rad, [0, -3.32, 3.11, 1.18, 0, -0.174])
 
 
+def test_joint_name_maps_for_the_menagerie():
+    mapping = load_mapping(MAPPINGS / "so100_menagerie.toml")
+    seed003 = {"Rotation": 8.554e-10, "Pitch": -3.32002662172713, "Elbow": 3.118134788813849,
+               "Wrist_Pitch": 1.1813556248365669, "Wrist_Roll": 3.9e-06, "Jaw": -0.174,
+               "cube_free_joint": 1.0}
+    q = mapping.to_motor_order(seed003)
+    np.testing.assert_allclose(q[1:4], [-3.32002662172713, 3.118134788813849, 1.18135562])
+    assert mapping.to_sim_names(q)["Jaw"] == -0.174
+    del seed003["Elbow"]
+    with raises_config_error("so100_menagerie.toml", "elbow_flex", "'Elbow'", "missing"):
+        mapping.to_motor_order(seed003)
+
+
 @pytest.mark.parametrize(
     ("old", "new", "parts"),
     [
