@@ -1,0 +1,282 @@
+"""The emulated arm: STS3215 servos answering on a pseudo-terminal, byte for byte.
+
+:class:`BusEmulator` is the bus logic (which servo hears a packet, what it answers);
+:class:`PtyServer` runs it behind a pty for the unmodified ``scservo_sdk`` client: it
+keeps its own end of the slave open (so the client's close/reopen in ``setBaudRate``
+works), reads the baud the client set on the tty (servos only hear packets at their
+``Baud_Rate``), can pace replies at the wire rate, delivers late replies, and takes
+run-time commands (faults, state) on a Unix control socket as JSON lines.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import heapq
+import json
+import os
+import selectors
+import socket
+import struct
+import time
+import tty
+from dataclasses import dataclass
+
+from .protocol import (
+    BAUD_RATES,
+    BROADCAST_ID,
+    Instruction,
+    Packet,
+    PacketParser,
+    status_packet,
+)
+from .servo import VirtualServo
+
+TCGETS2 = 0x802C542A  # Linux: struct termios2, c_ospeed at byte 40
+BITS_PER_BYTE = 10    # 8N1
+
+
+def tty_baud(fd: int) -> int:
+    """The baud rate set on a tty (what the client asked pyserial for)."""
+    buf = bytearray(44)
+    fcntl.ioctl(fd, TCGETS2, buf)
+    return struct.unpack_from("I", buf, 40)[0]
+
+
+def wire_seconds(n_bytes: int, baud: int) -> float:
+    return n_bytes * BITS_PER_BYTE / baud
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A status packet one servo puts on the wire, after its faults were applied."""
+
+    servo_id: int
+    data: bytes
+    late_s: float
+    return_delay_s: float
+
+
+class BusEmulator:
+    """Servos on one half-duplex bus. Pure logic: no I/O, time passed in."""
+
+    def __init__(self, servos: list[VirtualServo]) -> None:
+        self.servos = servos
+
+    def by_id(self, servo_id: int) -> VirtualServo | None:
+        return next((s for s in self.servos if s.servo_id == servo_id), None)
+
+    def _hears(self, servo: VirtualServo, baud: int) -> bool:
+        return not servo.faults.missing and BAUD_RATES.get(servo.baud_code) == baud
+
+    def _reply(self, servo: VirtualServo, params: bytes = b"") -> Reply:
+        data = status_packet(servo.servo_id, servo.status_error(), params)
+        if servo.faults.corrupt:
+            data = data[:-1] + bytes([(data[-1] + 1) & 0xFF])
+        if servo.faults.truncated:
+            data = data[: max(1, len(data) - servo.faults.truncated)]
+        return Reply(servo.servo_id, data, servo.faults.late_ms / 1000.0,
+                     servo.get("Return_Delay_Time") * 2e-6)
+
+    def handle(self, packet: Packet, now: float, baud: int) -> list[Reply]:
+        """Apply one instruction packet; return the replies in bus order."""
+        if not packet.checksum_ok:
+            return []
+        inst, params = packet.code, packet.params
+        if inst == Instruction.SYNC_READ and packet.servo_id == BROADCAST_ID:
+            if len(params) < 2:
+                return []
+            address, length = params[0], params[1]
+            replies = []
+            for servo_id in params[2:]:
+                servo = self.by_id(servo_id)
+                if servo is not None and self._hears(servo, baud):
+                    replies.append(self._reply(servo, servo.read(address, length, now)))
+            return replies
+        if inst == Instruction.SYNC_WRITE and packet.servo_id == BROADCAST_ID:
+            if len(params) < 2 or params[1] == 0:
+                return []
+            address, length = params[0], params[1]
+            body = params[2:]
+            for i in range(0, len(body) - length, length + 1):
+                servo = self.by_id(body[i])
+                if servo is not None and self._hears(servo, baud):
+                    servo.write(address, body[i + 1: i + 1 + length], now)
+            return []
+        broadcast = packet.servo_id == BROADCAST_ID
+        targets = [s for s in self.servos if broadcast or s.servo_id == packet.servo_id]
+        replies = []
+        for servo in targets:
+            if not self._hears(servo, baud):
+                continue
+            reply = self._execute(servo, inst, params, now)
+            if reply is None:
+                continue
+            level_quiet = servo.get("Response_Status_Level") == 0 and \
+                inst not in (Instruction.PING, Instruction.READ)
+            if (broadcast and inst != Instruction.PING) or level_quiet:
+                continue
+            replies.append(reply)
+        return replies
+
+    def _execute(self, servo: VirtualServo, inst: int, params: bytes, now: float
+                 ) -> Reply | None:
+        if inst == Instruction.PING:
+            return self._reply(servo)
+        if inst == Instruction.READ and len(params) == 2:
+            return self._reply(servo, servo.read(params[0], params[1], now))
+        if inst == Instruction.WRITE and len(params) >= 2:
+            servo.write(params[0], params[1:], now)
+            return self._reply(servo)
+        if inst == Instruction.REG_WRITE and len(params) >= 2:
+            servo.reg_write(params[0], params[1:])
+            return self._reply(servo)
+        if inst == Instruction.ACTION:
+            servo.action(now)
+            return self._reply(servo)
+        if inst in (Instruction.RESET, 0x0A):
+            servo.reset()
+            return self._reply(servo)
+        return None  # unknown or malformed: a servo ignores it
+
+
+class PtyServer:
+    """Serve a :class:`BusEmulator` on a new pseudo-terminal until :meth:`stop`."""
+
+    def __init__(self, emulator: BusEmulator, *, pace: bool = False,
+                 control_path: str | None = None) -> None:
+        self.emulator = emulator
+        self.pace = pace
+        self.control_path = control_path
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        os.set_blocking(self.master, False)
+        self.port = os.ttyname(self.slave)
+        self._parser = PacketParser()
+        self._late: list[tuple[float, int, bytes]] = []
+        self._seq = 0
+        self._stopping = False
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self.master, selectors.EVENT_READ, "bus")
+        self._listener: socket.socket | None = None
+        if control_path:
+            if os.path.exists(control_path):
+                os.unlink(control_path)
+            self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self._listener.bind(control_path)
+            self._listener.listen(4)
+            self._listener.setblocking(False)
+            self._selector.register(self._listener, selectors.EVENT_READ, "accept")
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    def close(self) -> None:
+        self._selector.close()
+        if self._listener is not None:
+            self._listener.close()
+            if self.control_path and os.path.exists(self.control_path):
+                os.unlink(self.control_path)
+        for fd in (self.master, self.slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def _write(self, data: bytes) -> None:
+        try:
+            os.write(self.master, data)
+        except BlockingIOError:
+            pass  # nobody reads the port: a real bus would drop these bytes too
+
+    def _on_bus_bytes(self) -> None:
+        try:
+            data = os.read(self.master, 4096)
+        except (BlockingIOError, OSError):
+            return
+        arrived = time.perf_counter()
+        for packet in self._parser.feed(data):
+            baud = tty_baud(self.slave)
+            replies = self.emulator.handle(packet, time.monotonic(), baud)
+            wire = len(packet.raw)
+            for reply in replies:
+                wire += len(reply.data)
+                if reply.late_s > 0:
+                    self._seq += 1
+                    heapq.heappush(self._late, (arrived + reply.late_s, self._seq, reply.data))
+                    continue
+                if self.pace:
+                    deadline = arrived + reply.return_delay_s + wire_seconds(wire, baud)
+                    while time.perf_counter() < deadline:
+                        pass
+                self._write(reply.data)
+
+    def _on_control(self, conn: socket.socket) -> None:
+        try:
+            data = conn.recv(65536)
+        except OSError:
+            data = b""
+        if not data:
+            self._selector.unregister(conn)
+            conn.close()
+            return
+        for line in data.splitlines():
+            try:
+                answer = self.command(json.loads(line))
+            except Exception as exc:  # report to the client, keep serving
+                answer = {"ok": False, "error": f"{exc.__class__.__name__}: {exc}"}
+            conn.sendall(json.dumps(answer).encode() + b"\n")
+
+    def command(self, request: dict) -> dict:
+        """Run one control command: fault, clear_faults, set_raw, pace, state."""
+        cmd = request.get("cmd")
+        now = time.monotonic()
+        if cmd == "state":
+            return {"ok": True, "port": self.port, "servos": {
+                s.servo_id: {"present": s.present_ticks(now), "raw": s.shaft.raw(now),
+                             "torque": s.get("Torque_Enable"), "lock": s.get("Lock"),
+                             "homing": s.signed("Homing_Offset"),
+                             "goal": s.signed("Goal_Position"),
+                             "min": s.get("Min_Position_Limit"),
+                             "max": s.get("Max_Position_Limit"), "baud": s.baud_code}
+                for s in self.emulator.servos}}
+        if cmd == "fault":
+            servo = self._servo(request["id"])
+            servo.faults.set(request["kind"], request.get("value", True))
+            return {"ok": True}
+        if cmd == "clear_faults":
+            for servo in self.emulator.servos:
+                servo.faults = type(servo.faults)()
+            return {"ok": True}
+        if cmd == "set_raw":
+            self._servo(request["id"]).shaft.set_raw(float(request["raw"]))
+            return {"ok": True}
+        if cmd == "pace":
+            self.pace = bool(request["on"])
+            return {"ok": True}
+        return {"ok": False, "error": f"unknown command {cmd!r}"}
+
+    def _servo(self, servo_id: int) -> VirtualServo:
+        servo = self.emulator.by_id(int(servo_id))
+        if servo is None:
+            raise KeyError(f"no servo with id {servo_id}")
+        return servo
+
+    def serve_forever(self) -> None:
+        """Serve until :meth:`stop` (e.g. from a signal handler); then close."""
+        try:
+            while not self._stopping:
+                timeout = 0.05
+                if self._late:
+                    timeout = max(0.0, min(timeout, self._late[0][0] - time.perf_counter()))
+                for key, _ in self._selector.select(timeout):
+                    if key.data == "bus":
+                        self._on_bus_bytes()
+                    elif key.data == "accept":
+                        conn, _ = self._listener.accept()
+                        self._selector.register(conn, selectors.EVENT_READ, "control")
+                    else:
+                        self._on_control(key.fileobj)
+                while self._late and self._late[0][0] <= time.perf_counter():
+                    self._write(heapq.heappop(self._late)[2])
+        finally:
+            self.close()

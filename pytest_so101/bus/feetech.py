@@ -1,0 +1,225 @@
+"""The arm's bus over the unmodified ``scservo_sdk`` (feetech-servo-sdk 1.x).
+
+Read-mostly: ping and identify the six servos, read positions (sync read with bounded
+retries) and the calibration registers. Goals are written only through a
+:class:`~pytest_so101.safety.SafetyEnvelope`, and :meth:`FeetechBus.torque_off_on_exit`
+disables torque on every exit path. Errors are one line naming the port, the servo id
+and joint, and what to do.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..calibration import Calibration, MotorCalibration
+from ..frames import decode_register, encode_register
+from ..joints import MOTOR_IDS, MOTOR_NAMES
+from ..safety import SafetyEnvelope
+from .protocol import BAUD_RATES, MODEL_STS3215, REGISTERS
+
+DEFAULT_BAUD = 1_000_000
+
+
+class BusError(RuntimeError):
+    """A bus problem, described in one line (port, servo, joint, what to do)."""
+
+
+@dataclass(frozen=True)
+class ServoInfo:
+    servo_id: int
+    joint: str
+    model: int
+    firmware: str
+
+
+class FeetechBus:
+    """Six STS3215 servos on one port, ids 1..6 in motor order."""
+
+    def __init__(self, port: str, *, ids: tuple[int, ...] = MOTOR_IDS,
+                 baudrate: int = DEFAULT_BAUD, retries: int = 2) -> None:
+        self.port = port
+        self.ids = ids
+        self.baudrate = baudrate
+        self.retries = retries
+        self._ph = None
+        self._pk = None
+
+    # -- connection --------------------------------------------------------------------
+    def connect(self) -> FeetechBus:
+        import scservo_sdk as scs
+        import serial
+
+        self._scs = scs
+        self._ph = scs.PortHandler(self.port)
+        self._pk = scs.PacketHandler(0)
+        try:
+            ok = self._ph.openPort() and self._ph.setBaudRate(self.baudrate)
+        except serial.SerialException as exc:
+            code = getattr(exc, "errno", None)
+            if code == errno.ENOENT or "No such file" in str(exc):
+                raise BusError(f"{self.port}: no such port; is the arm's USB adapter "
+                               "plugged in (ls /dev/ttyACM* /dev/ttyUSB*)?") from None
+            if code == errno.EACCES or "Permission denied" in str(exc):
+                raise BusError(f"{self.port}: permission denied; add yourself to the "
+                               "'dialout' group or fix the port's permissions") from None
+            raise BusError(f"{self.port}: cannot open the port: {exc}") from None
+        if not ok:
+            raise BusError(f"{self.port}: cannot set {self.baudrate} baud")
+        return self
+
+    def close(self) -> None:
+        if self._ph is not None and self._ph.is_open:
+            self._ph.closePort()
+
+    def __enter__(self) -> FeetechBus:
+        return self.connect()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _joint(self, servo_id: int) -> str:
+        return MOTOR_NAMES[self.ids.index(servo_id)] if servo_id in self.ids else f"id {servo_id}"
+
+    def _fresh(self) -> None:
+        """Drop stale bytes (a late reply) so they cannot pass for the next answer."""
+        self._ph.ser.reset_input_buffer()
+
+    def _describe(self, servo_id: int, comm: int, error: int) -> str:
+        where = f"{self.port}: id {servo_id} ({self._joint(servo_id)})"
+        if comm != self._scs.COMM_SUCCESS:
+            return f"{where}: no valid reply at {self.baudrate} baud " \
+                   f"({self._pk.getTxRxResult(comm).removeprefix('[TxRxResult] ')})"
+        return f"{where}: servo reports {self._pk.getRxPacketError(error).removeprefix('[RxPacketError] ')}"
+
+    # -- single registers --------------------------------------------------------------
+    def read(self, register: str, servo_id: int) -> int:
+        """A register's decoded value (sign-magnitude registers signed)."""
+        reg = REGISTERS[register]
+        fn = {1: self._pk.read1ByteTxRx, 2: self._pk.read2ByteTxRx}[reg.size]
+        for _ in range(1 + self.retries):
+            self._fresh()
+            value, comm, error = fn(self._ph, servo_id, reg.address)
+            if comm == self._scs.COMM_SUCCESS and not error:
+                return int(decode_register(register, value))
+        raise BusError(f"{self._describe(servo_id, comm, error)} reading {register}")
+
+    def write(self, register: str, servo_id: int, value: int) -> None:
+        reg = REGISTERS[register]
+        encoded = int(encode_register(register, value))
+        fn = {1: self._pk.write1ByteTxRx, 2: self._pk.write2ByteTxRx}[reg.size]
+        for _ in range(1 + self.retries):
+            self._fresh()
+            comm, error = fn(self._ph, servo_id, reg.address, encoded)
+            if comm == self._scs.COMM_SUCCESS and not error:
+                return
+        raise BusError(f"{self._describe(servo_id, comm, error)} writing {register} = {value}")
+
+    # -- the whole arm -----------------------------------------------------------------
+    def identify(self) -> list[ServoInfo]:
+        """Ping every servo, check it is an STS3215, read its firmware version."""
+        found, missing = [], []
+        for servo_id in self.ids:
+            self._fresh()
+            model, comm, error = self._pk.ping(self._ph, servo_id)
+            if comm != self._scs.COMM_SUCCESS:
+                missing.append(servo_id)
+                continue
+            if model != MODEL_STS3215:
+                raise BusError(f"{self.port}: id {servo_id} ({self._joint(servo_id)}) is model "
+                               f"{model}, expected an STS3215 (model {MODEL_STS3215})")
+            firmware = (f"{self.read('Firmware_Major_Version', servo_id)}."
+                        f"{self.read('Firmware_Minor_Version', servo_id)}")
+            found.append(ServoInfo(servo_id, self._joint(servo_id), model, firmware))
+        if missing:
+            hint = self._other_baud_hint() if len(missing) == len(self.ids) else ""
+            names = ", ".join(f"{i} ({self._joint(i)})" for i in missing)
+            raise BusError(f"{self.port}: no reply from id {names} at {self.baudrate} baud"
+                           f"{hint}; check power, cables and ids")
+        return found
+
+    def _other_baud_hint(self) -> str:
+        """When nobody answers, look for the servos at the other baud rates."""
+        try:
+            for baud in BAUD_RATES.values():
+                if baud == self.baudrate:
+                    continue
+                self._ph.setBaudRate(baud)
+                for servo_id in self.ids:
+                    self._fresh()
+                    _, comm, _ = self._pk.ping(self._ph, servo_id)
+                    if comm == self._scs.COMM_SUCCESS:
+                        return f" (wrong baud: id {servo_id} answers at {baud} baud)"
+        finally:
+            self._ph.setBaudRate(self.baudrate)
+        return ""
+
+    def sync_read(self, register: str) -> np.ndarray:
+        """One register of all six servos by SYNC_READ, decoded, motor order."""
+        reg = REGISTERS[register]
+        group = self._scs.GroupSyncRead(self._ph, self._pk, reg.address, reg.size)
+        for servo_id in self.ids:
+            group.addParam(servo_id)
+        for _ in range(1 + self.retries):
+            self._fresh()
+            comm = group.txRxPacket()
+            if comm == self._scs.COMM_SUCCESS:
+                values = [group.getData(i, reg.address, reg.size) for i in self.ids]
+                return np.asarray(decode_register(register, np.array(values)), dtype=np.int64)
+        culprit = next((i for i in self.ids if not group.isAvailable(i, reg.address, reg.size)),
+                       self.ids[0])
+        raise BusError(f"{self._describe(culprit, comm, 0)} in a sync read of {register} "
+                       f"(after {1 + self.retries} tries)")
+
+    def read_positions(self) -> np.ndarray:
+        """Present_Position ticks of the six joints."""
+        return self.sync_read("Present_Position")
+
+    def read_calibration(self) -> Calibration:
+        """The calibration registers on the servos, as a LeRobot calibration."""
+        motors = {}
+        for servo_id, joint in zip(self.ids, MOTOR_NAMES, strict=True):
+            motors[joint] = MotorCalibration(
+                id=servo_id, drive_mode=0,
+                homing_offset=self.read("Homing_Offset", servo_id),
+                range_min=self.read("Min_Position_Limit", servo_id),
+                range_max=self.read("Max_Position_Limit", servo_id))
+        return Calibration(motors, source=f"servo registers on {self.port}")
+
+    def torque(self, on: bool) -> None:
+        """Torque and EEPROM lock together, as LeRobot does."""
+        for servo_id in self.ids:
+            self.write("Torque_Enable", servo_id, int(on))
+            self.write("Lock", servo_id, int(on))
+
+    def write_goals(self, goal_ticks: np.ndarray, envelope: SafetyEnvelope) -> np.ndarray:
+        """SYNC_WRITE Goal_Position, only after the envelope accepted every joint."""
+        goals = envelope.check(goal_ticks, self.read_positions())
+        reg = REGISTERS["Goal_Position"]
+        group = self._scs.GroupSyncWrite(self._ph, self._pk, reg.address, reg.size)
+        for servo_id, goal in zip(self.ids, goals, strict=True):
+            encoded = int(encode_register("Goal_Position", int(goal)))
+            group.addParam(servo_id, [encoded & 0xFF, encoded >> 8])
+        comm = group.txPacket()
+        if comm != self._scs.COMM_SUCCESS:
+            raise BusError(f"{self.port}: sync write of Goal_Position failed "
+                           f"({self._pk.getTxRxResult(comm)})")
+        return goals
+
+    @contextmanager
+    def torque_off_on_exit(self) -> Iterator[FeetechBus]:
+        """Disable torque however the block ends (failure, KeyboardInterrupt, return)."""
+        try:
+            yield self
+        finally:
+            for servo_id in self.ids:
+                for _ in range(3):
+                    try:
+                        self.write("Torque_Enable", servo_id, 0)
+                        break
+                    except BusError:
+                        continue

@@ -1,0 +1,216 @@
+"""A virtual STS3215: register file, instruction semantics, faults, and a pluggable shaft.
+
+The model (documented where real servos leave room):
+
+- EEPROM is addresses 0..39; while ``Lock`` is 1 (the power-on value) writes to it are
+  ignored, as LeRobot expects (it writes ``Lock = 0`` before configuring).
+- Read-only registers (firmware, model, Present_*) ignore writes.
+- ``Present_Position = (raw - Homing_Offset) mod 4096`` (domain.md section 7), with
+  Homing_Offset sign-magnitude (bit 11) and Goal/Present_Position bit 15.
+- ``Goal_Position`` is clamped into [Min_Position_Limit, Max_Position_Limit]; while
+  torque is off it follows Present_Position, so enabling torque holds the pose.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field, fields
+from typing import Protocol
+
+from ..frames import RESOLUTION, decode_register, encode_register
+from .protocol import (
+    EEPROM_END,
+    MEMORY_SIZE,
+    MODEL_STS3215,
+    REGISTERS,
+    from_le,
+    to_le,
+)
+
+FIRMWARE = (3, 10)
+DEFAULTS = {
+    "Firmware_Major_Version": FIRMWARE[0], "Firmware_Minor_Version": FIRMWARE[1],
+    "Model_Number": MODEL_STS3215, "Baud_Rate": 0, "Return_Delay_Time": 250,
+    "Response_Status_Level": 1, "Min_Position_Limit": 0, "Max_Position_Limit": 4095,
+    "Max_Temperature_Limit": 70, "Max_Voltage_Limit": 140, "Min_Voltage_Limit": 40,
+    "Max_Torque_Limit": 1000, "Phase": 12, "P_Coefficient": 32, "D_Coefficient": 32,
+    "I_Coefficient": 0, "Protection_Current": 500, "Angular_Resolution": 1,
+    "Homing_Offset": 0, "Operating_Mode": 0, "Overload_Torque": 80, "Torque_Enable": 0,
+    "Acceleration": 0, "Torque_Limit": 1000, "Lock": 1, "Present_Voltage": 74,
+    "Present_Temperature": 28, "Maximum_Acceleration": 254,
+}
+READ_ONLY = {a for r in REGISTERS.values() if not r.writable
+             for a in range(r.address, r.address + r.size)}
+#: Default top speed of the simple shaft: ~270 deg/s, an STS3215 at 7.4 V unloaded.
+DEFAULT_SPEED_TICKS_PER_S = 3000.0
+
+
+class Shaft(Protocol):
+    """What turns behind a servo, in raw encoder ticks (float, not wrapped: mod 4096 is
+    what the encoder reads)."""
+
+    def raw(self, now: float) -> float: ...
+
+    def drive(self, now: float, goal_raw: float | None) -> None:
+        """Hold/move toward ``goal_raw`` (None: torque off, passive)."""
+
+
+class SimpleShaft:
+    """Moves toward its goal at a bounded speed, straight in the servo's own frame."""
+
+    def __init__(self, raw: float = 2048.0, speed: float = DEFAULT_SPEED_TICKS_PER_S) -> None:
+        self._raw = float(raw)
+        self._goal: float | None = None
+        self._speed = speed
+        self._t: float | None = None
+
+    def _advance(self, now: float) -> None:
+        if self._t is not None and self._goal is not None:
+            step = self._speed * max(0.0, now - self._t)
+            delta = self._goal - self._raw
+            self._raw += max(-step, min(step, delta))
+        self._t = now
+
+    def raw(self, now: float) -> float:
+        self._advance(now)
+        return self._raw
+
+    def drive(self, now: float, goal_raw: float | None) -> None:
+        self._advance(now)
+        self._goal = goal_raw
+
+    def set_raw(self, raw: float) -> None:
+        """Move the shaft by hand (a person turning a passive joint)."""
+        self._raw = float(raw)
+
+
+@dataclass
+class Faults:
+    """Faults of one servo; all off by default. Change them at run time too."""
+
+    missing: bool = False        # never answers
+    corrupt: bool = False        # replies with a wrong checksum
+    late_ms: float = 0.0         # replies this late (past the SDK's ~35 ms timeout)
+    truncated: int = 0           # drops this many bytes from the end of each reply
+    noise_ticks: int = 0         # Present_Position read noise, uniform +-noise_ticks
+    error_bits: int = 0          # error byte of every status packet (ErrorBit flags)
+
+    KINDS = ("missing", "corrupt", "late", "truncated", "noise", "error")
+
+    def set(self, kind: str, value: float | int | bool = True) -> None:
+        """Set a fault by its CLI name (``noise``, ``late``...)."""
+        names = {"late": "late_ms", "noise": "noise_ticks", "error": "error_bits"}
+        name = names.get(kind, kind)
+        if name not in {f.name for f in fields(self)}:
+            raise ValueError(f"unknown fault {kind!r}; expected one of {', '.join(self.KINDS)}")
+        current = getattr(self, name)
+        setattr(self, name, type(current)(value))
+
+
+@dataclass
+class VirtualServo:
+    """One STS3215 on the bus."""
+
+    servo_id: int
+    shaft: Shaft = field(default_factory=SimpleShaft)
+    faults: Faults = field(default_factory=Faults)
+    seed: int = 0
+    memory: bytearray = field(default_factory=lambda: bytearray(MEMORY_SIZE))
+    pending: tuple[int, bytes] | None = None
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed * 1000 + self.servo_id)
+        self.reset()
+
+    # -- registers ---------------------------------------------------------------------
+    def get(self, name: str) -> int:
+        reg = REGISTERS[name]
+        return from_le(self.memory[reg.address: reg.address + reg.size])
+
+    def set(self, name: str, value: int) -> None:
+        """Set a register's raw (encoded) value, bypassing Lock and read-only rules."""
+        reg = REGISTERS[name]
+        self.memory[reg.address: reg.address + reg.size] = to_le(value, reg.size)
+
+    def signed(self, name: str) -> int:
+        return int(decode_register(name, self.get(name)))
+
+    def reset(self) -> None:
+        """Factory defaults (RESET instruction); the id and the shaft stay."""
+        self.memory[:] = bytes(MEMORY_SIZE)
+        for name, value in DEFAULTS.items():
+            self.set(name, value)
+        self.set("ID", self.servo_id)
+        self.pending = None
+        self._refresh(0.0)
+        self.set("Goal_Position", self.get("Present_Position"))
+
+    @property
+    def baud_code(self) -> int:
+        return self.get("Baud_Rate")
+
+    @property
+    def torque_on(self) -> bool:
+        return self.get("Torque_Enable") == 1
+
+    def present_ticks(self, now: float) -> int:
+        raw = self.shaft.raw(now)
+        return int(round(raw - self.signed("Homing_Offset"))) % RESOLUTION
+
+    def _refresh(self, now: float) -> None:
+        present = self.present_ticks(now)
+        self.set("Present_Position", present)
+        if not self.torque_on:
+            self.set("Goal_Position", present)
+        moving = self.torque_on and abs(self.signed("Goal_Position") - present) > 1
+        self.set("Moving", int(moving))
+
+    # -- instructions ------------------------------------------------------------------
+    def read(self, address: int, length: int, now: float) -> bytes:
+        self._refresh(now)
+        data = bytearray(self.memory[address: address + length])
+        pos = REGISTERS["Present_Position"].address
+        if self.faults.noise_ticks and address <= pos < address + length - 1:
+            noisy = self.present_ticks(now) + self._rng.randint(-self.faults.noise_ticks,
+                                                                 self.faults.noise_ticks)
+            data[pos - address: pos - address + 2] = to_le(noisy % RESOLUTION, 2)
+        if len(data) < length:
+            data += bytes(length - len(data))
+        return bytes(data)
+
+    def write(self, address: int, data: bytes, now: float) -> None:
+        self._refresh(now)
+        locked = self.get("Lock") == 1
+        for offset, byte in enumerate(data):
+            addr = address + offset
+            if addr >= MEMORY_SIZE or addr in READ_ONLY or (locked and addr < EEPROM_END):
+                continue
+            self.memory[addr] = byte
+        self._apply(now)
+
+    def reg_write(self, address: int, data: bytes) -> None:
+        self.pending = (address, bytes(data))
+
+    def action(self, now: float) -> None:
+        if self.pending is not None:
+            address, data = self.pending
+            self.pending = None
+            self.write(address, data, now)
+
+    def _apply(self, now: float) -> None:
+        """Side effects of the register values: limits, torque, goal."""
+        low, high = self.get("Min_Position_Limit"), self.get("Max_Position_Limit")
+        goal = self.signed("Goal_Position")
+        if low < high:
+            goal = max(low, min(high, goal))
+        self.set("Goal_Position", int(encode_register("Goal_Position", goal)))
+        if self.torque_on:
+            # The servo moves within its own 0..4095 frame: the same delta on the shaft.
+            self.shaft.drive(now, self.shaft.raw(now) + (goal - self.present_ticks(now)))
+        else:
+            self.shaft.drive(now, None)
+        self.servo_id = self.get("ID")
+        self._refresh(now)
+
+    def status_error(self) -> int:
+        return self.faults.error_bits & 0x7F
