@@ -21,7 +21,8 @@ FAULT_HELP = (
     "inject a fault, ID:KIND[=VALUE], repeatable. KIND: missing (never answers), corrupt "
     "(bad checksum), late=MS (reply MS late; the SDK gives up after ~35 ms), truncated=N "
     "(drop N bytes of each reply), noise=TICKS (Present_Position read noise +-TICKS), "
-    "error=BITS (status error byte: 1 voltage, 2 angle, 4 overheat, 8 current, 32 load)")
+    "error=BITS (status error byte: 1 voltage, 2 angle, 4 overheat, 8 current, 32 load), "
+    "drop=N (swallow the next N replies: a transient glitch)")
 
 
 def _pairs(items: list[str], what: str) -> dict[int, str]:
@@ -38,12 +39,15 @@ def build_servos(args: argparse.Namespace) -> list[VirtualServo]:
     ids = [int(i) for i in args.ids.split(",")] if args.ids else list(MOTOR_IDS)
     raws = {k: float(v) for k, v in _pairs(args.raw, "--raw").items()}
     homings = {k: int(v) for k, v in _pairs(args.homing, "--homing").items()}
+    models = {k: int(v) for k, v in _pairs(args.model, "--model").items()}
     servos = []
     for servo_id in ids:
         servo = VirtualServo(servo_id, SimpleShaft(raws.get(servo_id, 2048.0)), Faults(),
                              seed=args.seed)
         if servo_id in homings:
             servo.set("Homing_Offset", int(_encode_homing(homings[servo_id])))
+        if servo_id in models:
+            servo.set("Model_Number", models[servo_id])
         if args.baud_code is not None:
             servo.set("Baud_Rate", args.baud_code)
         servos.append(servo)
@@ -80,6 +84,8 @@ def parser() -> argparse.ArgumentParser:
                        help="initial raw encoder position of a servo's shaft (default 2048)")
     serve.add_argument("--homing", action="append", default=[], metavar="ID=TICKS",
                        help="initial Homing_Offset register of a servo (default 0)")
+    serve.add_argument("--model", action="append", default=[], metavar="ID=NUMBER",
+                       help="make a servo report another Model_Number (default 777, STS3215)")
     serve.add_argument("--fault", action="append", default=[], metavar="ID:KIND[=VALUE]",
                        help=FAULT_HELP)
     serve.add_argument("--pace", action="store_true",

@@ -89,7 +89,8 @@ class BusEmulator:
             replies = []
             for servo_id in params[2:]:
                 servo = self.by_id(servo_id)
-                if servo is not None and self._hears(servo, baud):
+                if servo is not None and self._hears(servo, baud) and \
+                        not servo.faults.swallow():
                     replies.append(self._reply(servo, servo.read(address, length, now)))
             return replies
         if inst == Instruction.SYNC_WRITE and packet.servo_id == BROADCAST_ID:
@@ -113,7 +114,8 @@ class BusEmulator:
                 continue
             level_quiet = servo.get("Response_Status_Level") == 0 and \
                 inst not in (Instruction.PING, Instruction.READ)
-            if (broadcast and inst != Instruction.PING) or level_quiet:
+            if (broadcast and inst != Instruction.PING) or level_quiet or \
+                    servo.faults.swallow():
                 continue
             replies.append(reply)
         return replies

@@ -10,6 +10,7 @@ and joint, and what to do.
 from __future__ import annotations
 
 import errno
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +24,9 @@ from ..safety import SafetyEnvelope
 from .protocol import BAUD_RATES, MODEL_STS3215, REGISTERS
 
 DEFAULT_BAUD = 1_000_000
+#: After a failed try, wait this long and drop what arrived before trying again, so a
+#: late reply cannot pass for the answer to the next request (of maybe another register).
+SETTLE_AFTER_FAILURE_S = 0.1
 
 
 class BusError(RuntimeError):
@@ -48,6 +52,7 @@ class FeetechBus:
         self.retries = retries
         self._ph = None
         self._pk = None
+        self._failed_last = False
 
     # -- connection --------------------------------------------------------------------
     def connect(self) -> FeetechBus:
@@ -89,22 +94,33 @@ class FeetechBus:
         """Drop stale bytes (a late reply) so they cannot pass for the next answer."""
         self._ph.ser.reset_input_buffer()
 
+    def _attempts(self) -> Iterator[int]:
+        """Tries of one transaction. After any failed try (this transaction's or the
+        previous one's) wait for late replies to land, then drop them."""
+        for attempt in range(1 + self.retries):
+            if attempt or self._failed_last:
+                time.sleep(SETTLE_AFTER_FAILURE_S)
+            self._fresh()
+            self._failed_last = True      # until the caller sees a success
+            yield attempt
+
     def _describe(self, servo_id: int, comm: int, error: int) -> str:
         where = f"{self.port}: id {servo_id} ({self._joint(servo_id)})"
         if comm != self._scs.COMM_SUCCESS:
             return f"{where}: no valid reply at {self.baudrate} baud " \
                    f"({self._pk.getTxRxResult(comm).removeprefix('[TxRxResult] ')})"
-        return f"{where}: servo reports {self._pk.getRxPacketError(error).removeprefix('[RxPacketError] ')}"
+        problem = self._pk.getRxPacketError(error).removeprefix("[RxPacketError] ")
+        return f"{where}: servo reports {problem}"
 
     # -- single registers --------------------------------------------------------------
     def read(self, register: str, servo_id: int) -> int:
         """A register's decoded value (sign-magnitude registers signed)."""
         reg = REGISTERS[register]
         fn = {1: self._pk.read1ByteTxRx, 2: self._pk.read2ByteTxRx}[reg.size]
-        for _ in range(1 + self.retries):
-            self._fresh()
+        for _ in self._attempts():
             value, comm, error = fn(self._ph, servo_id, reg.address)
             if comm == self._scs.COMM_SUCCESS and not error:
+                self._failed_last = False
                 return int(decode_register(register, value))
         raise BusError(f"{self._describe(servo_id, comm, error)} reading {register}")
 
@@ -112,10 +128,10 @@ class FeetechBus:
         reg = REGISTERS[register]
         encoded = int(encode_register(register, value))
         fn = {1: self._pk.write1ByteTxRx, 2: self._pk.write2ByteTxRx}[reg.size]
-        for _ in range(1 + self.retries):
-            self._fresh()
+        for _ in self._attempts():
             comm, error = fn(self._ph, servo_id, reg.address, encoded)
             if comm == self._scs.COMM_SUCCESS and not error:
+                self._failed_last = False
                 return
         raise BusError(f"{self._describe(servo_id, comm, error)} writing {register} = {value}")
 
@@ -125,8 +141,9 @@ class FeetechBus:
         found, missing = [], []
         for servo_id in self.ids:
             self._fresh()
-            model, comm, error = self._pk.ping(self._ph, servo_id)
+            model, comm, _ = self._pk.ping(self._ph, servo_id)
             if comm != self._scs.COMM_SUCCESS:
+                self._failed_last = True
                 missing.append(servo_id)
                 continue
             if model != MODEL_STS3215:
@@ -164,15 +181,21 @@ class FeetechBus:
         group = self._scs.GroupSyncRead(self._ph, self._pk, reg.address, reg.size)
         for servo_id in self.ids:
             group.addParam(servo_id)
-        for _ in range(1 + self.retries):
-            self._fresh()
+        first_failure: tuple[int, int] | None = None
+        for _ in self._attempts():
+            for servo_id in self.ids:
+                group.data_dict[servo_id] = []
             comm = group.txRxPacket()
             if comm == self._scs.COMM_SUCCESS:
+                self._failed_last = False
                 values = [group.getData(i, reg.address, reg.size) for i in self.ids]
                 return np.asarray(decode_register(register, np.array(values)), dtype=np.int64)
-        culprit = next((i for i in self.ids if not group.isAvailable(i, reg.address, reg.size)),
-                       self.ids[0])
-        raise BusError(f"{self._describe(culprit, comm, 0)} in a sync read of {register} "
+            if first_failure is None:
+                # The group stops at the first servo that does not answer. Only the first
+                # try names it reliably: later, a late reply can pass for an answer.
+                culprit = next((i for i in self.ids if not group.data_dict[i]), self.ids[0])
+                first_failure = (culprit, comm)
+        raise BusError(f"{self._describe(*first_failure, 0)} in a sync read of {register} "
                        f"(after {1 + self.retries} tries)")
 
     def read_positions(self) -> np.ndarray:

@@ -94,8 +94,16 @@ class Faults:
     truncated: int = 0           # drops this many bytes from the end of each reply
     noise_ticks: int = 0         # Present_Position read noise, uniform +-noise_ticks
     error_bits: int = 0          # error byte of every status packet (ErrorBit flags)
+    drop: int = 0                # swallows the next N replies (a transient glitch)
 
-    KINDS = ("missing", "corrupt", "late", "truncated", "noise", "error")
+    KINDS = ("missing", "corrupt", "late", "truncated", "noise", "error", "drop")
+
+    def swallow(self) -> bool:
+        """True (one less to go) while ``drop`` replies remain to be swallowed."""
+        if self.drop > 0:
+            self.drop -= 1
+            return True
+        return False
 
     def set(self, kind: str, value: float | int | bool = True) -> None:
         """Set a fault by its CLI name (``noise``, ``late``...)."""
@@ -155,7 +163,7 @@ class VirtualServo:
 
     def present_ticks(self, now: float) -> int:
         raw = self.shaft.raw(now)
-        return int(round(raw - self.signed("Homing_Offset"))) % RESOLUTION
+        return round(raw - self.signed("Homing_Offset")) % RESOLUTION
 
     def _refresh(self, now: float) -> None:
         present = self.present_ticks(now)

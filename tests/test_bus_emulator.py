@@ -1,0 +1,180 @@
+"""The emulator through the unmodified scservo_sdk client on a real pseudo-terminal."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import scservo_sdk as scs
+
+from pytest_so101.bus.process import EmulatorProcess
+from pytest_so101.frames import encode_register
+
+PRESENT, GOAL, HOMING, LOCK, TORQUE = 56, 42, 31, 55, 40
+MIN_LIMIT, MAX_LIMIT = 9, 11
+
+
+@pytest.fixture
+def emulator():
+    with EmulatorProcess("--raw", "1=1000", "--raw", "2=100") as emu:
+        yield emu
+    assert emu.proc.returncode == 0
+
+
+@pytest.fixture
+def sdk(emulator):
+    ph, pk = scs.PortHandler(emulator.port), scs.PacketHandler(0)
+    assert ph.openPort() and ph.setBaudRate(1_000_000)
+    yield ph, pk
+    ph.closePort()
+
+
+def read2(sdk, servo_id, address):
+    ph, pk = sdk
+    value, comm, error = pk.read2ByteTxRx(ph, servo_id, address)
+    assert comm == scs.COMM_SUCCESS, pk.getTxRxResult(comm)
+    return value
+
+
+def write(sdk, servo_id, address, value, size=2):
+    ph, pk = sdk
+    fn = pk.write2ByteTxRx if size == 2 else pk.write1ByteTxRx
+    comm, error = fn(ph, servo_id, address, value)
+    assert comm == scs.COMM_SUCCESS and error == 0, pk.getTxRxResult(comm)
+
+
+def test_ping_identifies_six_sts3215_and_nothing_else(sdk):
+    ph, pk = sdk
+    assert [pk.ping(ph, i)[:2] for i in range(1, 7)] == [(777, scs.COMM_SUCCESS)] * 6
+    assert pk.ping(ph, 7)[1] == scs.COMM_RX_TIMEOUT
+    assert pk.read1ByteTxRx(ph, 3, 0)[0] == 3 and pk.read1ByteTxRx(ph, 3, 1)[0] == 10
+
+
+def test_homing_offset_shifts_present_position_with_the_wrap(sdk):
+    assert read2(sdk, 1, PRESENT) == 1000
+    write(sdk, 1, LOCK, 0, size=1)
+    for homing, expected in [(-766, 1766), (300, 700), (1500, (1000 - 1500) % 4096),
+                             (-2047, 3047), (2047, (1000 - 2047) % 4096)]:
+        write(sdk, 1, HOMING, int(encode_register("Homing_Offset", homing)))
+        assert read2(sdk, 1, PRESENT) == expected, homing
+    # shaft 2 at raw 100: an offset of 200 wraps below zero to 3996
+    write(sdk, 2, LOCK, 0, size=1)
+    write(sdk, 2, HOMING, int(encode_register("Homing_Offset", 200)))
+    assert read2(sdk, 2, PRESENT) == 3996
+    # 2048 does not fit 11-bit sign-magnitude: 0x800 is "-0", i.e. no offset at all
+    write(sdk, 2, HOMING, 0x800)
+    assert read2(sdk, 2, PRESENT) == 100
+
+
+def test_lock_protects_eeprom(sdk):
+    write(sdk, 1, HOMING, 500)                       # Lock is 1 at power-on: ignored
+    assert read2(sdk, 1, HOMING) == 0 and read2(sdk, 1, PRESENT) == 1000
+    write(sdk, 1, LOCK, 0, size=1)
+    write(sdk, 1, HOMING, 500)
+    assert read2(sdk, 1, HOMING) == 500 and read2(sdk, 1, PRESENT) == 500
+    write(sdk, 1, GOAL, 1234)                        # RAM is writable whatever the lock
+    write(sdk, 1, LOCK, 1, size=1)
+    write(sdk, 1, MIN_LIMIT, 10)
+    assert read2(sdk, 1, MIN_LIMIT) == 0
+
+
+def test_goals_are_clamped_to_the_limits_and_torque_moves_the_shaft(sdk):
+    write(sdk, 1, LOCK, 0, size=1)
+    write(sdk, 1, MIN_LIMIT, 900)
+    write(sdk, 1, MAX_LIMIT, 1100)
+    write(sdk, 1, TORQUE, 1, size=1)
+    write(sdk, 1, GOAL, 3000)
+    assert read2(sdk, 1, GOAL) == 1100
+    deadline = time.monotonic() + 2
+    while read2(sdk, 1, PRESENT) < 1099 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert abs(read2(sdk, 1, PRESENT) - 1100) <= 1
+    write(sdk, 1, GOAL, int(encode_register("Goal_Position", -5)))
+    assert read2(sdk, 1, GOAL) == 900
+
+
+def test_torque_off_goal_follows_present(sdk):
+    assert read2(sdk, 2, GOAL) == 100
+    write(sdk, 2, GOAL, 2000)          # torque off: the shaft stays, the goal follows it
+    assert read2(sdk, 2, PRESENT) == 100 and read2(sdk, 2, GOAL) == 100
+
+
+def test_sync_read_and_sync_write(sdk, emulator):
+    ph, pk = sdk
+    reader = scs.GroupSyncRead(ph, pk, PRESENT, 2)
+    for i in range(1, 7):
+        reader.addParam(i)
+    assert reader.txRxPacket() == scs.COMM_SUCCESS
+    assert [reader.getData(i, PRESENT, 2) for i in range(1, 7)] == [1000, 100] + [2048] * 4
+    for i in range(1, 7):
+        write(sdk, i, TORQUE, 1, size=1)
+    writer = scs.GroupSyncWrite(ph, pk, GOAL, 2)
+    for i in range(1, 7):
+        writer.addParam(i, [(2000 + i) & 0xFF, (2000 + i) >> 8])
+    assert writer.txPacket() == scs.COMM_SUCCESS
+    time.sleep(0.05)
+    assert ph.ser.in_waiting == 0          # SYNC_WRITE gets no reply
+    assert [read2(sdk, i, GOAL) for i in range(1, 7)] == [2001, 2002, 2003, 2004, 2005, 2006]
+
+
+def test_broadcast_gets_no_reply_but_is_obeyed_and_ping_answers(sdk, emulator):
+    ph, pk = sdk
+    assert pk.write1ByteTxOnly(ph, scs.BROADCAST_ID, LOCK, 0) == scs.COMM_SUCCESS
+    time.sleep(0.05)
+    assert ph.ser.in_waiting == 0
+    assert all(s["lock"] == 0 for s in emulator.state().values())
+    pk.txPacket(ph, [0xFF, 0xFF, scs.BROADCAST_ID, 2, scs.INST_PING, 0])
+    ph.is_using = False
+    time.sleep(0.05)
+    answers = ph.ser.read(100)
+    assert answers.count(b"\xff\xff") == 6 and len(answers) == 36
+
+
+def test_reg_write_waits_for_action(sdk):
+    ph, pk = sdk
+    write(sdk, 3, TORQUE, 1, size=1)
+    comm, error = pk.regWriteTxRx(ph, 3, GOAL, 2, [0xD0, 0x07])   # 2000
+    assert comm == scs.COMM_SUCCESS
+    assert read2(sdk, 3, GOAL) == 2048
+    assert pk.action(ph, scs.BROADCAST_ID) == scs.COMM_SUCCESS
+    time.sleep(0.02)
+    assert read2(sdk, 3, GOAL) == 2000
+
+
+def test_reset_restores_factory_defaults(sdk):
+    ph, pk = sdk
+    write(sdk, 4, LOCK, 0, size=1)
+    write(sdk, 4, HOMING, 123)
+    pk.txRxPacket(ph, [0xFF, 0xFF, 4, 2, 0x06, 0])
+    assert read2(sdk, 4, HOMING) == 0
+    assert pk.read1ByteTxRx(ph, 4, LOCK)[0] == 1
+
+
+def test_response_status_level_zero_silences_writes_not_reads(sdk):
+    ph, pk = sdk
+    write(sdk, 5, LOCK, 0, size=1)
+    assert pk.write1ByteTxOnly(ph, 5, 8, 0) == scs.COMM_SUCCESS   # Response_Status_Level 0
+    time.sleep(0.02)
+    assert ph.ser.in_waiting == 0      # already silent: the level applies to its own write
+    comm, _ = pk.write1ByteTxRx(ph, 5, TORQUE, 0)
+    assert comm == scs.COMM_RX_TIMEOUT
+    assert read2(sdk, 5, PRESENT) == 2048
+
+
+def test_servos_answer_only_at_their_baud_and_reopen_works(sdk):
+    ph, pk = sdk
+    write(sdk, 6, LOCK, 0, size=1)
+    write(sdk, 6, 6, 1, size=1)                            # Baud_Rate = 500 kbaud
+    assert pk.ping(ph, 6)[1] == scs.COMM_RX_TIMEOUT        # the client is still at 1 Mbaud
+    assert ph.setBaudRate(500_000)                         # closes and reopens the pty
+    assert pk.ping(ph, 6)[:2] == (777, scs.COMM_SUCCESS)
+    assert pk.ping(ph, 1)[1] == scs.COMM_RX_TIMEOUT        # servo 1 stayed at 1 Mbaud
+    assert ph.setBaudRate(1_000_000)
+    assert pk.ping(ph, 1)[1] == scs.COMM_SUCCESS
+
+
+def test_a_request_with_a_bad_checksum_is_ignored(sdk):
+    ph, _ = sdk
+    ph.ser.write(bytes.fromhex("FFFF010201FA"))           # PING with a wrong checksum
+    time.sleep(0.05)
+    assert ph.ser.in_waiting == 0

@@ -1,0 +1,60 @@
+"""STS3215 codec: golden vectors of the Feetech manual, checksum, incremental parsing."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pytest_so101.bus.protocol import (
+    REGISTERS,
+    Instruction,
+    PacketParser,
+    checksum,
+    from_le,
+    instruction_packet,
+    status_packet,
+    to_le,
+)
+
+
+def test_golden_vectors():
+    assert instruction_packet(1, Instruction.PING) == bytes.fromhex("FFFF010201FB")
+    assert status_packet(1, 0) == bytes.fromhex("FFFF010200FC")
+    assert instruction_packet(1, Instruction.READ, bytes([0x38, 0x02])) == \
+        bytes.fromhex("FFFF0104023802BE")
+    reply = status_packet(1, 0, to_le(1304, 2))
+    assert reply == bytes.fromhex("FFFF0104001805DD")
+    assert from_le(reply[5:7]) == 1304
+
+
+def test_checksum_is_inverted_sum():
+    assert checksum(bytes([1, 2, 1])) == 0xFB
+    assert checksum(bytes([0xFE, 0xFF, 0xFF])) == (~(0xFE + 0xFF + 0xFF)) & 0xFF
+
+
+def test_control_table_addresses_match_domain_facts():
+    expected = {"Model_Number": (3, 2), "ID": (5, 1), "Baud_Rate": (6, 1),
+                "Homing_Offset": (31, 2), "Torque_Enable": (40, 1), "Goal_Position": (42, 2),
+                "Lock": (55, 1), "Present_Position": (56, 2), "Present_Current": (69, 2),
+                "Maximum_Acceleration": (85, 1)}
+    for name, (address, size) in expected.items():
+        assert (REGISTERS[name].address, REGISTERS[name].size) == (address, size)
+    assert REGISTERS["Homing_Offset"].eeprom and not REGISTERS["Goal_Position"].eeprom
+
+
+@given(servo_id=st.integers(0, 253), params=st.binary(max_size=40),
+       split=st.integers(0, 60), junk=st.binary(max_size=8).filter(lambda b: b"\xff" not in b))
+def test_parser_finds_packets_split_anywhere_after_junk(servo_id, params, split, junk):
+    stream = junk + status_packet(servo_id, 0, params) + instruction_packet(1, Instruction.PING)
+    parser = PacketParser()
+    packets = list(parser.feed(stream[:split])) + list(parser.feed(stream[split:]))
+    assert [(p.servo_id, p.params) for p in packets] == [(servo_id, params), (1, b"")]
+    assert all(p.checksum_ok for p in packets)
+    assert parser.pending == 0
+
+
+def test_parser_flags_a_bad_checksum_and_resyncs():
+    good = instruction_packet(2, Instruction.PING)
+    bad = good[:-1] + bytes([good[-1] ^ 0x55])
+    packets = list(PacketParser().feed(bad + b"\x00\x13" + good))
+    assert [p.checksum_ok for p in packets] == [False, True]
