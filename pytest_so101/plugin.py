@@ -145,6 +145,60 @@ def so101_joint_limits(so101_context: So101Context) -> JointLimits:
     return SO101_NEW_CALIB_LIMITS
 
 
+def emulator_args_for(calibration: Calibration | None) -> list[str]:
+    """``so101-twin serve`` options for an arm calibrated as ``calibration``: homing and
+    limit registers as LeRobot writes them, each joint resting mid-range."""
+    if calibration is None:
+        return []
+    args = []
+    for i, servo_id in enumerate(calibration.ids.tolist()):
+        low, high = int(calibration.range_min[i]), int(calibration.range_max[i])
+        homing = int(calibration.homing_offset[i])
+        args += ["--homing", f"{servo_id}={homing}", "--limits", f"{servo_id}={low}:{high}",
+                 "--raw", f"{servo_id}={(low + high) // 2 + homing}"]
+    return args
+
+
+@pytest.fixture
+def so101_emulator(so101_context: So101Context):
+    """Start a fresh emulated arm (``so101-twin serve`` options) for one test, e.g. to
+    inject faults; stopped, and checked to exit cleanly, at teardown."""
+    from .bus.process import EmulatorProcess
+
+    started: list[EmulatorProcess] = []
+
+    def start(*args: str, calibrated: bool = True) -> EmulatorProcess:
+        base = emulator_args_for(so101_context.calibration) if calibrated else []
+        emulator = EmulatorProcess(*base, *args).start()
+        started.append(emulator)
+        return emulator
+
+    yield start
+    for emulator in started:
+        emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def so101_bus(so101_context: So101Context):
+    """The arm's bus: the real one with ``--hardware`` (on ``--so101-port``), otherwise an
+    emulated arm in its own process, calibrated like ``--so101-calibration`` if given."""
+    from .bus.feetech import FeetechBus
+    from .bus.process import EmulatorProcess
+
+    emulator = None
+    port = so101_context.settings["port"].value
+    if not so101_context.settings["hardware"].value:
+        emulator = EmulatorProcess(*emulator_args_for(so101_context.calibration)).start()
+        port = emulator.port
+    bus = FeetechBus(str(port)).connect()
+    try:
+        yield bus
+    finally:
+        bus.close()
+        if emulator is not None:
+            emulator.stop()
+
+
 @pytest.fixture
 def so101_check(request: pytest.FixtureRequest) -> Callable[..., list[Measurement]]:
     """Record per-joint measurements on the test and fail with one line per failing joint."""

@@ -31,7 +31,7 @@ def sdk(emulator):
 
 def read2(sdk, servo_id, address):
     ph, pk = sdk
-    value, comm, error = pk.read2ByteTxRx(ph, servo_id, address)
+    value, comm, _ = pk.read2ByteTxRx(ph, servo_id, address)
     assert comm == scs.COMM_SUCCESS, pk.getTxRxResult(comm)
     return value
 
@@ -133,7 +133,7 @@ def test_broadcast_gets_no_reply_but_is_obeyed_and_ping_answers(sdk, emulator):
 def test_reg_write_waits_for_action(sdk):
     ph, pk = sdk
     write(sdk, 3, TORQUE, 1, size=1)
-    comm, error = pk.regWriteTxRx(ph, 3, GOAL, 2, [0xD0, 0x07])   # 2000
+    comm, _ = pk.regWriteTxRx(ph, 3, GOAL, 2, [0xD0, 0x07])   # 2000
     assert comm == scs.COMM_SUCCESS
     assert read2(sdk, 3, GOAL) == 2048
     assert pk.action(ph, scs.BROADCAST_ID) == scs.COMM_SUCCESS

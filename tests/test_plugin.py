@@ -295,3 +295,46 @@ def test_import_pytest_so101_imports_no_hardware_or_sim_stack():
             "print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+BUS_TEST = """
+import numpy as np
+
+def test_bus(so101_bus, so101_calibration):
+    assert [s.model for s in so101_bus.identify()] == [777] * 6
+    assert so101_bus.read_calibration().to_json_dict() == so101_calibration.to_json_dict()
+    assert (so101_bus.read_positions() == np.floor(so101_calibration.range_mid)).all()
+"""
+
+
+def test_so101_bus_is_an_emulated_arm_calibrated_like_the_users(run, pytester):
+    pytester.makepyfile(BUS_TEST)
+    run("--so101-calibration", str(EXAMPLE_CALIBRATION)).assert_outcomes(passed=1)
+
+
+def test_hardware_path_runs_against_so101_twin_serve(run, pytester):
+    """--hardware --so101-port <pty of so101-twin serve>: the real-arm code path in CI."""
+    from pytest_so101.bus.process import EmulatorProcess
+    from pytest_so101.calibration import load_calibration
+    from pytest_so101.plugin import emulator_args_for
+
+    pytester.makepyfile(BUS_TEST)
+    args = emulator_args_for(load_calibration(EXAMPLE_CALIBRATION))
+    with EmulatorProcess(*args) as emulator:
+        result = run("--hardware", "--so101-port", emulator.port, "--so101-calibration",
+                     str(EXAMPLE_CALIBRATION))
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines([f"so101: real arm on {emulator.port} (read-only)"])
+
+
+def test_so101_emulator_injects_faults_per_test(run, pytester):
+    pytester.makepyfile("""
+        import pytest
+        from pytest_so101.bus.feetech import BusError, FeetechBus
+
+        def test_fault(so101_emulator):
+            emulator = so101_emulator("--fault", "3:missing")
+            with FeetechBus(emulator.port) as bus, pytest.raises(BusError, match="id 3"):
+                bus.read_positions()
+    """)
+    run().assert_outcomes(passed=1)

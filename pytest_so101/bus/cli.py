@@ -40,12 +40,17 @@ def build_servos(args: argparse.Namespace) -> list[VirtualServo]:
     raws = {k: float(v) for k, v in _pairs(args.raw, "--raw").items()}
     homings = {k: int(v) for k, v in _pairs(args.homing, "--homing").items()}
     models = {k: int(v) for k, v in _pairs(args.model, "--model").items()}
+    limits = {k: v.partition(":") for k, v in _pairs(args.limits, "--limits").items()}
     servos = []
     for servo_id in ids:
         servo = VirtualServo(servo_id, SimpleShaft(raws.get(servo_id, 2048.0)), Faults(),
                              seed=args.seed)
         if servo_id in homings:
             servo.set("Homing_Offset", int(_encode_homing(homings[servo_id])))
+        if servo_id in limits:
+            low, _, high = limits[servo_id]
+            servo.set("Min_Position_Limit", int(low))
+            servo.set("Max_Position_Limit", int(high))
         if servo_id in models:
             servo.set("Model_Number", models[servo_id])
         if args.baud_code is not None:
@@ -84,6 +89,8 @@ def parser() -> argparse.ArgumentParser:
                        help="initial raw encoder position of a servo's shaft (default 2048)")
     serve.add_argument("--homing", action="append", default=[], metavar="ID=TICKS",
                        help="initial Homing_Offset register of a servo (default 0)")
+    serve.add_argument("--limits", action="append", default=[], metavar="ID=MIN:MAX",
+                       help="initial Min/Max_Position_Limit registers (default 0:4095)")
     serve.add_argument("--model", action="append", default=[], metavar="ID=NUMBER",
                        help="make a servo report another Model_Number (default 777, STS3215)")
     serve.add_argument("--fault", action="append", default=[], metavar="ID:KIND[=VALUE]",
