@@ -4,7 +4,8 @@
 :class:`PtyServer` runs it behind a pty for the unmodified ``scservo_sdk`` client: it
 keeps its own end of the slave open (so the client's close/reopen in ``setBaudRate``
 works), reads the baud the client set on the tty (servos only hear packets at their
-``Baud_Rate``), can pace replies at the wire rate, delivers late replies, and takes
+``Baud_Rate``), can pace replies at the wire rate (10 bits a byte plus Return_Delay_Time,
+less the pty's own latency, measured at start), delivers late replies, and takes
 run-time commands (faults, state) on a Unix control socket as JSON lines.
 """
 
@@ -14,8 +15,10 @@ import fcntl
 import heapq
 import json
 import os
+import select
 import selectors
 import socket
+import statistics
 import struct
 import time
 import tty
@@ -44,6 +47,19 @@ def tty_baud(fd: int) -> int:
 
 def wire_seconds(n_bytes: int, baud: int) -> float:
     return n_bytes * BITS_PER_BYTE / baud
+
+
+def pty_one_way_latency(master: int, slave: int, samples: int = 40) -> float:
+    """Median time for a byte to cross the pty (both ways, halved), before any client."""
+    times = []
+    for src, dst in ((master, slave), (slave, master)) * (samples // 2):
+        start = time.perf_counter()
+        os.write(src, b"\x00")
+        selectors_ready = select.select([dst], [], [], 1.0)[0]
+        if selectors_ready:
+            os.read(dst, 16)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 @dataclass(frozen=True)
@@ -151,6 +167,7 @@ class PtyServer:
         self.control_path = control_path
         self.master, self.slave = os.openpty()
         tty.setraw(self.slave)
+        self.pty_latency_s = pty_one_way_latency(self.master, self.slave)
         os.set_blocking(self.master, False)
         self.port = os.ttyname(self.slave)
         self._parser = PacketParser()
@@ -207,7 +224,9 @@ class PtyServer:
                     heapq.heappush(self._late, (arrived + reply.late_s, self._seq, reply.data))
                     continue
                 if self.pace:
-                    deadline = arrived + reply.return_delay_s + wire_seconds(wire, baud)
+                    # The pty is not the wire: take its own latency out of both directions.
+                    deadline = arrived - 2 * self.pty_latency_s + reply.return_delay_s + \
+                        wire_seconds(wire, baud)
                     while time.perf_counter() < deadline:
                         pass
                 self._write(reply.data)
