@@ -3,6 +3,7 @@ within the SDK's timeout, never a hang."""
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -120,6 +121,20 @@ def test_permission_denied_is_a_clear_error(tmp_path, emulator):
     os.chmod(emulator.port, 0)
     with pytest.raises(BusError, match="permission denied"):
         FeetechBus(emulator.port).connect()
+
+
+def test_permission_denied_message_where_root_cannot_be_denied(monkeypatch):
+    """As root (CI) a port cannot refuse us, so here alone pyserial's refusal is simulated."""
+    import serial
+
+    def refuse(*args, **kwargs):
+        raise serial.SerialException(errno.EACCES, "could not open port /dev/ttyACM0: "
+                                     "[Errno 13] Permission denied: '/dev/ttyACM0'")
+
+    monkeypatch.setattr(serial, "Serial", refuse)
+    with pytest.raises(BusError, match=r"^/dev/ttyACM0: permission denied; add yourself to "
+                       r"the 'dialout' group"):
+        FeetechBus("/dev/ttyACM0").connect()
 
 
 def test_calibration_registers_round_trip(emulator, bus):
