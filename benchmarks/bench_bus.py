@@ -81,7 +81,7 @@ def main() -> None:
     wire_read = wire_seconds(FULL_ARM_READ_BYTES, 1_000_000)
     wire_write = wire_seconds(SYNC_WRITE_BYTES, 1_000_000)
     rows = []
-    with EmulatorProcess() as emulator:
+    with EmulatorProcess("--shaft", "simple") as emulator:
         ph, pk = sdk(emulator.port)
         time_sync_reads(ph, pk, 50)
         rows.append(row("full-arm SYNC_READ, unpaced", time_sync_reads(ph, pk, n), wire_read))

@@ -146,17 +146,11 @@ def so101_joint_limits(so101_context: So101Context) -> JointLimits:
 
 
 def emulator_args_for(calibration: Calibration | None) -> list[str]:
-    """``so101-twin serve`` options for an arm calibrated as ``calibration``: homing and
-    limit registers as LeRobot writes them, each joint resting mid-range."""
-    if calibration is None:
+    """``so101-twin serve`` options for the twin of an arm calibrated as ``calibration``
+    (a file); without one the twin calibrates itself by the scripted LeRobot procedure."""
+    if calibration is None or not Path(calibration.source).is_file():
         return []
-    args = []
-    for i, servo_id in enumerate(calibration.ids.tolist()):
-        low, high = int(calibration.range_min[i]), int(calibration.range_max[i])
-        homing = int(calibration.homing_offset[i])
-        args += ["--homing", f"{servo_id}={homing}", "--limits", f"{servo_id}={low}:{high}",
-                 "--raw", f"{servo_id}={(low + high) // 2 + homing}"]
-    return args
+    return ["--calibration", calibration.source]
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ MIN_LIMIT, MAX_LIMIT = 9, 11
 
 @pytest.fixture
 def emulator():
-    with EmulatorProcess("--raw", "1=1000", "--raw", "2=100") as emu:
+    with EmulatorProcess("--shaft", "simple", "--raw", "1=1000", "--raw", "2=100") as emu:
         yield emu
     assert emu.proc.returncode == 0
 

@@ -25,7 +25,7 @@ NOT_A_HANG_S = 2.0
 
 @pytest.fixture
 def emulator():
-    with EmulatorProcess() as emu:
+    with EmulatorProcess("--shaft", "simple") as emu:
         yield emu
 
 
@@ -92,21 +92,23 @@ def test_read_noise_is_bounded(emulator, bus):
 
 
 def test_identify_names_missing_servos_and_wrong_models():
-    with EmulatorProcess("--ids", "1,2,3,4,6", "--model", "2=1234") as emu, \
+    with EmulatorProcess("--shaft", "simple", "--ids", "1,2,3,4,6", "--model", "2=1234") as emu, \
             FeetechBus(emu.port) as bus:
         with pytest.raises(BusError, match=r"id 2 \(shoulder_lift\) is model 1234, expected an "
                            r"STS3215 \(model 777\)"):
             bus.identify()
-    with EmulatorProcess("--ids", "1,2,3,4,6") as emu, FeetechBus(emu.port) as bus:
+    with EmulatorProcess("--shaft", "simple", "--ids", "1,2,3,4,6") as emu, \
+            FeetechBus(emu.port) as bus:
         with pytest.raises(BusError, match=r"no reply from id 5 \(wrist_roll\) at 1000000 baud"):
             bus.identify()
 
 
 def test_wrong_baud_is_diagnosed():
-    with EmulatorProcess("--baud-code", "1") as emu, FeetechBus(emu.port) as bus:
+    with EmulatorProcess("--shaft", "simple", "--baud-code", "1") as emu, \
+            FeetechBus(emu.port) as bus:
         with pytest.raises(BusError, match="wrong baud: id 1 answers at 500000 baud"):
             bus.identify()
-    with EmulatorProcess("--baud-code", "1") as emu, \
+    with EmulatorProcess("--shaft", "simple", "--baud-code", "1") as emu, \
             FeetechBus(emu.port, baudrate=500_000) as bus:
         assert [s.firmware for s in bus.identify()] == ["3.10"] * 6
 
@@ -197,7 +199,7 @@ def _pty_exists(path: str) -> bool:
 def test_twin_serve_started_and_stopped_a_hundred_times_leaves_nothing(sig):
     ports = set()
     for _ in range(50):
-        proc = subprocess.Popen([sys.executable, "-m", "pytest_so101.bus.cli", "serve"],
+        proc = subprocess.Popen([sys.executable, "-m", "pytest_so101.bus.cli", "serve"],  # twin
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         port = proc.stdout.readline().strip()
         assert port.startswith("/dev/pts/") and _pty_exists(port)

@@ -44,7 +44,7 @@ def lerobot_calibration(cal):
 
 def test_lerobot_connects_configures_writes_and_reads_back_a_calibration():
     cal = load_calibration(EXAMPLE_CALIBRATION)
-    with EmulatorProcess("--raw", "2=1300") as emulator:
+    with EmulatorProcess("--shaft", "simple", "--raw", "2=1300") as emulator:
         bus = lerobot_bus(emulator.port)
         bus.connect()                               # with the handshake: ping, firmware
         with bus.torque_disabled():
@@ -61,7 +61,7 @@ def test_lerobot_connects_configures_writes_and_reads_back_a_calibration():
 @pytest.mark.parametrize("unit", [RobotUnit.DEGREES, RobotUnit.RANGE_M100_100])
 def test_lerobot_sync_read_agrees_with_our_frames(unit):
     cal = load_calibration(EXAMPLE_CALIBRATION)
-    with EmulatorProcess(*emulator_args_for(cal), "--raw", "2=900") as emulator:
+    with EmulatorProcess(*emulator_args_for(cal)) as emulator:
         bus = lerobot_bus(emulator.port, unit)
         bus.connect()
         bus.calibration = lerobot_calibration(cal)

@@ -35,16 +35,46 @@ def _pairs(items: list[str], what: str) -> dict[int, str]:
     return out
 
 
+def build_twin_servos(args: argparse.Namespace):
+    """The MuJoCo twin: calibrated from --calibration, or by the scripted procedure."""
+    from ..calibration import load_calibration
+    from ..errors import So101ConfigError
+    from .twin import TwinFault, build_twin, write_calibration_file
+
+    try:
+        faults = [TwinFault.parse(text) for text in args.twin_fault]
+        calibration = load_calibration(args.calibration) if args.calibration else None
+        arm, servos, calibration = build_twin(mjcf=args.mjcf, calibration=calibration,
+                                              faults=faults, start_keyframe=args.start,
+                                              seed=args.seed)
+        if args.calibration_out:
+            write_calibration_file(calibration, args.calibration_out)
+    except FileExistsError:
+        raise SystemExit(f"so101-twin: {args.calibration_out} exists; not overwriting it") \
+            from None
+    except (ValueError, So101ConfigError) as exc:
+        raise SystemExit(f"so101-twin: {exc}") from None
+    return arm, servos
+
+
 def build_servos(args: argparse.Namespace) -> list[VirtualServo]:
     ids = [int(i) for i in args.ids.split(",")] if args.ids else list(MOTOR_IDS)
+    if args.shaft == "twin":
+        if args.ids or args.raw:
+            raise SystemExit("so101-twin: --ids and --raw go with --shaft simple")
+        arm, servos = build_twin_servos(args)
+        args.arm = arm
+    else:
+        servos = None
     raws = {k: float(v) for k, v in _pairs(args.raw, "--raw").items()}
     homings = {k: int(v) for k, v in _pairs(args.homing, "--homing").items()}
     models = {k: int(v) for k, v in _pairs(args.model, "--model").items()}
     limits = {k: v.partition(":") for k, v in _pairs(args.limits, "--limits").items()}
-    servos = []
-    for servo_id in ids:
-        servo = VirtualServo(servo_id, SimpleShaft(raws.get(servo_id, 2048.0)), Faults(),
-                             seed=args.seed)
+    if servos is None:
+        servos = [VirtualServo(servo_id, SimpleShaft(raws.get(servo_id, 2048.0)), Faults(),
+                               seed=args.seed) for servo_id in ids]
+    for servo in servos:
+        servo_id = servo.servo_id
         if servo_id in homings:
             servo.set("Homing_Offset", int(_encode_homing(homings[servo_id])))
         if servo_id in limits:
@@ -55,7 +85,6 @@ def build_servos(args: argparse.Namespace) -> list[VirtualServo]:
             servo.set("Model_Number", models[servo_id])
         if args.baud_code is not None:
             servo.set("Baud_Rate", args.baud_code)
-        servos.append(servo)
     by_id = {s.servo_id: s for s in servos}
     for spec in args.fault:
         servo_part, sep, kind_value = spec.partition(":")
@@ -82,11 +111,27 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the emulated bus on a new pty",
                            description="Serve six emulated STS3215 servos on a new "
                            "pseudo-terminal; the first stdout line is its path.")
-    serve.add_argument("--ids", help="comma-separated servo ids (default 1,2,3,4,5,6)")
+    serve.add_argument("--shaft", choices=("twin", "simple"), default="twin",
+                       help="what turns behind the servos: the MuJoCo twin (default) or a "
+                       "simple model moving toward its goal at a bounded speed")
+    serve.add_argument("--mjcf", help="twin: MuJoCo model (default: the embedded SO-101)")
+    serve.add_argument("--calibration", metavar="PATH",
+                       help="twin: be the arm this LeRobot calibration file describes "
+                       "(default: calibrate by the scripted LeRobot procedure)")
+    serve.add_argument("--calibration-out", metavar="PATH",
+                       help="twin: write the calibration LeRobot would have written (never "
+                       "overwrites a file)")
+    serve.add_argument("--twin-fault", action="append", default=[], metavar="JOINT:KIND[=N]",
+                       help="twin: reseat[=TEETH] (horn moved by whole spline teeth after "
+                       "calibrating), mirror (motor mounted reversed), stale=TICKS (assembly "
+                       "shifted after calibrating)")
+    serve.add_argument("--start", default="rest", metavar="KEYFRAME",
+                       help="twin: keyframe the arm starts in (default rest)")
+    serve.add_argument("--ids", help="simple: comma-separated servo ids (default 1..6)")
     serve.add_argument("--baud-code", type=int, choices=sorted(BAUD_RATES),
                        help="Baud_Rate register of every servo (0 = 1 Mbaud, the default)")
     serve.add_argument("--raw", action="append", default=[], metavar="ID=TICKS",
-                       help="initial raw encoder position of a servo's shaft (default 2048)")
+                       help="simple: initial raw encoder position of a shaft (default 2048)")
     serve.add_argument("--homing", action="append", default=[], metavar="ID=TICKS",
                        help="initial Homing_Offset register of a servo (default 0)")
     serve.add_argument("--limits", action="append", default=[], metavar="ID=MIN:MAX",
@@ -107,8 +152,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    args.arm = None
     server = PtyServer(BusEmulator(build_servos(args)), pace=args.pace,
-                       control_path=args.control)
+                       control_path=args.control, arm=args.arm)
 
     def stop(signum: int, frame: object) -> None:
         server.stop()

@@ -161,8 +161,9 @@ class PtyServer:
     """Serve a :class:`BusEmulator` on a new pseudo-terminal until :meth:`stop`."""
 
     def __init__(self, emulator: BusEmulator, *, pace: bool = False,
-                 control_path: str | None = None) -> None:
+                 control_path: str | None = None, arm: object = None) -> None:
         self.emulator = emulator
+        self.arm = arm                # the twin's TwinArm, if any (place, q in state)
         self.pace = pace
         self.control_path = control_path
         self.master, self.slave = os.openpty()
@@ -252,7 +253,11 @@ class PtyServer:
         cmd = request.get("cmd")
         now = time.monotonic()
         if cmd == "state":
-            return {"ok": True, "port": self.port, "servos": {
+            q = None
+            if self.arm is not None:
+                self.arm.advance(now)
+                q = [self.arm.q(j) for j in range(len(self.emulator.servos))]
+            return {"ok": True, "port": self.port, "q_sim_rad": q, "servos": {
                 s.servo_id: {"present": s.present_ticks(now), "raw": s.shaft.raw(now),
                              "torque": s.get("Torque_Enable"), "lock": s.get("Lock"),
                              "homing": s.signed("Homing_Offset"),
@@ -271,6 +276,11 @@ class PtyServer:
         if cmd == "set_raw":
             self._servo(request["id"]).shaft.set_raw(float(request["raw"]))
             return {"ok": True}
+        if cmd == "place" and self.arm is not None:
+            pose = request["pose"]
+            q = self.arm.sim.keyframe(pose) if isinstance(pose, str) else pose
+            self.arm.place(q)
+            return {"ok": True}
         if cmd == "pace":
             self.pace = bool(request["on"])
             return {"ok": True}
@@ -284,6 +294,8 @@ class PtyServer:
 
     def serve_forever(self) -> None:
         """Serve until :meth:`stop` (e.g. from a signal handler); then close."""
+        if self.arm is not None:
+            self.arm.frozen = False       # physics runs from the first request on
         try:
             while not self._stopping:
                 timeout = 0.05

@@ -1,0 +1,241 @@
+"""The digital twin: the emulated servos' shafts are the joints of a MuJoCo model.
+
+Each servo has a hidden *assembly* (the raw encoder value at sim zero, and the mounting
+direction) that plays the part of a physical arm. Goal_Position drives the joint's
+position actuator, Present_Position comes from the joint angle through the assembly and
+the Homing_Offset register, and torque off leaves the joint passive (gravity acts).
+Physics steps at the model's timestep, following the wall clock.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import mujoco
+import numpy as np
+
+from ..calibration import Calibration, MotorCalibration
+from ..frames import RESOLUTION, encode_register
+from ..joints import GRIPPER, MOTOR_IDS, MOTOR_NAMES, WRIST_ROLL
+from ..sim.model import SimModel
+from .servo import VirtualServo
+
+TICKS_PER_RAD = RESOLUTION / (2 * math.pi)
+SPLINE_TEETH = 25                      # STS3215 output spline
+TOOTH_TICKS = RESOLUTION / SPLINE_TEETH
+MAX_STEPS_PER_ACCESS = 500             # at most 1 s of physics per bus access
+HALF_TURN = 2047
+
+
+@dataclass(frozen=True)
+class Assembly:
+    """How a servo is mounted: raw ticks at sim zero, +1 or -1 (a mirrored motor)."""
+
+    raw_at_zero: float
+    direction: int = 1
+
+    def raw(self, q_rad: float) -> float:
+        return self.raw_at_zero + self.direction * q_rad * TICKS_PER_RAD
+
+    def q(self, raw: float) -> float:
+        return (raw - self.raw_at_zero) / (self.direction * TICKS_PER_RAD)
+
+
+def assemblies_for(calibration: Calibration, limits_lower: np.ndarray,
+                   limits_upper: np.ndarray) -> list[Assembly]:
+    """Assemblies of an arm that this calibration describes exactly: the sim zero reads
+    the middle of each recorded sweep (LeRobot's DEGREES zero), and the gripper's sim
+    range spans its recorded range (LeRobot reads it 0..100)."""
+    out = []
+    for j in range(len(MOTOR_NAMES)):
+        low, high = calibration.range_min[j], calibration.range_max[j]
+        present_at_zero = (low + high) / 2
+        if j == GRIPPER:
+            present_at_zero = low + (0 - limits_lower[j]) / (limits_upper[j] - limits_lower[j]) \
+                * (high - low)
+        out.append(Assembly(calibration.homing_offset[j] + present_at_zero))
+    return out
+
+
+class TwinArm:
+    """The MuJoCo side: joint angles, actuators switched on and off, physics in time."""
+
+    def __init__(self, sim: SimModel, start_keyframe: str = "rest") -> None:
+        self.sim = sim
+        self.model, self.data = sim.model, sim.new_data()
+        self._gain = self.model.actuator_gainprm.copy()
+        self._bias = self.model.actuator_biasprm.copy()
+        self.place(sim.keyframe(start_keyframe))
+        for j in range(len(MOTOR_NAMES)):
+            self.torque(j, False)
+        self.frozen = True            # held still (being calibrated) until serving starts
+        self._t0: float | None = None
+        self._steps = 0
+
+    def advance(self, now: float) -> None:
+        """Step the physics up to ``now`` (wall clock), at most 1 s per call."""
+        if self.frozen:
+            return
+        if self._t0 is None:
+            self._t0 = now
+        due = int((now - self._t0) / self.model.opt.timestep)
+        todo = min(due - self._steps, MAX_STEPS_PER_ACCESS)
+        for _ in range(max(0, todo)):
+            mujoco.mj_step(self.model, self.data)
+        self._steps = due if todo >= 0 else self._steps
+
+    def q(self, j: int) -> float:
+        return float(self.data.qpos[self.sim.qpos_adr[j]])
+
+    def place(self, q_sim_rad: np.ndarray) -> None:
+        """Put the arm in a pose by hand (joint velocities zeroed)."""
+        self.data.qpos[self.sim.qpos_adr] = q_sim_rad
+        self.data.qvel[self.sim.dof_adr] = 0
+        for j, q in enumerate(np.asarray(q_sim_rad, dtype=float)):
+            self.goal(j, q)
+        mujoco.mj_forward(self.model, self.data)
+
+    def torque(self, j: int, on: bool) -> None:
+        act = self.sim.actuator_ids[j]
+        if act is None:
+            return
+        self.model.actuator_gainprm[act] = self._gain[act] if on else 0
+        self.model.actuator_biasprm[act] = self._bias[act] if on else 0
+
+    def goal(self, j: int, q_rad: float) -> None:
+        act = self.sim.actuator_ids[j]
+        if act is not None:
+            low, high = self.model.actuator_ctrlrange[act]
+            self.data.ctrl[act] = min(high, max(low, q_rad))
+
+
+class TwinShaft:
+    """One servo's shaft: a joint of the :class:`TwinArm` seen through an assembly."""
+
+    def __init__(self, arm: TwinArm, joint: int, assembly: Assembly) -> None:
+        self.arm, self.joint, self.assembly = arm, joint, assembly
+
+    def raw(self, now: float) -> float:
+        self.arm.advance(now)
+        return self.assembly.raw(self.arm.q(self.joint))
+
+    def drive(self, now: float, goal_raw: float | None) -> None:
+        self.arm.advance(now)
+        self.arm.torque(self.joint, goal_raw is not None)
+        if goal_raw is not None:
+            self.arm.goal(self.joint, self.assembly.q(goal_raw))
+
+    def set_raw(self, raw: float) -> None:
+        q = self.arm.data.qpos[self.arm.sim.qpos_adr].copy()
+        q[self.joint] = self.assembly.q(raw)
+        self.arm.place(q)
+
+
+def install_calibration(servo: VirtualServo, motor: MotorCalibration) -> None:
+    """Registers as LeRobot's write_calibration leaves them."""
+    servo.set("Homing_Offset", int(encode_register("Homing_Offset", motor.homing_offset)))
+    servo.set("Min_Position_Limit", motor.range_min)
+    servo.set("Max_Position_Limit", motor.range_max)
+
+
+def scripted_calibration(arm: TwinArm, servos: list[VirtualServo]) -> Calibration:
+    """Calibrate the twin as a person with LeRobot would, register by register.
+
+    Hold the arm at the sim zero (seed 000: the pose MuJoCo resets to), write Homing_Offset
+    = 0 then ``p - 2047``; sweep every joint but wrist_roll through its range and record
+    min/max of Present_Position (wrist_roll: 0..4095); drive_mode 0.
+    """
+    limits = arm.sim.limits
+    arm.place(np.zeros(len(MOTOR_NAMES)))
+    motors = {}
+    for j, (name, servo) in enumerate(zip(MOTOR_NAMES, servos, strict=True)):
+        servo.set("Homing_Offset", 0)
+        held = servo.present_ticks(0.0)
+        homing = held - HALF_TURN
+        servo.set("Homing_Offset", int(encode_register("Homing_Offset", homing)))
+        readings = []
+        for q in (limits.lower_rad[j], limits.upper_rad[j]):
+            pose = np.zeros(len(MOTOR_NAMES))
+            pose[j] = q
+            arm.place(pose)
+            readings.append(servo.present_ticks(0.0))
+        arm.place(np.zeros(len(MOTOR_NAMES)))
+        low, high = (0, RESOLUTION - 1) if j == WRIST_ROLL else (min(readings), max(readings))
+        motors[name] = MotorCalibration(servo.servo_id, 0, homing, low, high)
+        install_calibration(servo, motors[name])
+    return Calibration(motors, source="scripted twin calibration")
+
+
+def write_calibration_file(calibration: Calibration, path: str | Path) -> None:
+    """Write a LeRobot calibration file, refusing to replace one that exists."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(calibration.to_json_dict(), indent=4) + "\n"
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), "w") as fh:
+        fh.write(text)
+
+
+@dataclass(frozen=True)
+class TwinFault:
+    """A physical fault of the twin: ``reseat`` (horn moved by N spline teeth after
+    calibrating), ``mirror`` (motor mounted reversed, before calibrating), ``stale``
+    (assembly shifted by N ticks after calibrating: motor replaced, horn slipped)."""
+
+    joint: int
+    kind: str
+    value: float = 1.0
+
+    KINDS = ("reseat", "mirror", "stale")
+
+    @classmethod
+    def parse(cls, text: str) -> TwinFault:
+        joint, sep, rest = text.partition(":")
+        kind, _, value = rest.partition("=")
+        if not sep or joint not in MOTOR_NAMES or kind not in cls.KINDS:
+            raise ValueError(f"twin fault must be JOINT:KIND[=N] with JOINT one of "
+                             f"{', '.join(MOTOR_NAMES)} and KIND one of {', '.join(cls.KINDS)}, "
+                             f"got {text!r}")
+        return cls(MOTOR_NAMES.index(joint), kind, float(value) if value else 1.0)
+
+    def apply(self, assembly: Assembly) -> Assembly:
+        if self.kind == "mirror":
+            return replace(assembly, direction=-assembly.direction)
+        shift = self.value * (TOOTH_TICKS if self.kind == "reseat" else 1.0)
+        return replace(assembly, raw_at_zero=assembly.raw_at_zero + shift)
+
+
+def build_twin(*, mjcf: str | None = None, calibration: Calibration | None = None,
+               faults: list[TwinFault] = (), start_keyframe: str = "rest", seed: int = 0,
+               ids: tuple[int, ...] = MOTOR_IDS) -> tuple[TwinArm, list[VirtualServo],
+                                                           Calibration]:
+    """A twin arm with servos, calibrated: with ``calibration`` given, an arm that file
+    describes; otherwise by the scripted LeRobot procedure. Mirror faults apply before
+    calibrating, reseat and stale ones after (so the calibration is then stale)."""
+    sim = SimModel(mjcf) if mjcf else SimModel()
+    arm = TwinArm(sim, start_keyframe)
+    before = [f for f in faults if f.kind == "mirror"]
+    after = [f for f in faults if f.kind != "mirror"]
+    if calibration is not None:
+        assemblies = assemblies_for(calibration, sim.limits.lower_rad, sim.limits.upper_rad)
+    else:
+        assemblies = [Assembly(HALF_TURN + 1500 * ((j % 3) - 1)) for j in range(len(ids))]
+    for fault in before:
+        assemblies[fault.joint] = fault.apply(assemblies[fault.joint])
+    shafts = [TwinShaft(arm, j, a) for j, a in enumerate(assemblies)]
+    servos = [VirtualServo(servo_id, shaft, seed=seed) for servo_id, shaft in zip(ids, shafts,
+                                                                                   strict=True)]
+    if calibration is None:
+        calibration = scripted_calibration(arm, servos)
+    else:
+        for servo, name in zip(servos, MOTOR_NAMES, strict=True):
+            install_calibration(servo, calibration.motors[name])
+    for fault in after:
+        shafts[fault.joint].assembly = fault.apply(shafts[fault.joint].assembly)
+    arm.place(sim.keyframe(start_keyframe))
+    for servo in servos:
+        servo.set("Goal_Position", servo.present_ticks(0.0))
+    return arm, servos, calibration

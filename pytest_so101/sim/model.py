@@ -1,0 +1,102 @@
+"""A MuJoCo model of the arm: joints in motor order, limits, keyframes, forward kinematics.
+
+Loads the embedded ``so101.xml`` or a user MJCF (``--so101-mjcf``); models whose joints
+are not named like the motors (the SO-100 menagerie) are read through the mapping
+file's ``[sim] joints``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import mujoco
+import numpy as np
+
+from ..errors import config_error
+from ..joints import MOTOR_NAMES, N_JOINTS, JointLimits
+
+EMBEDDED_MJCF = Path(__file__).with_name("so101.xml")
+
+
+class SimModel:
+    """A loaded model with its six arm joints located, motor order."""
+
+    def __init__(self, path: str | Path | None = None,
+                 joint_names: Sequence[str] = MOTOR_NAMES) -> None:
+        self.path = Path(path) if path is not None else EMBEDDED_MJCF
+        self.source = str(self.path)
+        if not self.path.is_file():
+            raise config_error("MJCF file not found", source=self.source)
+        try:
+            self.model = mujoco.MjModel.from_xml_path(str(self.path))
+        except ValueError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else "load failed"
+            raise config_error(f"MuJoCo cannot load this model ({first})",
+                               source=self.source) from None
+        self.joint_names = tuple(joint_names)
+        self.joint_ids = []
+        for motor, name in zip(MOTOR_NAMES, self.joint_names, strict=True):
+            joint_id = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_JOINT, name)
+            if joint_id < 0:
+                known = [self.model.joint(i).name for i in range(self.model.njnt)]
+                raise config_error(f"no such joint in the model (joints: {', '.join(known)}); "
+                                   "map the names in the mapping file's [sim] joints",
+                                   source=self.source, joint=motor, field="sim joint",
+                                   value=name)
+            if self.model.jnt_type[joint_id] != mujoco.mjtJoint.mjJNT_HINGE:
+                raise config_error("expected a hinge joint", source=self.source, joint=motor,
+                                   field="sim joint", value=name)
+            self.joint_ids.append(joint_id)
+        self.qpos_adr = np.array([self.model.jnt_qposadr[j] for j in self.joint_ids])
+        self.dof_adr = np.array([self.model.jnt_dofadr[j] for j in self.joint_ids])
+        self.actuator_ids = [self._actuator_for(j) for j in self.joint_ids]
+
+    def _actuator_for(self, joint_id: int) -> int | None:
+        for i in range(self.model.nu):
+            if self.model.actuator_trntype[i] == mujoco.mjtTrn.mjTRN_JOINT and \
+                    self.model.actuator_trnid[i, 0] == joint_id:
+                return i
+        return None
+
+    @property
+    def limits(self) -> JointLimits:
+        ranges = self.model.jnt_range[self.joint_ids]
+        limited = self.model.jnt_limited[self.joint_ids].astype(bool)
+        lower = np.where(limited, ranges[:, 0], -np.pi)
+        upper = np.where(limited, ranges[:, 1], np.pi)
+        return JointLimits(lower, upper, source=f"MJCF {self.source}")
+
+    @property
+    def keyframes(self) -> tuple[str, ...]:
+        return tuple(self.model.key(i).name for i in range(self.model.nkey))
+
+    def keyframe(self, name: str) -> np.ndarray:
+        """A keyframe's arm joints, sim radians, motor order."""
+        key_id = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_KEY, name)
+        if key_id < 0:
+            raise config_error(f"no keyframe of that name (keyframes: "
+                               f"{', '.join(self.keyframes) or 'none'})", source=self.source,
+                               field="keyframe", value=name)
+        return self.model.key_qpos[key_id][self.qpos_adr].copy()
+
+    def new_data(self) -> mujoco.MjData:
+        return mujoco.MjData(self.model)
+
+    def site_position(self, q_sim_rad: np.ndarray, site: str = "gripperframe") -> np.ndarray:
+        """Forward kinematics: a site's world position (m) at the joint vector(s) given."""
+        site_id = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_SITE, site)
+        if site_id < 0:
+            raise config_error("no such site in the model", source=self.source, field="site",
+                               value=site)
+        q = np.atleast_2d(np.asarray(q_sim_rad, dtype=float))
+        if q.shape[-1] != N_JOINTS:
+            raise config_error(f"joint vectors must have shape (..., {N_JOINTS})",
+                               value=q.shape)
+        data = self.new_data()
+        out = np.empty((q.shape[0], 3))
+        for i, row in enumerate(q):
+            data.qpos[self.qpos_adr] = row
+            mujoco.mj_kinematics(self.model, data)
+            out[i] = data.site_xpos[site_id]
+        return out[0] if np.ndim(q_sim_rad) == 1 else out
