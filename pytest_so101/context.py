@@ -37,5 +37,6 @@ def load_context(settings: dict[str, Setting]) -> So101Context:
     if mapping is not None and mapping.sim_to_robot is not None and mapping.policy_frame:
         reference_sim_to_policy(mapping, calibration)  # files that cannot be chained: one line
     tolerances = Tolerances(deg=float(settings["tolerance_deg"].value),
-                            z=float(settings["tolerance_z"].value))
+                            z=float(settings["tolerance_z"].value),
+                            ticks=float(settings["tolerance_ticks"].value))
     return So101Context(settings, tolerances, calibration, stats, mapping)

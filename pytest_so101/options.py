@@ -61,10 +61,17 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("stats_dataset", "dataset prefix of multi-dataset stats (e.g. so100)"),
     OptionSpec("mapping", "the declared sim<->robot<->policy mapping TOML under test",
                kind="path", env="SO101_MAPPING"),
+    OptionSpec("mjcf", "MuJoCo model (MJCF) of the arm; default the embedded SO-101",
+               kind="path", env="SO101_MJCF"),
+    OptionSpec("twin_fault", "twin only: physical faults of the emulated arm, comma-separated "
+               "JOINT:KIND[=N] with KIND reseat (spline teeth), mirror, stale (ticks)"),
     OptionSpec("tolerance_deg", "angle tolerance, degrees of joint motion (declared maps vs "
                "the reference chain)", kind="float", default=1.0),
     OptionSpec("tolerance_z", "normalized-near-zero tolerance, in std units", kind="float",
                default=2.0),
+    OptionSpec("tolerance_ticks", "servo tolerance in ticks: read noise (peak to peak) and "
+               "how far a held or commanded joint may end from its goal", kind="float",
+               default=4.0),
 )
 SPECS = {spec.name: spec for spec in OPTIONS}
 
@@ -81,6 +88,7 @@ class Tolerances:
 
     deg: float = 1.0
     z: float = 2.0
+    ticks: float = 4.0
     marginal_fraction: float = DEFAULT_MARGINAL_FRACTION
 
 

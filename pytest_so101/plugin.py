@@ -30,6 +30,7 @@ SETTINGS_KEY = pytest.StashKey[dict[str, Setting]]()
 CONTEXT_KEY = pytest.StashKey["So101Context"]()
 MEASUREMENTS_KEY = pytest.StashKey[list["Measurement"]]()
 FILE_OPTIONS = ("calibration", "stats", "mapping")
+EMBEDDED_MODEL = "so101-new-calib"     # the model the twin embeds
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -51,6 +52,8 @@ def pytest_configure(config: pytest.Config) -> None:
                             "--hardware)")
     config.addinivalue_line("markers", "so101_motion: moves the arm (on hardware, skipped "
                             "without --allow-motion)")
+    config.addinivalue_line("markers", "so101_at_rest: needs the arm resting as the user left "
+                            "it; runs before every other test")
     ini_dir = config.inipath.parent if config.inipath else config.rootpath
     try:
         settings = resolve_settings(
@@ -90,6 +93,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     no_arm = pytest.mark.skip(reason="needs a real arm: run with --hardware --so101-port PATH")
     no_motion = pytest.mark.skip(
         reason="moves the arm: pass --allow-motion to permit motion on hardware")
+    items.sort(key=lambda item: item.get_closest_marker("so101_at_rest") is None)
     for item in items:
         if item.get_closest_marker("so101_hardware") and not on_hardware:
             item.add_marker(no_arm)
@@ -105,12 +109,20 @@ def so101_context(pytestconfig: pytest.Config) -> So101Context:
 
 
 @pytest.fixture(scope="session")
-def so101_calibration(so101_context: So101Context) -> Calibration:
-    """The arm's LeRobot calibration (``--so101-calibration``); skips when none was given."""
-    if so101_context.calibration is None:
+def so101_calibration(so101_context: So101Context, request: pytest.FixtureRequest
+                      ) -> Calibration:
+    """The arm's LeRobot calibration (``--so101-calibration``). Without one, on the twin,
+    the calibration the twin's scripted LeRobot procedure wrote; on hardware, a skip."""
+    if so101_context.calibration is not None:
+        return so101_context.calibration
+    if so101_context.settings["hardware"].value:
         pytest.skip("no calibration: pass --so101-calibration PATH_OR_ARM_ID "
                     "(or ini so101_calibration)")
-    return so101_context.calibration
+    twin = request.getfixturevalue("so101_twin")
+    if twin.calibration is None:
+        pytest.skip("no calibration: pass --so101-calibration PATH_OR_ARM_ID "
+                    "(or ini so101_calibration)")
+    return twin.calibration
 
 
 @pytest.fixture(scope="session")
@@ -136,8 +148,12 @@ def so101_tolerances(so101_context: So101Context) -> Tolerances:
 
 
 @pytest.fixture(scope="session")
-def so101_joint_limits(so101_context: So101Context) -> JointLimits:
-    """Joint limits (sim radians) of the model the mapping names; default: the SO-101."""
+def so101_joint_limits(so101_context: So101Context, request: pytest.FixtureRequest
+                       ) -> JointLimits:
+    """Joint limits (sim radians): of ``--so101-mjcf`` if given, else of the model the
+    mapping names; default the SO-101."""
+    if so101_context.settings["mjcf"].value:
+        return request.getfixturevalue("so101_sim").limits
     if so101_context.mapping is not None:
         return so101_context.mapping.joint_limits
     from .joints import SO101_NEW_CALIB_LIMITS
@@ -145,12 +161,13 @@ def so101_joint_limits(so101_context: So101Context) -> JointLimits:
     return SO101_NEW_CALIB_LIMITS
 
 
-def emulator_args_for(calibration: Calibration | None) -> list[str]:
+def emulator_args_for(calibration: Calibration | None, mjcf: object = None) -> list[str]:
     """``so101-twin serve`` options for the twin of an arm calibrated as ``calibration``
     (a file); without one the twin calibrates itself by the scripted LeRobot procedure."""
-    if calibration is None or not Path(calibration.source).is_file():
-        return []
-    return ["--calibration", calibration.source]
+    args = ["--mjcf", str(mjcf)] if mjcf else []
+    if calibration is not None and Path(calibration.source).is_file():
+        args += ["--calibration", calibration.source]
+    return args
 
 
 @pytest.fixture
@@ -162,7 +179,8 @@ def so101_emulator(so101_context: So101Context):
     started: list[EmulatorProcess] = []
 
     def start(*args: str, calibrated: bool = True) -> EmulatorProcess:
-        base = emulator_args_for(so101_context.calibration) if calibrated else []
+        base = emulator_args_for(so101_context.calibration,
+                                 so101_context.settings["mjcf"].value) if calibrated else []
         emulator = EmulatorProcess(*base, *args).start()
         started.append(emulator)
         return emulator
@@ -173,24 +191,95 @@ def so101_emulator(so101_context: So101Context):
 
 
 @pytest.fixture(scope="session")
-def so101_bus(so101_context: So101Context):
-    """The arm's bus: the real one with ``--hardware`` (on ``--so101-port``), otherwise an
-    emulated arm in its own process, calibrated like ``--so101-calibration`` if given."""
-    from .bus.feetech import FeetechBus
+def so101_twin(so101_context: So101Context, tmp_path_factory: pytest.TempPathFactory):
+    """The MuJoCo twin behind the emulated bus (None with ``--hardware``): its port, its
+    control socket (ground truth joint angles, placing the arm) and its calibration."""
+    if so101_context.settings["hardware"].value:
+        yield None
+        return
     from .bus.process import EmulatorProcess
+    from .calibration import load_calibration
 
-    emulator = None
-    port = so101_context.settings["port"].value
-    if not so101_context.settings["hardware"].value:
-        emulator = EmulatorProcess(*emulator_args_for(so101_context.calibration)).start()
-        port = emulator.port
+    args = emulator_args_for(so101_context.calibration, so101_context.settings["mjcf"].value)
+    faults = so101_context.settings["twin_fault"].value
+    for fault in str(faults or "").split(","):
+        if fault.strip():
+            args += ["--twin-fault", fault.strip()]
+    out = None
+    if "--calibration" not in args:
+        out = tmp_path_factory.mktemp("twin") / "twin_calibration.json"
+        args += ["--calibration-out", str(out)]
+    emulator = EmulatorProcess(*args).start()
+    emulator.calibration = load_calibration(out) if out else so101_context.calibration
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture
+def so101_observer(so101_twin, so101_context: So101Context):
+    """The twin's ground truth joint angles, in the mapping's sim frame: an observer of the
+    physical arm independent of the servos. Skips on hardware and when the mapping's sim
+    model is not the twin's."""
+    if so101_twin is None:
+        pytest.skip("needs an observer of the physical joint angles independent of the servos "
+                    "(the twin has one); on a real arm the rest-pose suite checks a known pose")
+    mapping = so101_context.mapping
+    if mapping is not None and mapping.model != EMBEDDED_MODEL and \
+            not so101_context.settings["mjcf"].value:
+        pytest.skip(f"the twin is the {EMBEDDED_MODEL} model; {mapping.source} describes "
+                    f"{mapping.model}: its joint angles are not in that frame")
+    return so101_twin
+
+
+@pytest.fixture(scope="session")
+def so101_bus(so101_context: So101Context, request: pytest.FixtureRequest):
+    """The arm's bus: the real one with ``--hardware`` (on ``--so101-port``), otherwise the
+    twin, calibrated like ``--so101-calibration`` (or by its own scripted calibration)."""
+    from .bus.feetech import FeetechBus
+
+    twin = request.getfixturevalue("so101_twin")
+    port = twin.port if twin is not None else so101_context.settings["port"].value
     bus = FeetechBus(str(port)).connect()
     try:
         yield bus
     finally:
         bus.close()
-        if emulator is not None:
-            emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def so101_sim(so101_context: So101Context):
+    """The MuJoCo model (``--so101-mjcf`` or the embedded SO-101), joints in motor order."""
+    from .sim.model import SimModel
+
+    mapping = so101_context.mapping
+    names = mapping.sim_joint_names if mapping is not None else None
+    mjcf = so101_context.settings["mjcf"].value
+    if not mjcf and mapping is not None and mapping.model != EMBEDDED_MODEL:
+        pytest.skip(f"{mapping.source} names the model {mapping.model}, which is not shipped: "
+                    "pass its MJCF with --so101-mjcf PATH")
+    try:
+        return SimModel(mjcf, names) if names else SimModel(mjcf)
+    except So101ConfigError as exc:
+        pytest.fail(f"pytest-so101: {exc}", pytrace=False)
+
+
+@pytest.fixture
+def so101_arm(so101_bus, so101_calibration: Calibration, so101_context: So101Context):
+    """The arm: read and command joint positions (ticks or the sim frame through the
+    mapping) with the safety envelope built in; torque off at teardown."""
+    from .arm import Arm
+    from .safety import SafetyEnvelope
+
+    arm = Arm(so101_bus, so101_calibration, SafetyEnvelope.from_calibration(so101_calibration),
+              so101_context.mapping)
+    try:
+        yield arm
+    finally:
+        if arm.torque_was_enabled:               # read-only runs write nothing at all
+            with so101_bus.torque_off_on_exit():
+                pass
 
 
 @pytest.fixture

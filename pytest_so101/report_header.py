@@ -31,7 +31,10 @@ def header_lines(ctx: So101Context) -> list[str]:
                      f"{'/'.join(units)}, policy frame {frame}{declared}; "
                      f"from {s['mapping'].origin})")
     t = ctx.tolerances
+    if s["mjcf"].value:
+        lines.append(f"so101: model {s['mjcf'].value} (from {s['mjcf'].origin})")
     lines.append(f"so101: tolerances deg={t.deg:g} ({s['tolerance_deg'].origin}), "
-                 f"z={t.z:g} std ({s['tolerance_z'].origin}); MARGINAL beyond "
+                 f"z={t.z:g} std ({s['tolerance_z'].origin}), ticks={t.ticks:g} "
+                 f"({s['tolerance_ticks'].origin}); MARGINAL beyond "
                  f"{t.marginal_fraction:.0%} of a limit")
     return lines

@@ -27,17 +27,27 @@ from pytest_so101.frames import (
 from pytest_so101.joints import MOTOR_NAMES, N_JOINTS
 
 # -- calibration (LeRobot layout) -------------------------------------------------------
-# shoulder_pan: domain.md section 2 example. shoulder_lift, elbow_flex: seed 000's file.
-# wrist_flex, wrist_roll homing offsets: seed 000's table; wrist_roll range 0..4095 as
-# LeRobot fixes it. wrist_flex range and the gripper entry are illustrative; the gripper
-# sweep spans 1251 ticks = 110 deg, the sim gripper range (-10..100 deg).
+# Homing offsets: shoulder_pan from domain.md section 2's example, the others from seed
+# 000's file and table (gripper illustrative). Ranges: what LeRobot records sweeping the
+# embedded model's full joint ranges from the held pose that reads 2047 (so the twin of
+# this arm can rest at its rest keyframe): 2047 -+ the range in ticks; wrist_roll 0..4095
+# as LeRobot fixes it; the gripper from -10 deg (closed) to 100 deg.
 CALIBRATION = {
+    "shoulder_pan": MotorCalibration(1, 0, -1480, 795, 3299),
+    "shoulder_lift": MotorCalibration(2, 0, -766, 909, 3185),
+    "elbow_flex": MotorCalibration(3, 0, 1011, 945, 3149),
+    "wrist_flex": MotorCalibration(4, 0, -877, 966, 3128),
+    "wrist_roll": MotorCalibration(5, 0, 1512, 0, 4095),
+    "gripper": MotorCalibration(6, 0, 1394, 1933, 3185),
+}
+# Seed 000's recorded sweep (shoulder_lift 970..3048, elbow_flex 1005..3219: +-91 deg and
+# +-97 deg around their middles), pan from domain.md section 2, the rest illustrative: a
+# sweep that stopped short of the model's range, kept as an incident.
+SHORT_SWEEP_CALIBRATION = {
+    **CALIBRATION,
     "shoulder_pan": MotorCalibration(1, 0, -1480, 748, 3410),
     "shoulder_lift": MotorCalibration(2, 0, -766, 970, 3048),
     "elbow_flex": MotorCalibration(3, 0, 1011, 1005, 3219),
-    "wrist_flex": MotorCalibration(4, 0, -877, 930, 3090),
-    "wrist_roll": MotorCalibration(5, 0, 1512, 0, 4095),
-    "gripper": MotorCalibration(6, 0, 1394, 2000, 3251),
 }
 
 # -- stats -----------------------------------------------------------------------------
@@ -110,6 +120,8 @@ def build(out: Path) -> list[Path]:
 
     emit("calibration/robots/so_follower/example_arm.json",
          json.dumps(cal.to_json_dict(), indent=4) + "\n")
+    emit("incidents/seed000_short_sweep_calibration.json", json.dumps(
+        Calibration(SHORT_SWEEP_CALIBRATION).to_json_dict(), indent=4) + "\n")
 
     f32 = np.float32
     stats = {"mean": MEAN_DEGREES, "std": SEED000_STD}

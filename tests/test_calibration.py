@@ -33,14 +33,14 @@ def test_example_loads_in_motor_order():
     cal = load_calibration(EXAMPLE_CALIBRATION)
     assert cal.ids.tolist() == [1, 2, 3, 4, 5, 6]
     assert cal.homing_offset[1] == -766
-    assert cal.range_mid[1] == (970 + 3048) / 2
+    assert cal.range_mid[1] == (909 + 3185) / 2
     assert cal.to_json_dict() == json.loads(EXAMPLE_CALIBRATION.read_text())
 
 
 @pytest.mark.parametrize(
     ("joint", "change", "parts"),
     [
-        ("shoulder_lift", {"range_min": 3048}, ["range_min must be < range_max", "(3048, 3048)"]),
+        ("shoulder_lift", {"range_min": 3185}, ["range_min must be < range_max", "(3185, 3185)"]),
         ("elbow_flex", {"range_max": 4096}, ["range_max = 4096", "0..4095"]),
         ("wrist_flex", {"range_min": -1}, ["range_min = -1"]),
         ("wrist_roll", {"homing_offset": 2048}, ["homing_offset = 2048", "2047"]),
@@ -146,7 +146,8 @@ def test_unknown_arm_id_lists_what_exists(tmp_path):
 
 def test_compare_calibrations_per_joint():
     before = load_calibration(EXAMPLE_CALIBRATION)
-    after = before.replace("elbow_flex", homing_offset=1011 + 30, range_max=3219 + 10)
+    after = before.replace("elbow_flex", homing_offset=1011 + 30,
+                           range_max=before.motors["elbow_flex"].range_max + 10)
     deltas = {d.joint: d for d in compare_calibrations(before, after)}
     assert deltas["elbow_flex"].homing_offset_ticks == 30
     assert deltas["elbow_flex"].homing_offset_deg == pytest.approx(2.637, abs=1e-3)

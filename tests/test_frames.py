@@ -77,9 +77,9 @@ def test_golden_values_on_the_example_arm():
     cal = load_calibration(EXAMPLE_CALIBRATION)
     mid = cal.range_mid
     np.testing.assert_allclose(ticks_to_degrees(mid, cal), 0.0)
-    # shoulder_lift: range 970..3048, so range_max reads (3048-2009)*360/4095 deg.
+    # shoulder_lift: range 909..3185, so range_max reads (3185-2047)*360/4095 deg.
     lift_max = ticks_to_degrees(cal.range_max.astype(float), cal)[1]
-    assert lift_max == pytest.approx((3048 - 2009) * 360 / 4095)
+    assert lift_max == pytest.approx((3185 - 2047) * 360 / 4095)
     np.testing.assert_allclose(ticks_to_range_m100_100(cal.range_min, cal), -100.0)
     np.testing.assert_allclose(ticks_to_range_m100_100(cal.range_max, cal), 100.0)
     np.testing.assert_allclose(ticks_to_range_0_100(cal.range_max, cal), 100.0)

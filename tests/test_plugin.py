@@ -217,10 +217,12 @@ def test_fixtures_skip_naming_the_option_when_not_configured(run, pytester):
             assert so101_joint_limits.upper_deg[1] == __import__("pytest").approx(100, abs=0.01)
     """)
     result = run("-rs")
-    result.assert_outcomes(passed=2, skipped=3)
-    result.stdout.fnmatch_lines(["*no calibration: pass --so101-calibration PATH_OR_ARM_ID*",
-                                 "*no normalization stats: pass --so101-stats PATH*",
+    result.assert_outcomes(passed=3, skipped=2)      # the twin calibrated itself
+    result.stdout.fnmatch_lines(["*no normalization stats: pass --so101-stats PATH*",
                                  "*no mapping: pass --so101-mapping PATH*"])
+    result = run("-rs", "--hardware", "--so101-port", "/dev/null")
+    result.assert_outcomes(passed=2, skipped=3)
+    result.stdout.fnmatch_lines(["*no calibration: pass --so101-calibration PATH_OR_ARM_ID*"])
 
 
 def test_markers_keep_a_real_arm_safe(run, pytester):

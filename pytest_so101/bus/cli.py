@@ -125,8 +125,8 @@ def parser() -> argparse.ArgumentParser:
                        help="twin: reseat[=TEETH] (horn moved by whole spline teeth after "
                        "calibrating), mirror (motor mounted reversed), stale=TICKS (assembly "
                        "shifted after calibrating)")
-    serve.add_argument("--start", default="rest", metavar="KEYFRAME",
-                       help="twin: keyframe the arm starts in (default rest)")
+    serve.add_argument("--start", default="zero", metavar="KEYFRAME",
+                       help="twin: keyframe the arm starts in (default zero; rest = folded)")
     serve.add_argument("--ids", help="simple: comma-separated servo ids (default 1..6)")
     serve.add_argument("--baud-code", type=int, choices=sorted(BAUD_RATES),
                        help="Baud_Rate register of every servo (0 = 1 Mbaud, the default)")

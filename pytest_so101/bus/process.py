@@ -31,6 +31,7 @@ class EmulatorProcess:
         self.control_path = str(Path(self._tmp.name) / "control.sock")
         self.proc: subprocess.Popen[str] | None = None
         self.port = ""
+        self.calibration = None       # set by whoever knows which calibration it carries
         self._sock: socket.socket | None = None
 
     def start(self) -> EmulatorProcess:
@@ -79,6 +80,19 @@ class EmulatorProcess:
 
     def state(self) -> dict[int, dict]:
         return {int(k): v for k, v in self.command(cmd="state")["servos"].items()}
+
+    def q_sim_rad(self):
+        """The twin's true joint angles (sim radians, motor order): the ground truth."""
+        import numpy as np
+
+        q = self.command(cmd="state")["q_sim_rad"]
+        if q is None:
+            raise EmulatorError("this emulator has no twin (--shaft simple)")
+        return np.array(q)
+
+    def place(self, pose: str | list[float]) -> None:
+        """Put the twin in a keyframe or pose by hand (a person placing the arm)."""
+        self.command(cmd="place", pose=pose if isinstance(pose, str) else list(map(float, pose)))
 
     def stop(self, timeout_s: float = 10.0) -> int:
         """SIGTERM, wait, and return the exit status (killing it if it hangs)."""

@@ -28,6 +28,9 @@ TICKS_PER_RAD = RESOLUTION / (2 * math.pi)
 SPLINE_TEETH = 25                      # STS3215 output spline
 TOOTH_TICKS = RESOLUTION / SPLINE_TEETH
 MAX_STEPS_PER_ACCESS = 500             # at most 1 s of physics per bus access
+#: Gearbox friction of an unpowered STS3215 (N m): a real SO-101 with torque off stays
+#: where it is put, so the passive twin must not fold under gravity either.
+PASSIVE_FRICTION_NM = 1.5
 HALF_TURN = 2047
 
 
@@ -64,11 +67,13 @@ def assemblies_for(calibration: Calibration, limits_lower: np.ndarray,
 class TwinArm:
     """The MuJoCo side: joint angles, actuators switched on and off, physics in time."""
 
-    def __init__(self, sim: SimModel, start_keyframe: str = "rest") -> None:
+    def __init__(self, sim: SimModel, start_keyframe: str = "zero") -> None:
         self.sim = sim
         self.model, self.data = sim.model, sim.new_data()
         self._gain = self.model.actuator_gainprm.copy()
         self._bias = self.model.actuator_biasprm.copy()
+        self._friction = self.model.dof_frictionloss.copy()
+        self._resync = False
         self.place(sim.keyframe(start_keyframe))
         for j in range(len(MOTOR_NAMES)):
             self.torque(j, False)
@@ -83,6 +88,8 @@ class TwinArm:
         if self._t0 is None:
             self._t0 = now
         due = int((now - self._t0) / self.model.opt.timestep)
+        if self._resync:              # placed by hand: physics resumes from here
+            self._steps, self._resync = due, False
         todo = min(due - self._steps, MAX_STEPS_PER_ACCESS)
         for _ in range(max(0, todo)):
             mujoco.mj_step(self.model, self.data)
@@ -98,8 +105,11 @@ class TwinArm:
         for j, q in enumerate(np.asarray(q_sim_rad, dtype=float)):
             self.goal(j, q)
         mujoco.mj_forward(self.model, self.data)
+        self._resync = True
 
     def torque(self, j: int, on: bool) -> None:
+        dof = self.sim.dof_adr[j]
+        self.model.dof_frictionloss[dof] = self._friction[dof] if on else PASSIVE_FRICTION_NM
         act = self.sim.actuator_ids[j]
         if act is None:
             return
@@ -209,7 +219,7 @@ class TwinFault:
 
 
 def build_twin(*, mjcf: str | None = None, calibration: Calibration | None = None,
-               faults: list[TwinFault] = (), start_keyframe: str = "rest", seed: int = 0,
+               faults: list[TwinFault] = (), start_keyframe: str = "zero", seed: int = 0,
                ids: tuple[int, ...] = MOTOR_IDS) -> tuple[TwinArm, list[VirtualServo],
                                                            Calibration]:
     """A twin arm with servos, calibrated: with ``calibration`` given, an arm that file

@@ -1,0 +1,109 @@
+"""The arm as tests use it: read and command joint positions in named frames, safely.
+
+Motion happens only inside :meth:`Arm.motion` (torque on; off again however the block
+ends, KeyboardInterrupt included), in steps of at most the envelope's cap at a bounded
+speed, to goals the :class:`~pytest_so101.safety.SafetyEnvelope` accepts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+
+from .bus.feetech import FeetechBus
+from .calibration import Calibration
+from .frames import RobotUnit, ticks_to_units, units_to_ticks
+from .joints import MOTOR_NAMES
+from .mapping import MappingFile
+from .safety import SafetyEnvelope
+
+DEFAULT_SPEED_TICKS_PER_S = 1000.0   # ~88 deg/s
+SETTLE_TIMEOUT_S = 3.0
+MAX_STEPS = 200
+
+
+class Arm:
+    """A calibrated arm on a bus; ``mapping`` relates its units to the sim frame."""
+
+    def __init__(self, bus: FeetechBus, calibration: Calibration, envelope: SafetyEnvelope,
+                 mapping: MappingFile | None = None, *,
+                 speed_ticks_per_s: float = DEFAULT_SPEED_TICKS_PER_S) -> None:
+        self.bus, self.calibration, self.envelope = bus, calibration, envelope
+        self.mapping = mapping
+        self.speed = speed_ticks_per_s
+        self._moving = False
+        self.torque_was_enabled = False
+
+    # -- frames ------------------------------------------------------------------------
+    @property
+    def units(self) -> tuple[RobotUnit, ...]:
+        if self.mapping is None or self.mapping.robot_units is None:
+            raise ValueError("the sim frame needs a mapping with [sim_to_robot]")
+        return self.mapping.robot_units
+
+    def sim_to_ticks(self, q_sim_rad: np.ndarray) -> np.ndarray:
+        """Continuous ticks of a sim pose through the declared [sim_to_robot] map."""
+        robot = self.mapping.sim_to_robot.apply(q_sim_rad) if self.mapping else None
+        return units_to_ticks(robot, self.calibration, self.units, rounding=None, clamp=False)
+
+    def ticks_to_sim(self, ticks: np.ndarray) -> np.ndarray:
+        robot = ticks_to_units(ticks, self.calibration, self.units, clamp=False)
+        return self.mapping.sim_to_robot.inverse().apply(robot)
+
+    def read_ticks(self) -> np.ndarray:
+        return self.bus.read_positions()
+
+    def read_sim(self) -> np.ndarray:
+        return self.ticks_to_sim(self.read_ticks())
+
+    # -- motion ------------------------------------------------------------------------
+    @contextmanager
+    def motion(self) -> Iterator[Arm]:
+        """Torque on for the block, off on every way out."""
+        with self.bus.torque_off_on_exit():
+            present = self.read_ticks()
+            self.bus.write_goals(present, self.envelope)   # hold where it is first
+            self.torque_was_enabled = True
+            self.bus.torque(True)
+            self._moving = True
+            try:
+                yield self
+            finally:
+                self._moving = False
+
+    def move_ticks(self, goal_ticks: np.ndarray, *, settle_ticks: float = 3.0) -> np.ndarray:
+        """Go to ``goal_ticks`` in capped steps at the speed cap; return the settled reading."""
+        if not self._moving:
+            raise RuntimeError("move_ticks needs `with arm.motion():` (torque off on exit)")
+        goal = np.rint(np.asarray(goal_ticks, dtype=float))
+        cap = 0.9 * self.envelope.max_step_ticks       # room for motion between read and write
+        for _ in range(MAX_STEPS):
+            present = self.read_ticks().astype(float)
+            step = np.clip(goal - present, -cap, cap)
+            target = np.rint(present + step)
+            self.bus.write_goals(target, self.envelope)
+            time.sleep(float(np.abs(step).max()) / self.speed)
+            if np.array_equal(target, goal):
+                return self.settle(goal, settle_ticks)
+        lagging = np.argmax(np.abs(goal - present))
+        raise RuntimeError(f"{MOTOR_NAMES[lagging]} does not follow: at {present[lagging]:.0f} "
+                           f"ticks after {MAX_STEPS} steps toward {goal[lagging]:.0f}")
+
+    def settle(self, goal: np.ndarray, settle_ticks: float) -> np.ndarray:
+        """Read until every joint is within ``settle_ticks`` of ``goal`` or stops moving."""
+        deadline = time.monotonic() + SETTLE_TIMEOUT_S
+        last = self.read_ticks()
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            now = self.read_ticks()
+            if np.all(np.abs(now - goal) <= settle_ticks) or np.array_equal(now, last):
+                return now
+            last = now
+        return last
+
+    def move_sim(self, q_sim_rad: np.ndarray) -> np.ndarray:
+        """Move to a sim pose through the declared map; return the reached sim pose."""
+        return self.ticks_to_sim(self.move_ticks(self.sim_to_ticks(q_sim_rad)))

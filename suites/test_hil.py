@@ -1,0 +1,156 @@
+"""Hardware in the loop: the arm (real, or the twin) against its calibration and the sim.
+
+Read-only checks run everywhere. Motion checks are marked ``so101_motion``: on a real arm
+they need ``--allow-motion``. Checks that compare with the *physical* joint angles need an
+observer independent of the servos: the twin has one (its MuJoCo state); on a real arm
+they skip, and the rest-pose suite checks a known pose instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from pytest_so101.joints import MOTOR_NAMES
+from pytest_so101.mapping import RAD_TO_DEG
+from pytest_so101.measurement import Measurement
+
+JOG_DEG = 5.0
+NOISE_READS = 20
+
+
+@pytest.fixture(scope="module")
+def servos(so101_bus):
+    return so101_bus.identify()
+
+
+def test_six_sts3215_with_one_firmware(servos):
+    assert [s.servo_id for s in servos] == [1, 2, 3, 4, 5, 6]
+    firmware = {s.firmware for s in servos}
+    assert len(firmware) == 1, f"servos run different firmware: " \
+        f"{ {s.joint: s.firmware for s in servos} }"
+
+
+@pytest.mark.parametrize("joint", MOTOR_NAMES)
+def test_calibration_registers_equal_the_file(so101_bus, so101_calibration, so101_check,
+                                              joint):
+    on_servo = so101_bus.read_calibration().motors[joint]
+    in_file = so101_calibration.motors[joint]
+    so101_check([Measurement(f"servo {field} - file", joint,
+                             float(getattr(on_servo, field) - getattr(in_file, field)), "ticks",
+                             0, 0, f"servo {getattr(on_servo, field)}, "
+                             f"{so101_calibration.source} {getattr(in_file, field)}")
+                 for field in ("homing_offset", "range_min", "range_max")])
+
+
+@pytest.mark.parametrize("joint", MOTOR_NAMES)
+def test_position_within_the_calibrated_range(so101_bus, so101_calibration, so101_check, joint):
+    j = MOTOR_NAMES.index(joint)
+    ticks = so101_bus.read_positions()
+    so101_check([Measurement("position in calibrated range", joint, float(ticks[j]), "ticks",
+                             float(so101_calibration.range_min[j]),
+                             float(so101_calibration.range_max[j]), marginal_fraction=0.98)])
+
+
+@pytest.mark.parametrize("joint", MOTOR_NAMES)
+def test_read_noise_within_tolerance(so101_bus, so101_tolerances, so101_check, joint):
+    j = MOTOR_NAMES.index(joint)
+    reads = np.array([so101_bus.read_positions()[j] for _ in range(NOISE_READS)])
+    so101_check([Measurement("read noise (peak to peak)", joint, float(np.ptp(reads)), "ticks",
+                             0, so101_tolerances.ticks, f"{NOISE_READS} reads: "
+                             f"{reads.min()}..{reads.max()}")])
+
+
+@pytest.mark.parametrize("joint", MOTOR_NAMES)
+def test_pose_in_the_model_limits(so101_arm, so101_mapping, so101_joint_limits,
+                                  so101_tolerances, so101_check, joint):
+    """The arm's pose, mapped to the sim frame, lies within the model's joint limits
+    (widened by the angle tolerance: an arm resting on a limit reads a hair beyond it)."""
+    if so101_mapping.sim_to_robot is None:
+        pytest.skip(f"{so101_mapping.source} declares no [sim_to_robot] map")
+    j = MOTOR_NAMES.index(joint)
+    q_deg = so101_arm.read_sim()[j] * RAD_TO_DEG
+    low = float(so101_joint_limits.lower_deg[j]) - so101_tolerances.deg
+    high = float(so101_joint_limits.upper_deg[j]) + so101_tolerances.deg
+    so101_check([Measurement("pose in model limits", joint, float(q_deg), "deg", low, high,
+                             f"model limits [{so101_joint_limits.lower_deg[j]:.4g}, "
+                             f"{so101_joint_limits.upper_deg[j]:.4g}] deg "
+                             f"({so101_joint_limits.source})", marginal_fraction=0.98)])
+
+
+@pytest.mark.parametrize("joint", MOTOR_NAMES)
+def test_reading_matches_the_observed_pose(so101_arm, so101_mapping, so101_observer,
+                                           so101_tolerances, so101_check, joint):
+    """The servo reading, through the calibration and the map, equals the physical pose."""
+    if so101_mapping.sim_to_robot is None:
+        pytest.skip(f"{so101_mapping.source} declares no [sim_to_robot] map")
+    j = MOTOR_NAMES.index(joint)
+    truth = so101_observer.q_sim_rad()
+    ticks = so101_arm.read_ticks()
+    expected = so101_arm.sim_to_ticks(truth)
+    error_deg = (so101_arm.ticks_to_sim(ticks)[j] - truth[j]) * RAD_TO_DEG
+    so101_check([Measurement("reading vs observed pose", joint, float(error_deg), "deg",
+                             -so101_tolerances.deg, so101_tolerances.deg,
+                             f"reads {ticks[j]} ticks, the observed pose "
+                             f"({np.rad2deg(truth[j]):.4g} deg sim) maps to {expected[j]:.1f} "
+                             f"ticks: off by {ticks[j] - expected[j]:+.1f} ticks")])
+
+
+@pytest.mark.so101_motion
+@pytest.mark.parametrize("joint", MOTOR_NAMES)
+def test_jog_moves_the_joint_the_declared_way(so101_arm, so101_mapping, request,
+                                              so101_joint_limits, so101_tolerances, so101_check,
+                                              joint):
+    """Jog one joint by a few degrees in the sim frame through the declared map: the joint
+    must move the same way by the same amount (catches a reversed direction, a wrong
+    scale). Observed on the twin; on a real arm through the servo's own reading."""
+    if so101_mapping.sim_to_robot is None:
+        pytest.skip(f"{so101_mapping.source} declares no [sim_to_robot] map")
+    j = MOTOR_NAMES.index(joint)
+    try:
+        observe = request.getfixturevalue("so101_observer").q_sim_rad
+    except pytest.skip.Exception:
+        observe = so101_arm.read_sim          # no independent observer: the servo's reading
+    with so101_arm.motion():
+        start = observe()
+        middle = (so101_joint_limits.lower_rad[j] + so101_joint_limits.upper_rad[j]) / 2
+        step = np.deg2rad(JOG_DEG) * (1 if start[j] <= middle else -1)
+        target = so101_arm.read_sim()
+        target[j] += step
+        so101_arm.move_sim(target)
+        moved = observe() - start
+    commanded_deg, moved_deg = np.rad2deg(step), np.rad2deg(moved[j])
+    reversed_ = np.sign(moved_deg) != np.sign(commanded_deg) and abs(moved_deg) > 0.5
+    detail = (f"commanded {commanded_deg:+.2f} deg in the sim frame, the joint moved "
+              f"{moved_deg:+.2f} deg" + (": direction reversed (a mirrored motor or a wrong "
+                                          "direction in [sim_to_robot])" if reversed_ else ""))
+    so101_check([Measurement("jog response error", joint, float(moved_deg - commanded_deg),
+                             "deg", -so101_tolerances.deg, so101_tolerances.deg, detail)])
+
+
+@pytest.mark.so101_motion
+def test_reached_pose_matches_commanded(so101_arm, so101_bus, so101_tolerances, so101_check):
+    """Hypothesis draws a few targets inside the safety envelope (no shrinking: each
+    example moves the arm); every joint must reach its target within tolerance."""
+    envelope = so101_arm.envelope
+    low, high = envelope.low_ticks, envelope.high_ticks
+    reached_all = []
+
+    @settings(max_examples=4, phases=[Phase.generate], deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(fraction=st.lists(st.floats(0.3, 0.7), min_size=6, max_size=6))
+    def move(fraction):
+        target = np.rint(low + np.array(fraction) * (high - low))
+        reached = so101_arm.move_ticks(target, settle_ticks=so101_tolerances.ticks)
+        reached_all.append((target, reached))
+        assert np.all(np.abs(reached - target) <= so101_tolerances.ticks), \
+            f"target {target.tolist()} reached {reached.tolist()}"
+
+    with so101_arm.motion():
+        move()
+    target, reached = reached_all[-1]
+    so101_check([Measurement("reached - commanded", joint, float(reached[j] - target[j]),
+                             "ticks", -so101_tolerances.ticks, so101_tolerances.ticks)
+                 for j, joint in enumerate(MOTOR_NAMES)])
