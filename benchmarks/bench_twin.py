@@ -14,8 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-import mujoco
-
 from pytest_so101.bus.twin import build_twin
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,14 +23,12 @@ def physics_rate(seconds: float = 2.0) -> tuple[float, float]:
     arm, _, _ = build_twin()
     for j in range(6):
         arm.torque(j, True)
-    model, data = arm.model, arm.data
     steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        for _ in range(100):
-            mujoco.mj_step(model, data)
+        arm.sim.step(arm.data, 100)
         steps += 100
     rate = steps / (time.perf_counter() - start)
-    return rate, rate * model.opt.timestep
+    return rate, rate * arm.model.opt.timestep
 
 
 def suites_wall_time(runs: int) -> list[float]:

@@ -15,7 +15,6 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import mujoco
 import numpy as np
 
 from ..calibration import Calibration, MotorCalibration
@@ -91,8 +90,7 @@ class TwinArm:
         if self._resync:              # placed by hand: physics resumes from here
             self._steps, self._resync = due, False
         todo = min(due - self._steps, MAX_STEPS_PER_ACCESS)
-        for _ in range(max(0, todo)):
-            mujoco.mj_step(self.model, self.data)
+        self.sim.step(self.data, max(0, todo))
         self._steps = due if todo >= 0 else self._steps
 
     def q(self, j: int) -> float:
@@ -104,7 +102,7 @@ class TwinArm:
         self.data.qvel[self.sim.dof_adr] = 0
         for j, q in enumerate(np.asarray(q_sim_rad, dtype=float)):
             self.goal(j, q)
-        mujoco.mj_forward(self.model, self.data)
+        self.sim.forward(self.data)
         self._resync = True
 
     def torque(self, j: int, on: bool) -> None:

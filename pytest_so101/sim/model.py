@@ -83,6 +83,15 @@ class SimModel:
     def new_data(self) -> mujoco.MjData:
         return mujoco.MjData(self.model)
 
+    def step(self, data: mujoco.MjData, n: int = 1) -> None:
+        """Advance the physics ``n`` timesteps."""
+        for _ in range(n):
+            mujoco.mj_step(self.model, data)
+
+    def forward(self, data: mujoco.MjData) -> None:
+        """Recompute positions after qpos was set by hand (no time passes)."""
+        mujoco.mj_forward(self.model, data)
+
     def site_position(self, q_sim_rad: np.ndarray, site: str = "gripperframe") -> np.ndarray:
         """Forward kinematics: a site's world position (m) at the joint vector(s) given."""
         site_id = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_SITE, site)
