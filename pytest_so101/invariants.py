@@ -55,7 +55,7 @@ def check_map_matches_reference(declared: JointMap, reference: JointMap, limits:
         direction_ok = declared.direction[j] == reference.direction[j]
         detail = "" if worst[j] <= tolerance_deg and direction_ok else \
             diagnose_map(declared, reference, j, frame=frame)
-        out.append(Measurement(check, joint, float(worst[j]), "deg", 0.0, tolerance_deg, detail))
+        out.append(Measurement(check, joint, float(worst[j]), "deg", None, tolerance_deg, detail))
     return out
 
 

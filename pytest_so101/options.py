@@ -65,6 +65,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
                kind="path", env="SO101_MJCF"),
     OptionSpec("twin_fault", "twin only: physical faults of the emulated arm, comma-separated "
                "JOINT:KIND[=N] with KIND reseat (spline teeth), mirror, stale (ticks)"),
+    OptionSpec("report", "folder for the HTML report, the acceptance record and baselines",
+               kind="path", default="reports"),
+    OptionSpec("accept", "store this run as the arm's next accepted baseline (only if it "
+               "passed; earlier baselines are never overwritten)", kind="bool", default=False),
+    OptionSpec("baseline", "compare with this acceptance record instead of the arm's latest "
+               "baseline", kind="path"),
     OptionSpec("tolerance_deg", "angle tolerance, degrees of joint motion (declared maps vs "
                "the reference chain)", kind="float", default=1.0),
     OptionSpec("tolerance_z", "normalized-near-zero tolerance, in std units", kind="float",

@@ -8,6 +8,7 @@ option names them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from .stats import NormStats
 
 SETTINGS_KEY = pytest.StashKey[dict[str, Setting]]()
+REPORTER_KEY = pytest.StashKey[object]()
 CONTEXT_KEY = pytest.StashKey["So101Context"]()
 MEASUREMENTS_KEY = pytest.StashKey[list["Measurement"]]()
 FILE_OPTIONS = ("calibration", "stats", "mapping")
@@ -47,6 +49,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         parser.addini(spec.ini, f"ini twin of {spec.flag}", default="")
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "so101_hardware: needs a real arm (skipped without "
                             "--hardware)")
@@ -67,6 +70,22 @@ def pytest_configure(config: pytest.Config) -> None:
             config.stash[CONTEXT_KEY] = load_context(settings)
     except So101ConfigError as exc:
         raise pytest.UsageError(f"pytest-so101: {exc}") from None
+    if CONTEXT_KEY in config.stash or settings["hardware"].value:
+        _start_reporting(config, Path(str(settings["report"].value)))
+
+
+def _start_reporting(config: pytest.Config, report_dir: Path) -> None:
+    """A run that checks an arm reports: HTML (self-contained, unless --html says where),
+    the JSON acceptance record, the per-joint terminal summary, baselines."""
+    from .report.session import So101Reporter
+
+    if getattr(config.option, "htmlpath", "unset") is None and \
+            not hasattr(config, "workerinput"):
+        config.option.htmlpath = str(report_dir / "so101-report.html")
+        config.option.self_contained_html = True
+    reporter = So101Reporter(config, lambda: _context(config), report_dir)
+    config.stash[REPORTER_KEY] = reporter
+    config.pluginmanager.register(reporter, "so101-reporter")
 
 
 def _context(config: pytest.Config) -> So101Context:
@@ -191,7 +210,8 @@ def so101_emulator(so101_context: So101Context):
 
 
 @pytest.fixture(scope="session")
-def so101_twin(so101_context: So101Context, tmp_path_factory: pytest.TempPathFactory):
+def so101_twin(so101_context: So101Context, tmp_path_factory: pytest.TempPathFactory,
+               request: pytest.FixtureRequest):
     """The MuJoCo twin behind the emulated bus (None with ``--hardware``): its port, its
     control socket (ground truth joint angles, placing the arm) and its calibration."""
     if so101_context.settings["hardware"].value:
@@ -211,6 +231,9 @@ def so101_twin(so101_context: So101Context, tmp_path_factory: pytest.TempPathFac
         args += ["--calibration-out", str(out)]
     emulator = EmulatorProcess(*args).start()
     emulator.calibration = load_calibration(out) if out else so101_context.calibration
+    reporter = request.config.stash.get(REPORTER_KEY, None)
+    if reporter is not None:
+        reporter.twin_calibration = emulator.calibration
     try:
         yield emulator
     finally:
@@ -282,6 +305,29 @@ def so101_arm(so101_bus, so101_calibration: Calibration, so101_context: So101Con
                 pass
 
 
+@pytest.fixture(scope="session")
+def so101_baseline(so101_context: So101Context, so101_calibration: Calibration,
+                   request: pytest.FixtureRequest):
+    """The accepted baseline to compare with (``--so101-baseline``, else the arm's latest
+    under the report folder): ``(path, record)``; skips when there is none yet."""
+    from .report.baseline import latest_baseline, load_baseline
+
+    settings = so101_context.settings
+    if settings["baseline"].value:
+        path = Path(str(settings["baseline"].value))
+    else:
+        reporter = request.config.stash.get(REPORTER_KEY, None)
+        arm_id = reporter.arm_id() if reporter is not None else Path(so101_calibration.source).stem
+        path = latest_baseline(Path(str(settings["report"].value)), arm_id)
+        if path is None:
+            pytest.skip(f"no accepted baseline for arm {arm_id} yet: a passing run with "
+                        "--so101-accept stores one")
+    try:
+        return path, load_baseline(path)
+    except So101ConfigError as exc:
+        pytest.fail(f"pytest-so101: {exc}", pytrace=False)
+
+
 @pytest.fixture
 def so101_check(request: pytest.FixtureRequest) -> Callable[..., list[Measurement]]:
     """Record per-joint measurements on the test and fail with one line per failing joint."""
@@ -289,11 +335,13 @@ def so101_check(request: pytest.FixtureRequest) -> Callable[..., list[Measuremen
 
     def check(measurements: Iterable[Measurement], *, joint: str | None = None
               ) -> list[Measurement]:
+        from .report.record import measurement_dict
+        from .report.session import PROPERTY
+
         selected = [m for m in measurements if joint is None or m.joint == joint]
         recorded.extend(selected)
         for m in selected:
-            request.node.user_properties.append(
-                (f"so101:{m.check}:{m.joint}", f"{m.value:.6g} {m.unit} {m.outcome.value}"))
+            request.node.user_properties.append((PROPERTY, json.dumps(measurement_dict(m))))
         failed = [m for m in selected if not m.passed]
         if failed:
             pytest.fail("\n".join(m.summary() for m in failed), pytrace=False)

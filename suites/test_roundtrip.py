@@ -78,7 +78,7 @@ def test_ticks_roundtrip_through_every_lerobot_mode(so101_calibration, so101_che
             Measurement(f"ticks->{unit.value}->ticks (nearest)", joint, float(nearest[j]),
                         "ticks", 0, 0),
             Measurement(f"ticks->{unit.value}->ticks (LeRobot int())", joint,
-                        float(lerobot[j]), "ticks", 0, 1),
+                        float(lerobot[j]), "ticks", None, 1),
         ]
     so101_check(measurements)
 

@@ -1,0 +1,1 @@
+"""Reports: the acceptance record (JSON), baselines, and the pytest-html extras."""

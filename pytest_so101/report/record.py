@@ -1,0 +1,88 @@
+"""The acceptance record of a run: provenance and every measurement, as versioned JSON.
+
+Written atomically (a temporary file renamed into place), so a reader never sees half a
+record and an interrupted run leaves the previous file intact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from ..measurement import Measurement
+
+SCHEMA = "pytest-so101/record/1"
+SCHEMA_PATH = Path(__file__).with_name("record.schema.json")
+PACKAGES = ("pytest-so101", "pytest", "numpy", "mujoco", "feetech-servo-sdk", "hypothesis",
+            "pytest-html", "lerobot")
+
+
+def sha256_file(path: str | Path) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def measurement_dict(m: Measurement) -> dict:
+    data = asdict(m)
+    data.update(outcome=m.outcome.value, margin=None if m.margin in (float("inf"),
+                float("-inf")) else m.margin)
+    for key in ("value", "margin"):
+        if isinstance(data[key], float) and data[key] != data[key]:  # NaN is not JSON
+            data[key] = None
+    return data
+
+
+def build_record(*, provenance: dict, tolerances: dict, tests: list[dict]) -> dict:
+    """A record: ``tests`` are ``{nodeid, outcome, measurements: [dict]}``."""
+    outcomes = [t["outcome"] for t in tests]
+    return {
+        "schema": SCHEMA,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "provenance": provenance,
+        "tolerances": tolerances,
+        "summary": {k: outcomes.count(k) for k in ("passed", "failed", "skipped", "error")},
+        "passed": not any(o in ("failed", "error") for o in outcomes),
+        "tests": tests,
+    }
+
+
+def write_atomic(path: str | Path, data: dict, *, exclusive: bool = False) -> Path:
+    """Write JSON through a temporary file renamed into place; with ``exclusive`` never
+    replace an existing file (raises FileExistsError)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, allow_nan=False)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        if exclusive:
+            os.link(tmp, path)          # fails if the path exists: never overwritten
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path

@@ -1,0 +1,198 @@
+"""Collect every test's measurements and write the reports: the JSON acceptance record,
+the HTML extras, the terminal summary, JUnit testsuite properties, baselines.
+
+Measurements travel from the test to here in ``report.user_properties`` (so they come
+back from pytest-xdist workers too) and are taken out there, so JUnit testcases carry
+none (xunit2-safe); provenance goes to the testsuite properties instead.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ..errors import So101ConfigError
+from ..joints import MOTOR_NAMES
+from .baseline import accept
+from .html import measurement_plot_png, measurement_table
+from .record import build_record, package_versions, sha256_file, write_atomic
+
+PROPERTY = "so101_measurement"
+RECORD_NAME = "so101-record.json"
+TWIN_ARM_ID = "so101-twin"
+
+
+def measurements_of(report: pytest.TestReport) -> list[dict]:
+    return [json.loads(value) for key, value in report.user_properties if key == PROPERTY]
+
+
+class So101Reporter:
+    """A pytest plugin object, registered by the so101 plugin when a run checks an arm."""
+
+    def __init__(self, config: pytest.Config, context_of, report_dir: Path) -> None:
+        self.config = config
+        self.context_of = context_of          # callable -> So101Context (lazy)
+        self.report_dir = report_dir
+        self.tests: dict[str, dict] = {}
+        self.twin_calibration = None
+        self.record_path: Path | None = None
+        self.accepted: Path | None = None
+        self.refused: str | None = None
+
+    # -- collecting --------------------------------------------------------------------
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        outcome = yield
+        report = outcome.get_result()
+        if report.when != "call":
+            return
+        measurements = measurements_of(report)
+        if not measurements:
+            return
+        try:
+            from pytest_html import extras
+        except ImportError:
+            return
+        report.extras = [*getattr(report, "extras", []),
+                         extras.html(measurement_table(measurements)),
+                         extras.png(measurement_plot_png(measurements, item.name))]
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        found = measurements_of(report)
+        report.user_properties[:] = [p for p in report.user_properties if p[0] != PROPERTY]
+        entry = self.tests.setdefault(report.nodeid, {"nodeid": report.nodeid,
+                                                      "outcome": "passed", "measurements": []})
+        if report.when == "call":
+            entry["measurements"] = found
+        if report.failed:
+            entry["outcome"] = "failed" if report.when == "call" else "error"
+        elif report.skipped and entry["outcome"] == "passed":
+            entry["outcome"] = "skipped"
+
+    # -- provenance --------------------------------------------------------------------
+    def calibration(self):
+        ctx = self.context_of()
+        return ctx.calibration if ctx.calibration is not None else self.twin_calibration
+
+    def arm_id(self) -> str:
+        cal = self.calibration()
+        if cal is None:
+            return "unknown"
+        if cal is self.twin_calibration and self.context_of().calibration is None:
+            return TWIN_ARM_ID
+        return Path(cal.source).stem
+
+    def provenance(self) -> dict:
+        ctx = self.context_of()
+        s = ctx.settings
+        cal = self.calibration()
+        model = str(s["mjcf"].value) if s["mjcf"].value else \
+            str(Path(__file__).parents[1] / "sim" / "so101.xml")
+        stats = ctx.stats
+        mapping = ctx.mapping
+        return {
+            "arm_id": self.arm_id(),
+            "target": "hardware" if s["hardware"].value else "twin",
+            "port": s["port"].value if s["hardware"].value else None,
+            "calibration": None if cal is None else {
+                "source": cal.source, "sha256": sha256_file(cal.source),
+                "contents": cal.to_json_dict()},
+            "model": {"source": model, "sha256": sha256_file(model)},
+            "stats": None if stats is None else {
+                "source": stats.source, "key": stats.key, "feature": stats.feature,
+                "dataset": stats.dataset, "mode": stats.mode, "sha256": sha256_file(stats.source)},
+            "mapping": None if mapping is None else {
+                "source": mapping.source, "sha256": sha256_file(mapping.source),
+                "policy_frame": mapping.policy_frame.value if mapping.policy_frame else None},
+            "versions": package_versions(),
+        }
+
+    # -- writing -----------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)           # before junitxml writes its file
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if hasattr(self.config, "workerinput") or \
+                not any(t["measurements"] for t in self.tests.values()):
+            return
+        t = self.context_of().tolerances
+        record = build_record(provenance=self.provenance(),
+                              tolerances={"deg": t.deg, "z": t.z, "ticks": t.ticks,
+                                          "marginal_fraction": t.marginal_fraction},
+                              tests=list(self.tests.values()))
+        self.record_path = write_atomic(self.report_dir / RECORD_NAME, record)
+        xml = self._junit()
+        if xml is not None:
+            for key in ("arm_id", "target", "port"):
+                xml.add_global_property(f"so101_{key}", str(record["provenance"][key]))
+            cal = record["provenance"]["calibration"]
+            if cal:
+                xml.add_global_property("so101_calibration", cal["source"])
+                xml.add_global_property("so101_calibration_sha256", str(cal["sha256"]))
+            xml.add_global_property("so101_model_sha256", str(record["provenance"]["model"]
+                                                              ["sha256"]))
+        if self.context_of().settings["accept"].value:
+            try:
+                self.accepted = accept(record, self.report_dir, record["provenance"]["arm_id"])
+            except So101ConfigError as exc:
+                self.refused = str(exc)
+            except FileExistsError:
+                self.refused = "another run took the same baseline number; try again"
+
+    def _junit(self):
+        from _pytest.junitxml import xml_key
+
+        return self.config.stash.get(xml_key, None)
+
+    # -- showing -----------------------------------------------------------------------
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        all_measurements = [m for t in self.tests.values() for m in t["measurements"]]
+        if not all_measurements:
+            return
+        tr = terminalreporter
+        tr.section("so101 per-joint summary")
+        tr.write_line(f"{'joint':<14} {'PASS':>5} {'MARG':>5} {'FAIL':>5}  worst margin")
+        for joint in MOTOR_NAMES:
+            rows = [m for m in all_measurements if m["joint"] == joint]
+            counts = {k: sum(m["outcome"] == k for m in rows) for k in ("PASS", "MARGINAL",
+                                                                          "FAIL")}
+            worst = min(rows, key=_relative_margin, default=None)
+            text = "-" if worst is None else \
+                f"{worst['check']}: {worst['value']:.4g} {worst['unit']} ({worst['outcome']})" \
+                if worst["value"] is not None else f"{worst['check']}: n/a ({worst['outcome']})"
+            tr.write_line(f"{joint:<14} {counts['PASS']:>5} {counts['MARGINAL']:>5} "
+                          f"{counts['FAIL']:>5}  {text}")
+        if self.record_path:
+            tr.write_line(f"so101: acceptance record {self.record_path}")
+        if self.accepted:
+            tr.write_line(f"so101: accepted as baseline {self.accepted}")
+        if self.refused:
+            tr.write_line(f"so101: NOT accepted: {self.refused}", red=True)
+
+    def pytest_html_results_summary(self, prefix, summary, postfix) -> None:
+        p = self.provenance()
+        cal = p["calibration"]
+        lines = [f"Arm: {p['arm_id']} ({p['target']}{', port ' + p['port'] if p['port'] else ''})",
+                 f"Calibration: {cal['source']} (sha256 {cal['sha256']})" if cal
+                 else "Calibration: none",
+                 f"Model: {p['model']['source']} (sha256 {p['model']['sha256']})",
+                 f"Stats: {p['stats']['source']} [{p['stats']['key']}]" if p["stats"]
+                 else "Stats: none",
+                 f"Mapping: {p['mapping']['source']}" if p["mapping"] else "Mapping: none",
+                 f"Tolerances: {self.context_of().tolerances}",
+                 "Versions: " + ", ".join(f"{k} {v}" for k, v in p["versions"].items())]
+        import html as _html
+
+        prefix.extend(f"<p class='so101-provenance'>{_html.escape(line)}</p>" for line in lines)
+
+
+def _relative_margin(m: dict) -> float:
+    """Margin as a fraction of the allowed band; equality checks that hold rank last."""
+    if m["outcome"] == "FAIL" or m["margin"] is None:
+        return float("-inf") if m["outcome"] == "FAIL" else float("inf")
+    low, high = m["low"], m["high"]
+    if low is not None and high is not None:
+        return m["margin"] / (high - low) if high > low else float("inf")
+    bound = high if high is not None else low
+    return m["margin"] / abs(bound) if bound else float("inf")

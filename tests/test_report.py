@@ -1,0 +1,152 @@
+"""Reports: the acceptance record and its schema, baselines, JUnit, xdist, and the HTML
+report in a real headless browser."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import jsonschema
+import pytest
+
+from pytest_so101.errors import So101ConfigError
+from pytest_so101.report.baseline import accept
+from pytest_so101.report.record import SCHEMA_PATH, write_atomic
+from tests.helpers import EXAMPLE_CALIBRATION, MAPPINGS, REPO, STATS
+
+SUITES = REPO / "suites"
+FILES = ["--so101-mapping", str(MAPPINGS / "so101_legacy_policy.toml"),
+         "--so101-stats", str(STATS / "legacy_model")]
+QUICK = ["-m", "not so101_motion"]
+
+
+@pytest.fixture
+def run(pytester):
+    ini = pytester.makeini("[pytest]\n")
+
+    def _run(*args):
+        return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-c", str(ini),
+                                             "--rootdir", str(pytester.path), *args)
+
+    return _run
+
+
+def schema_validate(record: dict) -> None:
+    jsonschema.validate(record, json.loads(SCHEMA_PATH.read_text()))
+
+
+def test_suites_write_the_html_report_and_a_valid_record(run, pytester):
+    result = run(str(SUITES), *FILES, *QUICK)
+    assert result.ret == 0
+    reports = pytester.path / "reports"
+    record = json.loads((reports / "so101-record.json").read_text())
+    schema_validate(record)
+    assert record["passed"] and record["provenance"]["target"] == "twin"
+    assert record["provenance"]["arm_id"] == "so101-twin"
+    assert len(record["provenance"]["calibration"]["sha256"]) == 64
+    measured = [m for t in record["tests"] for m in t["measurements"]]
+    assert {m["joint"] for m in measured} == {"shoulder_pan", "shoulder_lift", "elbow_flex",
+                                               "wrist_flex", "wrist_roll", "gripper"}
+    page = (reports / "so101-report.html").read_text()
+    assert "so101-measurements" in page and "so101-provenance" in page
+    result.stdout.fnmatch_lines(["*so101 per-joint summary*", "joint*PASS*MARG*FAIL*",
+                                 "shoulder_pan *", "so101: acceptance record reports/*"])
+
+
+def test_schema_rejects_a_broken_record():
+    bad = {"schema": "pytest-so101/record/1", "created": "x", "provenance": {}}
+    with pytest.raises(jsonschema.ValidationError):
+        schema_validate(bad)
+
+
+def test_accept_then_a_30_tick_homing_change_fails_naming_the_joint(run, pytester, tmp_path):
+    arm = tmp_path / "my_arm.json"
+    arm.write_bytes(EXAMPLE_CALIBRATION.read_bytes())
+    args = [str(SUITES), *FILES, *QUICK, "--so101-calibration", str(arm), "--so101-accept"]
+    first = run(*args)
+    assert first.ret == 0
+    baseline = pytester.path / "reports/baselines/my_arm/0001.json"
+    assert baseline.is_file()
+    kept = baseline.read_bytes()
+    data = json.loads(arm.read_text())
+    data["shoulder_lift"]["homing_offset"] += 30
+    arm.write_text(json.dumps(data, indent=4))
+    second = run(*args)
+    assert second.ret == 1
+    second.stdout.re_match_lines([
+        r"shoulder_lift: zero shift since baseline = 30 ticks .* FAIL: \+30 ticks "
+        r"\(\+2\.64 deg\) since baseline 0001\.json",
+        r"so101: NOT accepted: .*a failing run cannot be accepted"])
+    assert sorted(p.name for p in baseline.parent.iterdir()) == ["0001.json"]
+    assert baseline.read_bytes() == kept
+    # an explicit --so101-baseline is used instead of the latest
+    third = run(*args[:-1], "--so101-baseline", str(baseline), "-k", "acceptance")
+    third.stdout.re_match_lines([r"FAILED .*zero_unchanged_since_the_baseline\[shoulder_lift\]"])
+
+
+def test_baselines_are_numbered_and_never_overwritten(tmp_path):
+    record = {"passed": True, "tests": []}
+    assert accept(record, tmp_path, "arm").name == "0001.json"
+    assert accept(record, tmp_path, "arm").name == "0002.json"
+    with pytest.raises(So101ConfigError, match="a failing run cannot be accepted"):
+        accept({"passed": False, "tests": [{"nodeid": "t", "outcome": "failed"}]}, tmp_path,
+               "arm")
+    assert sorted(p.name for p in (tmp_path / "baselines/arm").iterdir()) == \
+        ["0001.json", "0002.json"]
+    with pytest.raises(FileExistsError):
+        write_atomic(tmp_path / "baselines/arm/0001.json", record, exclusive=True)
+
+
+def test_junit_carries_provenance_as_testsuite_properties_only(run, pytester):
+    result = run(str(SUITES / "test_roundtrip.py"), *FILES, "--junitxml=out.xml",
+                 "-o", "junit_family=xunit2")
+    assert result.ret == 0
+    xml = (pytester.path / "out.xml").read_text()
+    assert '<property name="so101_arm_id" value="so101-twin"' in xml
+    assert 'name="so101_calibration_sha256"' in xml
+    assert "so101_measurement" not in xml
+    assert "<testcase" in xml and "<properties><property" in xml
+    assert xml.count("<properties>") == 1                 # the testsuite's, no testcase's
+
+
+def test_xdist_runs_give_the_same_record(run, pytester):
+    run(str(SUITES), *FILES, *QUICK, "-p", "no:randomly")
+    serial = json.loads((pytester.path / "reports/so101-record.json").read_text())
+    result = run(str(SUITES), *FILES, *QUICK, "-n", "2")
+    assert result.ret == 0
+    parallel = json.loads((pytester.path / "reports/so101-record.json").read_text())
+    schema_validate(parallel)
+
+    def checks(record):
+        return sorted((t["nodeid"], t["outcome"], m["check"], m["joint"], m["outcome"])
+                      for t in record["tests"] for m in t["measurements"])
+
+    assert checks(parallel) == checks(serial)
+    assert parallel["provenance"]["calibration"] == serial["provenance"]["calibration"]
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed "
+                    "(.ci/run installs it)")
+def test_the_report_shows_its_table_and_plot_in_a_real_browser(run, pytester, tmp_path):
+    assert run(str(SUITES / "test_normalization.py"), *FILES).ret == 0
+    page = pytester.path / "reports/so101-report.html"
+    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+             "--no-first-run", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+             "--virtual-time-budget=5000"]
+    expanded = f"{page.as_uri()}?collapsed="          # pytest-html: collapse nothing
+    dom = subprocess.run([*flags, "--dump-dom", expanded], capture_output=True, text=True,
+                         timeout=120).stdout
+    assert "so101-provenance" in dom
+    assert dom.count('class="results-table-row passed"') == 31   # rendered by its scripts
+    assert 'class="extras-row"' in dom and 'class="extras-row hidden"' not in dom
+    assert 'class="so101-measurements"' in dom                    # the measurement table
+    assert dom.count('src="data:image/png;base64,') == 30         # a plot per measured test
+    shot = REPO / "reports" / "so101-report-screenshot.png"
+    subprocess.run([*flags, "--window-size=1280,1600", f"--screenshot={shot}", expanded],
+                   capture_output=True, timeout=120)
+    assert shot.stat().st_size > 20_000
