@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
+#: Key under which measurements travel in a test report's user_properties (xdist-safe).
+USER_PROPERTY = "so101_measurement"
 #: Fraction of the tolerance beyond which a passing value is reported MARGINAL.
 DEFAULT_MARGINAL_FRACTION = 0.8
 

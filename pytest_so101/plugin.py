@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from .errors import So101ConfigError
+from .measurement import USER_PROPERTY
 from .options import OPTIONS, Setting, resolve_settings
 
 if TYPE_CHECKING:
@@ -119,6 +120,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         elif item.get_closest_marker("so101_motion") and on_hardware and \
                 not settings["allow_motion"].value:
             item.add_marker(no_motion)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Take the measurements out of ``user_properties`` once the reporter (registered
+    later, so called earlier) has them: JUnit testcases carry none (xunit2-safe)."""
+    report.user_properties[:] = [p for p in report.user_properties
+                                 if p[0] != USER_PROPERTY]
 
 
 @pytest.fixture(scope="session")
@@ -336,12 +345,12 @@ def so101_check(request: pytest.FixtureRequest) -> Callable[..., list[Measuremen
     def check(measurements: Iterable[Measurement], *, joint: str | None = None
               ) -> list[Measurement]:
         from .report.record import measurement_dict
-        from .report.session import PROPERTY
 
         selected = [m for m in measurements if joint is None or m.joint == joint]
         recorded.extend(selected)
         for m in selected:
-            request.node.user_properties.append((PROPERTY, json.dumps(measurement_dict(m))))
+            request.node.user_properties.append((USER_PROPERTY,
+                                                 json.dumps(measurement_dict(m))))
         failed = [m for m in selected if not m.passed]
         if failed:
             pytest.fail("\n".join(m.summary() for m in failed), pytrace=False)

@@ -15,17 +15,17 @@ import pytest
 
 from ..errors import So101ConfigError
 from ..joints import MOTOR_NAMES
+from ..measurement import USER_PROPERTY
 from .baseline import accept
 from .html import measurement_plot_png, measurement_table
 from .record import build_record, package_versions, sha256_file, write_atomic
 
-PROPERTY = "so101_measurement"
 RECORD_NAME = "so101-record.json"
 TWIN_ARM_ID = "so101-twin"
 
 
 def measurements_of(report: pytest.TestReport) -> list[dict]:
-    return [json.loads(value) for key, value in report.user_properties if key == PROPERTY]
+    return [json.loads(value) for key, value in report.user_properties if key == USER_PROPERTY]
 
 
 class So101Reporter:
@@ -41,6 +41,12 @@ class So101Reporter:
         self.accepted: Path | None = None
         self.refused: str | None = None
 
+    @property
+    def html_enabled(self) -> bool:
+        """Plots cost ~40 ms a test: made only when an HTML report is being written."""
+        return self.config.pluginmanager.hasplugin("html") and \
+            bool(getattr(self.config.option, "htmlpath", None))
+
     # -- collecting --------------------------------------------------------------------
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
@@ -49,20 +55,16 @@ class So101Reporter:
         if report.when != "call":
             return
         measurements = measurements_of(report)
-        if not measurements:
+        if not measurements or not self.html_enabled:
             return
-        try:
-            from pytest_html import extras
-        except ImportError:
-            return
+        from pytest_html import extras
         report.extras = [*getattr(report, "extras", []),
                          extras.html(measurement_table(measurements)),
                          extras.png(measurement_plot_png(measurements, item.name))]
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        found = measurements_of(report)
-        report.user_properties[:] = [p for p in report.user_properties if p[0] != PROPERTY]
+        found = measurements_of(report)           # the so101 plugin strips them after us
         entry = self.tests.setdefault(report.nodeid, {"nodeid": report.nodeid,
                                                       "outcome": "passed", "measurements": []})
         if report.when == "call":
@@ -170,6 +172,7 @@ class So101Reporter:
         if self.refused:
             tr.write_line(f"so101: NOT accepted: {self.refused}", red=True)
 
+    @pytest.hookimpl(optionalhook=True)       # a hook of pytest-html, which may be off
     def pytest_html_results_summary(self, prefix, summary, postfix) -> None:
         p = self.provenance()
         cal = p["calibration"]
