@@ -58,6 +58,8 @@ def pytest_configure(config: pytest.Config) -> None:
                             "without --allow-motion)")
     config.addinivalue_line("markers", "so101_at_rest: needs the arm resting as the user left "
                             "it; runs before every other test")
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(_StripMeasurements(), "so101-strip-measurements")
     ini_dir = config.inipath.parent if config.inipath else config.rootpath
     try:
         settings = resolve_settings(
@@ -122,12 +124,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(no_motion)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """Take the measurements out of ``user_properties`` once the reporter (registered
-    later, so called earlier) has them: JUnit testcases carry none (xunit2-safe)."""
-    report.user_properties[:] = [p for p in report.user_properties
-                                 if p[0] != USER_PROPERTY]
+class _StripMeasurements:
+    """Takes the measurements out of ``user_properties`` once the reporter (registered
+    later, so called earlier) has them: JUnit testcases carry none (xunit2-safe). Not on
+    xdist workers: their reports carry the measurements to the controller."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        report.user_properties[:] = [p for p in report.user_properties
+                                     if p[0] != USER_PROPERTY]
 
 
 @pytest.fixture(scope="session")

@@ -76,14 +76,26 @@ class So101Reporter:
 
     # -- provenance --------------------------------------------------------------------
     def calibration(self):
+        """The run's calibration: the user's, else the twin's own (on an xdist controller,
+        where no twin ran, recomputed: the scripted calibration is deterministic)."""
         ctx = self.context_of()
-        return ctx.calibration if ctx.calibration is not None else self.twin_calibration
+        if ctx.calibration is not None or ctx.settings["hardware"].value:
+            return ctx.calibration
+        if self.twin_calibration is None:
+            from ..bus.twin import TwinFault, build_twin
+
+            faults = [TwinFault.parse(f.strip()) for f in
+                      str(ctx.settings["twin_fault"].value or "").split(",") if f.strip()]
+            mjcf = ctx.settings["mjcf"].value
+            self.twin_calibration = build_twin(mjcf=str(mjcf) if mjcf else None,
+                                               faults=faults)[2]
+        return self.twin_calibration
 
     def arm_id(self) -> str:
         cal = self.calibration()
         if cal is None:
             return "unknown"
-        if cal is self.twin_calibration and self.context_of().calibration is None:
+        if self.context_of().calibration is None:
             return TWIN_ARM_ID
         return Path(cal.source).stem
 
