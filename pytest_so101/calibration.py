@@ -228,6 +228,10 @@ class CalibrationDelta:
         return self.homing_offset_ticks * 360.0 / TICKS_PER_TURN
 
     @property
+    def zero_shift_deg(self) -> float:
+        return self.zero_shift_ticks * 360.0 / TICKS_PER_TURN
+
+    @property
     def zero_shift_ticks(self) -> float:
         """Shift of the LeRobot DEGREES zero of a fixed physical pose, in ticks.
 

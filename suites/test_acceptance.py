@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_so101.calibration import TICKS_PER_TURN
+from pytest_so101.calibration import TICKS_PER_TURN, compare_calibrations
 from pytest_so101.joints import MOTOR_NAMES
 from pytest_so101.measurement import Measurement
-from pytest_so101.report.baseline import baseline_calibration, calibration_changes
+from pytest_so101.report.baseline import baseline_calibration
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +18,7 @@ def changes(so101_baseline, so101_calibration):
     before = baseline_calibration(record, str(path))
     if before is None:
         pytest.skip(f"{path} records no calibration")
-    return path, record, {c.joint: c for c in calibration_changes(before, so101_calibration)}
+    return path, record, {d.joint: d for d in compare_calibrations(before, so101_calibration)}
 
 
 @pytest.mark.parametrize("joint", MOTOR_NAMES)

@@ -79,6 +79,7 @@ def test_accept_then_a_30_tick_homing_change_fails_naming_the_joint(run, pyteste
         r"shoulder_lift: zero shift since baseline = 30 ticks .* FAIL: \+30 ticks "
         r"\(\+2\.64 deg\) since baseline 0001\.json",
         r"so101: NOT accepted: .*a failing run cannot be accepted"])
+    second.stdout.re_match_lines([r"so101: \d+ measurements changed since .*0001\.json"])
     assert sorted(p.name for p in baseline.parent.iterdir()) == ["0001.json"]
     assert baseline.read_bytes() == kept
     # an explicit --so101-baseline is used instead of the latest

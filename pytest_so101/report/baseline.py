@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
-from ..calibration import TICKS_PER_TURN, Calibration, compare_calibrations, parse_calibration
+from ..calibration import Calibration, parse_calibration
 from ..errors import config_error
 from .record import write_atomic
 
@@ -65,33 +64,14 @@ def baseline_calibration(record: dict, source: str) -> Calibration | None:
     return parse_calibration(cal["contents"], source=f"{source} [calibration]") if cal else None
 
 
-@dataclass(frozen=True)
-class JointChange:
-    """What moved for one joint since the baseline (ticks, and the zero shift in degrees)."""
-
-    joint: str
-    homing_offset_ticks: int
-    range_min_ticks: int
-    range_max_ticks: int
-    zero_shift_ticks: float
-
-    @property
-    def zero_shift_deg(self) -> float:
-        return self.zero_shift_ticks * 360.0 / TICKS_PER_TURN
-
-
-def calibration_changes(baseline: Calibration, current: Calibration) -> list[JointChange]:
-    return [JointChange(d.joint, d.homing_offset_ticks, d.range_min_ticks, d.range_max_ticks,
-                        d.zero_shift_ticks) for d in compare_calibrations(baseline, current)]
-
-
-def measurement_changes(baseline: dict, current: list[dict]) -> list[tuple[str, str, float, float]]:
-    """(check, joint, baseline value, current value) for measurements present in both."""
+def measurement_changes(baseline: dict, current: list[dict]
+                        ) -> list[tuple[str, str, float, float]]:
+    """(check, joint, baseline value, current value) of the measurements that changed."""
     before = {(m["check"], m["joint"]): m["value"] for t in baseline.get("tests", [])
               for m in t["measurements"] if m["value"] is not None}
     out = []
     for m in current:
         key = (m["check"], m["joint"])
-        if key in before and m["value"] is not None:
+        if key in before and m["value"] is not None and m["value"] != before[key]:
             out.append((m["check"], m["joint"], before[key], m["value"]))
     return out

@@ -177,12 +177,32 @@ class So101Reporter:
                 if worst["value"] is not None else f"{worst['check']}: n/a ({worst['outcome']})"
             tr.write_line(f"{joint:<14} {counts['PASS']:>5} {counts['MARGINAL']:>5} "
                           f"{counts['FAIL']:>5}  {text}")
+        self._baseline_changes(tr, all_measurements)
         if self.record_path:
             tr.write_line(f"so101: acceptance record {self.record_path}")
         if self.accepted:
             tr.write_line(f"so101: accepted as baseline {self.accepted}")
         if self.refused:
             tr.write_line(f"so101: NOT accepted: {self.refused}", red=True)
+
+    def _baseline_changes(self, tr, measurements: list[dict], most: int = 8) -> None:
+        """The measurements that moved most since the baseline the run compared with."""
+        from .baseline import latest_baseline, load_baseline, measurement_changes
+
+        chosen = self.context_of().settings["baseline"].value
+        path = Path(str(chosen)) if chosen else latest_baseline(self.report_dir, self.arm_id())
+        if path is None or (self.accepted is not None and path == self.accepted):
+            return
+        try:
+            changes = measurement_changes(load_baseline(path), measurements)
+        except So101ConfigError as exc:
+            tr.write_line(f"so101: cannot compare with the baseline: {exc}", red=True)
+            return
+        changes.sort(key=lambda c: abs(c[3] - c[2]), reverse=True)
+        tr.write_line(f"so101: {len(changes)} measurements changed since {path}"
+                      + (":" if changes else ""))
+        for check, joint, before, after in changes[:most]:
+            tr.write_line(f"  {joint:<14} {check}: {before:.4g} -> {after:.4g}")
 
     @pytest.hookimpl(optionalhook=True)       # a hook of pytest-html, which may be off
     def pytest_html_results_summary(self, prefix, summary, postfix) -> None:
