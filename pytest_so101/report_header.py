@@ -13,6 +13,9 @@ def header_lines(ctx: So101Context) -> list[str]:
     if s["hardware"].value:
         motion = "motion allowed" if s["allow_motion"].value else "read-only"
         lines.append(f"so101: real arm on {s['port'].value} ({motion})")
+    else:
+        own = "its own scripted calibration" if ctx.calibration is None else "this calibration"
+        lines.append(f"so101: emulated arm: the MuJoCo twin, calibrated with {own}")
     cal = ctx.calibration
     if cal is not None:
         lines.append(f"so101: calibration {cal.source} (arm id {Path(cal.source).stem}; "
