@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from pytest_so101 import strategies as so101_st
 from pytest_so101.bus.process import EmulatorProcess
 from pytest_so101.calibration import load_calibration
+from pytest_so101.fixtures import emulator_args_for
 from pytest_so101.frames import RobotUnit, ticks_to_units, units_to_ticks
 from pytest_so101.joints import MOTOR_NAMES
-from pytest_so101.plugin import emulator_args_for
 from tests.helpers import EXAMPLE_CALIBRATION
 
 if os.environ.get("SO101_REQUIRE_LEROBOT"):        # CI's LeRobot virtualenv: never skip

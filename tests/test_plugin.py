@@ -286,8 +286,9 @@ def test_a_run_without_so101_options_loads_nothing(run, pytester):
         import sys
         def test_light():
             loaded = [m for m in sys.modules if m.startswith("pytest_so101.")]
-            assert sorted(loaded) == ["pytest_so101.errors", "pytest_so101.measurement",
-                                      "pytest_so101.options", "pytest_so101.plugin"]
+            assert sorted(loaded) == ["pytest_so101.errors", "pytest_so101.fixtures",
+                                      "pytest_so101.measurement", "pytest_so101.options",
+                                      "pytest_so101.plugin", "pytest_so101.stash"]
     """)
     run().assert_outcomes(passed=1)
 
@@ -320,7 +321,7 @@ def test_hardware_path_runs_against_so101_twin_serve(run, pytester):
     """--hardware --so101-port <pty of so101-twin serve>: the real-arm code path in CI."""
     from pytest_so101.bus.process import EmulatorProcess
     from pytest_so101.calibration import load_calibration
-    from pytest_so101.plugin import emulator_args_for
+    from pytest_so101.fixtures import emulator_args_for
 
     pytester.makepyfile(BUS_TEST)
     args = emulator_args_for(load_calibration(EXAMPLE_CALIBRATION))
