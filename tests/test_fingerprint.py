@@ -1,0 +1,58 @@
+"""Frame fingerprinting: which frame explains a set of stats, and the conversion to apply."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from pytest_so101.calibration import load_calibration
+from pytest_so101.fingerprint import SIM_RADIANS, conversion, rank_frames
+from pytest_so101.joints import SO101_NEW_CALIB_LIMITS
+from pytest_so101.stats import load_stats
+from tests.helpers import EXAMPLE_CALIBRATION, STATS
+
+CAL = load_calibration(EXAMPLE_CALIBRATION)
+
+
+def by_frame(ranking):
+    return {c.frame: c for c in ranking}
+
+
+def test_seed000_stats_fingerprint_as_legacy_degrees_with_the_documented_conversion():
+    stats = load_stats(STATS / "legacy_model")
+    ranking = rank_frames(stats, SO101_NEW_CALIB_LIMITS, calibration=CAL)
+    assert ranking[0].frame == "lerobot-legacy-degrees" and ranking[0].plausible
+    frames = by_frame(ranking)
+    assert not frames["lerobot-degrees"].plausible
+    assert set(np.flatnonzero(frames["lerobot-degrees"].outside_deg > 1)) == {1, 2}
+    formulas = conversion(ranking[0], frames["lerobot-degrees"])
+    assert formulas == {"shoulder_lift": "shoulder_lift = -(x - 90)",
+                        "elbow_flex": "elbow_flex = x - 90"}
+
+
+def test_current_degree_stats_fingerprint_as_lerobot_degrees():
+    ranking = rank_frames(load_stats(STATS / "dataset"), SO101_NEW_CALIB_LIMITS, calibration=CAL)
+    assert ranking[0].frame == "lerobot-degrees"
+    assert not by_frame(ranking)["lerobot-legacy-degrees"].plausible
+
+
+def test_radians_taken_for_degrees_and_ticks_are_implausible_as_degrees():
+    stats = load_stats(STATS / "dataset")
+    radians = replace(stats, mean=np.deg2rad(stats.mean), std=np.deg2rad(stats.std))
+    ranking = rank_frames(radians, SO101_NEW_CALIB_LIMITS, calibration=CAL)
+    assert ranking[0].frame == SIM_RADIANS
+    assert "57.2958 * x" in conversion(ranking[0], by_frame(ranking)["lerobot-degrees"]
+                                       )["shoulder_pan"]
+    ticks = replace(stats, mean=np.array([2047.0, 1700, 2250, 2690, 1735, 1600]),
+                    std=np.full(6, 300.0))
+    ranking = rank_frames(ticks, SO101_NEW_CALIB_LIMITS, calibration=CAL)
+    assert ranking[0].frame == "ticks"
+    assert not by_frame(ranking)["lerobot-degrees"].plausible
+
+
+def test_without_a_calibration_only_calibration_free_frames_compete():
+    ranking = rank_frames(load_stats(STATS / "legacy_model"), SO101_NEW_CALIB_LIMITS)
+    assert {c.frame for c in ranking} == {SIM_RADIANS, "lerobot-degrees",
+                                          "lerobot-legacy-degrees"}
+    assert ranking[0].frame == "lerobot-legacy-degrees"
