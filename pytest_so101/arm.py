@@ -46,8 +46,9 @@ class Arm:
 
     def sim_to_ticks(self, q_sim_rad: np.ndarray) -> np.ndarray:
         """Continuous ticks of a sim pose through the declared [sim_to_robot] map."""
-        robot = self.mapping.sim_to_robot.apply(q_sim_rad) if self.mapping else None
-        return units_to_ticks(robot, self.calibration, self.units, rounding=None, clamp=False)
+        units = self.units                               # needs [sim_to_robot]
+        robot = self.mapping.sim_to_robot.apply(q_sim_rad)
+        return units_to_ticks(robot, self.calibration, units, rounding=None, clamp=False)
 
     def ticks_to_sim(self, ticks: np.ndarray) -> np.ndarray:
         robot = ticks_to_units(ticks, self.calibration, self.units, clamp=False)

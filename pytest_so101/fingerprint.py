@@ -62,7 +62,7 @@ def rank_frames(stats: NormStats, limits: JointLimits, *, calibration: Calibrati
                 robot_units: tuple[RobotUnit, ...] | None = None) -> list[Candidate]:
     """Candidate frames, most plausible first."""
     units = robot_units or expand_units("degrees")
-    center = stats.mean if stats.mode == "MEAN_STD" else (stats.min + stats.max) / 2
+    center = stats.center
     spread = stats.std if stats.mode == "MEAN_STD" else (stats.max - stats.min) / 4
     width_deg = limits.upper_deg - limits.lower_deg
     out = []

@@ -76,17 +76,10 @@ def check_normalized_near_zero(stats: NormStats, chain: JointMap, q_sim_rad: np.
     return out
 
 
-def stats_center(stats: NormStats) -> np.ndarray:
-    """The policy-frame value the stats are centred on (mean; MIN_MAX: range middle)."""
-    if stats.mode == "MIN_MAX":
-        return (stats.min + stats.max) / 2
-    return stats.mean
-
-
 def check_stats_mean_within_limits(stats: NormStats, chain: JointMap, limits: JointLimits, *,
                                    frame: PolicyFrame, chain_name: str) -> list[Measurement]:
     """The stats mean, mapped back to the sim frame, lies inside the model's joint limits."""
-    center = stats_center(stats)
+    center = stats.center
     q_deg = chain.inverse().apply(center) * RAD_TO_DEG
     out = []
     for j, joint in enumerate(MOTOR_NAMES):

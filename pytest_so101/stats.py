@@ -66,6 +66,11 @@ class NormStats:
         return from_z_score(n, self.mean, self.std, self.eps)
 
     @property
+    def center(self) -> np.ndarray:
+        """The policy-frame value the stats are centred on (mean; MIN_MAX: range middle)."""
+        return (self.min + self.max) / 2 if self.mode == "MIN_MAX" else self.mean
+
+    @property
     def label(self) -> str:
         return f"{self.source} [{self.key}]"
 

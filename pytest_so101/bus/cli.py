@@ -76,7 +76,7 @@ def build_servos(args: argparse.Namespace) -> list[VirtualServo]:
     for servo in servos:
         servo_id = servo.servo_id
         if servo_id in homings:
-            servo.set("Homing_Offset", int(_encode_homing(homings[servo_id])))
+            servo.set_signed("Homing_Offset", homings[servo_id])
         if servo_id in limits:
             low, _, high = limits[servo_id]
             servo.set("Min_Position_Limit", int(low))
@@ -97,12 +97,6 @@ def build_servos(args: argparse.Namespace) -> list[VirtualServo]:
         except (ValueError, TypeError) as exc:
             raise SystemExit(f"so101-twin: --fault {spec!r}: {exc}") from None
     return servos
-
-
-def _encode_homing(value: int) -> int:
-    from ..frames import encode_register
-
-    return int(encode_register("Homing_Offset", value))
 
 
 def parser() -> argparse.ArgumentParser:

@@ -143,6 +143,10 @@ class VirtualServo:
     def signed(self, name: str) -> int:
         return int(decode_register(name, self.get(name)))
 
+    def set_signed(self, name: str, value: int) -> None:
+        """Set a register from its signed value (sign-magnitude where the register is)."""
+        self.set(name, int(encode_register(name, value)))
+
     def reset(self) -> None:
         """Factory defaults (RESET instruction); the id and the shaft stay."""
         self.memory[:] = bytes(MEMORY_SIZE)
@@ -211,7 +215,7 @@ class VirtualServo:
         goal = self.signed("Goal_Position")
         if low < high:
             goal = max(low, min(high, goal))
-        self.set("Goal_Position", int(encode_register("Goal_Position", goal)))
+        self.set_signed("Goal_Position", goal)
         if self.torque_on:
             # The servo moves within its own 0..4095 frame: the same delta on the shaft.
             self.shaft.drive(now, self.shaft.raw(now) + (goal - self.present_ticks(now)))

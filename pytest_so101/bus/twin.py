@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..calibration import Calibration, MotorCalibration
-from ..frames import RESOLUTION, encode_register
+from ..frames import RESOLUTION
 from ..joints import GRIPPER, MOTOR_IDS, MOTOR_NAMES, WRIST_ROLL
 from ..sim.model import SimModel
 from .servo import VirtualServo
@@ -145,7 +145,7 @@ class TwinShaft:
 
 def install_calibration(servo: VirtualServo, motor: MotorCalibration) -> None:
     """Registers as LeRobot's write_calibration leaves them."""
-    servo.set("Homing_Offset", int(encode_register("Homing_Offset", motor.homing_offset)))
+    servo.set_signed("Homing_Offset", motor.homing_offset)
     servo.set("Min_Position_Limit", motor.range_min)
     servo.set("Max_Position_Limit", motor.range_max)
 
@@ -164,7 +164,7 @@ def scripted_calibration(arm: TwinArm, servos: list[VirtualServo]) -> Calibratio
         servo.set("Homing_Offset", 0)
         held = servo.present_ticks(0.0)
         homing = held - HALF_TURN
-        servo.set("Homing_Offset", int(encode_register("Homing_Offset", homing)))
+        servo.set_signed("Homing_Offset", homing)
         readings = []
         for q in (limits.lower_rad[j], limits.upper_rad[j]):
             pose = np.zeros(len(MOTOR_NAMES))
