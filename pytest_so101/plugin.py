@@ -87,7 +87,7 @@ def _start_reporting(config: pytest.Config, report_dir: Path) -> None:
             not hasattr(config, "workerinput"):
         config.option.htmlpath = str(report_dir / "so101-report.html")
         config.option.self_contained_html = True
-    reporter = So101Reporter(config, lambda: context_of(config), report_dir)
+    reporter = So101Reporter(config, report_dir)
     config.stash[REPORTER_KEY] = reporter
     config.pluginmanager.register(reporter, "so101-reporter")
 

@@ -16,6 +16,7 @@ import pytest
 from ..errors import So101ConfigError
 from ..joints import MOTOR_NAMES
 from ..measurement import USER_PROPERTY
+from ..stash import context_of
 from .baseline import accept
 from .html import measurement_plot_png, measurement_table
 from .record import build_record, package_versions, sha256_file, write_atomic
@@ -31,9 +32,8 @@ def measurements_of(report: pytest.TestReport) -> list[dict]:
 class So101Reporter:
     """A pytest plugin object, registered by the so101 plugin when a run checks an arm."""
 
-    def __init__(self, config: pytest.Config, context_of, report_dir: Path) -> None:
+    def __init__(self, config: pytest.Config, report_dir: Path) -> None:
         self.config = config
-        self.context_of = context_of          # callable -> So101Context (lazy)
         self.report_dir = report_dir
         self.tests: dict[str, dict] = {}
         self.twin_calibration = None
@@ -78,7 +78,7 @@ class So101Reporter:
     def calibration(self):
         """The run's calibration: the user's, else the twin's own (on an xdist controller,
         where no twin ran, recomputed: the scripted calibration is deterministic)."""
-        ctx = self.context_of()
+        ctx = context_of(self.config)
         if ctx.calibration is not None or ctx.settings["hardware"].value:
             return ctx.calibration
         if self.twin_calibration is None:
@@ -95,12 +95,12 @@ class So101Reporter:
         cal = self.calibration()
         if cal is None:
             return "unknown"
-        if self.context_of().calibration is None:
+        if context_of(self.config).calibration is None:
             return TWIN_ARM_ID
         return Path(cal.source).stem
 
     def provenance(self) -> dict:
-        ctx = self.context_of()
+        ctx = context_of(self.config)
         s = ctx.settings
         cal = self.calibration()
         model = str(s["mjcf"].value) if s["mjcf"].value else \
@@ -130,7 +130,7 @@ class So101Reporter:
         if hasattr(self.config, "workerinput") or \
                 not any(t["measurements"] for t in self.tests.values()):
             return
-        t = self.context_of().tolerances
+        t = context_of(self.config).tolerances
         record = build_record(provenance=self.provenance(),
                               tolerances={"deg": t.deg, "z": t.z, "ticks": t.ticks,
                                           "marginal_fraction": t.marginal_fraction},
@@ -146,7 +146,7 @@ class So101Reporter:
                 xml.add_global_property("so101_calibration_sha256", str(cal["sha256"]))
             xml.add_global_property("so101_model_sha256", str(record["provenance"]["model"]
                                                               ["sha256"]))
-        if self.context_of().settings["accept"].value:
+        if context_of(self.config).settings["accept"].value:
             try:
                 self.accepted = accept(record, self.report_dir, record["provenance"]["arm_id"])
             except So101ConfigError as exc:
@@ -189,7 +189,7 @@ class So101Reporter:
         """The measurements that moved most since the baseline the run compared with."""
         from .baseline import latest_baseline, load_baseline, measurement_changes
 
-        chosen = self.context_of().settings["baseline"].value
+        chosen = context_of(self.config).settings["baseline"].value
         path = Path(str(chosen)) if chosen else latest_baseline(self.report_dir, self.arm_id())
         if path is None or (self.accepted is not None and path == self.accepted):
             return
@@ -215,7 +215,7 @@ class So101Reporter:
                  f"Stats: {p['stats']['source']} [{p['stats']['key']}]" if p["stats"]
                  else "Stats: none",
                  f"Mapping: {p['mapping']['source']}" if p["mapping"] else "Mapping: none",
-                 f"Tolerances: {self.context_of().tolerances}",
+                 f"Tolerances: {context_of(self.config).tolerances}",
                  "Versions: " + ", ".join(f"{k} {v}" for k, v in p["versions"].items())]
         import html as _html
 
