@@ -178,6 +178,28 @@ def test_torque_is_off_after_keyboard_interrupt(emulator, bus):
     assert all(s["torque"] == 0 for s in emulator.state().values())
 
 
+def test_torque_is_off_after_an_interrupt_inside_an_sdk_transaction(emulator, bus):
+    """A KeyboardInterrupt between the SDK's send and its reply leaves the port marked
+    busy and half a packet on the wire: torque must still go off on all six."""
+    with pytest.raises(KeyboardInterrupt), bus.torque_off_on_exit():
+        bus.torque(True)
+        bus._ph.is_using = True                  # what an interrupted txRxPacket leaves
+        bus._ph.writePort(bytes([0xFF, 0xFF, 0x01, 0x04]))     # a request cut short
+        raise KeyboardInterrupt
+    assert [s["torque"] for s in emulator.state().values()] == [0] * 6
+
+
+
+def test_torque_that_cannot_be_confirmed_off_is_reported_by_joint(emulator, bus):
+    with pytest.raises(BusError, match=r"torque could not be confirmed off on id 3 "
+                       r"\(elbow_flex\); switch the arm's power off"):
+        with bus.torque_off_on_exit():
+            bus.torque(True)
+            emulator.fault(3, "missing")
+    states = emulator.state()
+    assert [states[i]["torque"] for i in (1, 2, 4, 5, 6)] == [0] * 5
+
+
 def test_twin_serve_help_documents_the_options():
     out = subprocess.run([sys.executable, "-m", "pytest_so101.bus.cli", "serve", "--help"],
                          capture_output=True, text=True, check=True).stdout

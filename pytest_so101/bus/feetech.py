@@ -10,6 +10,7 @@ and joint, and what to do.
 from __future__ import annotations
 
 import errno
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ from ..calibration import Calibration, MotorCalibration
 from ..frames import decode_register, encode_register
 from ..joints import MOTOR_IDS, MOTOR_NAMES
 from ..safety import SafetyEnvelope
-from .protocol import BAUD_RATES, MODEL_STS3215, REGISTERS
+from .protocol import BAUD_RATES, BROADCAST_ID, MODEL_STS3215, REGISTERS
 
 DEFAULT_BAUD = 1_000_000
 #: After a failed try, wait this long and drop what arrived before trying again, so a
@@ -235,14 +236,35 @@ class FeetechBus:
 
     @contextmanager
     def torque_off_on_exit(self) -> Iterator[FeetechBus]:
-        """Disable torque however the block ends (failure, KeyboardInterrupt, return)."""
+        """Disable torque however the block ends (failure, KeyboardInterrupt, return).
+
+        An interrupt can land inside an SDK transaction and leave the port marked busy,
+        with half a reply in the buffer; the port is reclaimed first, then one broadcast
+        write (no reply needed) and a confirmed write per servo. A servo that cannot be
+        confirmed is reported, never passed over in silence.
+        """
         try:
             yield self
         finally:
-            for servo_id in self.ids:
-                for _ in range(3):
-                    try:
-                        self.write("Torque_Enable", servo_id, 0)
-                        break
-                    except BusError:
-                        continue
+            unconfirmed = self.disable_torque()
+            if unconfirmed:
+                message = (f"{self.port}: torque could not be confirmed off on "
+                           f"{', '.join(unconfirmed)}; switch the arm's power off")
+                if sys.exc_info()[0] is None:
+                    raise BusError(message)
+                print(f"so101: {message}", file=sys.stderr)
+
+    def disable_torque(self) -> list[str]:
+        """Torque off on every servo; returns the servos it could not confirm."""
+        if self._ph is None or not self._ph.is_open:
+            return [f"id {i} ({self._joint(i)})" for i in self.ids]
+        self._ph.is_using = False          # an interrupted transaction leaves it set
+        address = REGISTERS["Torque_Enable"].address
+        self._pk.write1ByteTxOnly(self._ph, BROADCAST_ID, address, 0)
+        unconfirmed = []
+        for servo_id in self.ids:
+            try:
+                self.write("Torque_Enable", servo_id, 0)
+            except BusError:
+                unconfirmed.append(f"id {servo_id} ({self._joint(servo_id)})")
+        return unconfirmed
