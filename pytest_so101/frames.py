@@ -34,6 +34,8 @@ RESOLUTION = 4096
 #: LeRobot's DEGREES mode divides by the resolution minus one (``max_res``).
 LEROBOT_MAX_RES = RESOLUTION - 1
 DEG_PER_TICK = 360.0 / RESOLUTION
+SPLINE_TEETH = 25                      # STS3215 output spline: a horn seats in 25 ways
+TOOTH_TICKS = RESOLUTION / SPLINE_TEETH
 
 Rounding = Literal["lerobot", "nearest"] | None
 

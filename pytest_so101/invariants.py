@@ -55,7 +55,11 @@ def check_map_matches_reference(declared: JointMap, reference: JointMap, limits:
         direction_ok = declared.direction[j] == reference.direction[j]
         detail = "" if worst[j] <= tolerance_deg and direction_ok else \
             diagnose_map(declared, reference, j, frame=frame)
-        out.append(Measurement(check, joint, float(worst[j]), "deg", None, tolerance_deg, detail))
+        fix = (f"set [sim_to_policy] for {joint} to the reference: "
+               f"{reference.describe(j, 'q')} (q in sim rad)")
+        out.append(Measurement(check, joint, float(worst[j]), "deg", None, tolerance_deg, detail,
+                               cause=f"the declared [sim_to_policy] map of {joint} is not the "
+                               "chain sim -> robot -> policy frame", fix=fix))
     return out
 
 
@@ -72,7 +76,11 @@ def check_normalized_near_zero(stats: NormStats, chain: JointMap, q_sim_rad: np.
                   f"{x_policy[j]:.4g} {frame.unit_label(j)} in {frame.value}; stats "
                   f"{stats.key} mean {stats.mean[j]:.4g}, std {stats.std[j]:.4g}")
         out.append(Measurement("normalized reference pose", joint, float(z[j]), unit,
-                               -tolerance, tolerance, detail))
+                               -tolerance, tolerance, detail,
+                               cause="the chain and the stats disagree about where this joint "
+                               "is: the stats are in another frame, or the map's offset is wrong",
+                               fix="so101-diagnose names the frame the stats fit and the "
+                               "conversion"))
     return out
 
 
@@ -89,7 +97,12 @@ def check_stats_mean_within_limits(stats: NormStats, chain: JointMap, limits: Jo
                   f"in the sim frame; joint limits [{lo:.4g}, {hi:.4g}] deg "
                   f"({limits.source})")
         out.append(Measurement("stats mean in joint limits", joint, float(q_deg[j]), "deg",
-                               lo, hi, detail, marginal_fraction=0.95))
+                               lo, hi, detail, marginal_fraction=0.95,
+                               cause="the stats were recorded in another frame than declared "
+                               "(seed 000: LeRobot legacy degrees read as degrees), or for "
+                               "another model",
+                               fix="declare the [policy] frame the stats were recorded in "
+                               "(so101-diagnose ranks the frames and gives the conversion)"))
     return out
 
 
@@ -104,7 +117,10 @@ def check_stds_positive(stats: NormStats, frame: PolicyFrame) -> list[Measuremen
             else ""
         out.append(Measurement(f"stats {what} positive", joint,
                                value if np.isfinite(value) else float("nan"),
-                               frame.unit_label(j), low=np.nextafter(0.0, 1.0), detail=detail))
+                               frame.unit_label(j), low=np.nextafter(0.0, 1.0), detail=detail,
+                               cause="a joint that never moved in the dataset, or a corrupted "
+                               "stats file: normalization divides by ~eps",
+                               fix="recompute the stats over data where the joint moves"))
     return out
 
 

@@ -96,6 +96,18 @@ SO100_MENAGERIE_LIMITS = JointLimits(
 )
 
 
+#: Joint limits of the upstream so101_old_calib.xml (TheRobotStudio/SO-ARM100,
+#: Simulation/SO101): zero with the arm fully extended, radians.
+SO101_OLD_CALIB_LIMITS = JointLimits(
+    lower_rad=np.array([-1.91986, -3.31613, -0.17453, -1.65806, -2.79253, -0.17453]),
+    upper_rad=np.array([1.91986, 0.17453, 3.14159, 1.65806, 2.79253, 1.74533]),
+    source="SO-101 old-calib model (so101_old_calib.xml limits)",
+)
+
+#: q_old_calib - q_new_calib for the same physical pose, radians (domain.md section 4).
+OLD_MINUS_NEW_CALIB_RAD = np.array([0.0, -np.pi / 2, np.pi / 2, 0.0, -0.0487, 0.0])
+
+
 @dataclass(frozen=True)
 class KnownModel:
     """A MuJoCo model this project knows the joint names and limits of."""
@@ -107,6 +119,7 @@ class KnownModel:
 
 KNOWN_MODELS: dict[str, KnownModel] = {
     "so101-new-calib": KnownModel("so101-new-calib", MOTOR_NAMES, SO101_NEW_CALIB_LIMITS),
+    "so101-old-calib": KnownModel("so101-old-calib", MOTOR_NAMES, SO101_OLD_CALIB_LIMITS),
     "so100-menagerie": KnownModel("so100-menagerie", SO100_MENAGERIE_NAMES,
                                   SO100_MENAGERIE_LIMITS),
 }

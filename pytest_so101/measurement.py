@@ -30,6 +30,8 @@ class Measurement:
     high: float | None = None
     detail: str = ""
     marginal_fraction: float = DEFAULT_MARGINAL_FRACTION
+    cause: str = ""      # the likely cause when it fails (docs/faults.md)
+    fix: str = ""        # what to do about it
 
     @property
     def margin(self) -> float:
@@ -66,7 +68,13 @@ class Measurement:
         return "no limit"
 
     def summary(self) -> str:
-        """One line naming the joint, the value, the limit and the outcome."""
+        """One line naming the joint, the value, the limit and the outcome; a failing
+        one adds the likely cause and the fix."""
         text = (f"{self.joint}: {self.check} = {self.value:.4g} {self.unit} "
                 f"(limit {self.limits_text()}) {self.outcome.value}")
-        return f"{text}: {self.detail}" if self.detail else text
+        if self.detail:
+            text = f"{text}: {self.detail}"
+        if self.outcome is Outcome.FAIL:
+            text += f". Likely cause: {self.cause}" if self.cause else ""
+            text += f". Fix: {self.fix}" if self.fix else ""
+        return text

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from pytest_so101.diagnosis import check_registers_match_file, explain_jog, explain_zero_shift
 from pytest_so101.joints import MOTOR_NAMES
 from pytest_so101.mapping import RAD_TO_DEG
 from pytest_so101.measurement import Measurement
@@ -36,13 +37,8 @@ def test_six_sts3215_with_one_firmware(servos):
 @pytest.mark.parametrize("joint", MOTOR_NAMES)
 def test_calibration_registers_equal_the_file(so101_bus, so101_calibration, so101_check,
                                               joint):
-    on_servo = so101_bus.read_calibration().motors[joint]
-    in_file = so101_calibration.motors[joint]
-    so101_check([Measurement(f"servo {field} - file", joint,
-                             float(getattr(on_servo, field) - getattr(in_file, field)), "ticks",
-                             0, 0, f"servo {getattr(on_servo, field)}, "
-                             f"{so101_calibration.source} {getattr(in_file, field)}")
-                 for field in ("homing_offset", "range_min", "range_max")])
+    so101_check(check_registers_match_file(so101_bus.read_calibration(), so101_calibration),
+                joint=joint)
 
 
 @pytest.mark.parametrize("joint", MOTOR_NAMES)
@@ -91,11 +87,13 @@ def test_reading_matches_the_observed_pose(so101_arm, so101_mapping, so101_obser
     ticks = so101_arm.read_ticks()
     expected = so101_arm.sim_to_ticks(truth)
     error_deg = (so101_arm.ticks_to_sim(ticks)[j] - truth[j]) * RAD_TO_DEG
+    cause, fix = explain_zero_shift(j, ticks[j] - expected[j], so101_arm.calibration)
     so101_check([Measurement("reading vs observed pose", joint, float(error_deg), "deg",
                              -so101_tolerances.deg, so101_tolerances.deg,
                              f"reads {ticks[j]} ticks, the observed pose "
                              f"({np.rad2deg(truth[j]):.4g} deg sim) maps to {expected[j]:.1f} "
-                             f"ticks: off by {ticks[j] - expected[j]:+.1f} ticks")])
+                             f"ticks: off by {ticks[j] - expected[j]:+.1f} ticks",
+                             cause=cause, fix=fix)])
 
 
 @pytest.mark.so101_motion
@@ -126,8 +124,10 @@ def test_jog_moves_the_joint_the_declared_way(so101_arm, so101_mapping, request,
     detail = (f"commanded {commanded_deg:+.2f} deg in the sim frame, the joint moved "
               f"{moved_deg:+.2f} deg" + (": direction reversed (a mirrored motor or a wrong "
                                           "direction in [sim_to_robot])" if reversed_ else ""))
+    cause, fix = explain_jog(j, commanded_deg, moved_deg, so101_arm.calibration)
     so101_check([Measurement("jog response error", joint, float(moved_deg - commanded_deg),
-                             "deg", -so101_tolerances.deg, so101_tolerances.deg, detail)])
+                             "deg", -so101_tolerances.deg, so101_tolerances.deg, detail,
+                             cause=cause, fix=fix)])
 
 
 @pytest.mark.so101_motion

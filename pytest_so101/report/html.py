@@ -13,6 +13,13 @@ def _fmt(value: object) -> str:
     return "" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+def _explained(m: dict) -> str:
+    """The detail, and for a failure the likely cause and the fix."""
+    parts = [m["detail"]] + [f"{label}: {m[key]}" for key, label in
+                             (("cause", "Likely cause"), ("fix", "Fix")) if m.get(key)]
+    return ". ".join(p for p in parts if p)
+
+
 def measurement_table(measurements: list[dict]) -> str:
     """An HTML table of measurement dicts (see record.measurement_dict)."""
     rows = "".join(
@@ -20,7 +27,7 @@ def measurement_table(measurements: list[dict]) -> str:
         f"<td>{_fmt(m['value'])}</td><td>{html.escape(m['unit'])}</td>"
         f"<td>{_fmt(m['low'])}</td><td>{_fmt(m['high'])}</td><td>{_fmt(m['margin'])}</td>"
         f"<td style='color:{COLORS[m['outcome']]};font-weight:bold'>{m['outcome']}</td>"
-        f"<td>{html.escape(m['detail'])}</td></tr>" for m in measurements)
+        f"<td>{html.escape(_explained(m))}</td></tr>" for m in measurements)
     return ("<table class='so101-measurements' border='1' style='border-collapse:collapse'>"
             "<tr><th>joint</th><th>check</th><th>value</th><th>unit</th><th>low</th>"
             "<th>high</th><th>margin</th><th>outcome</th><th>detail</th></tr>"
