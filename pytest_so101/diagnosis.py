@@ -81,9 +81,8 @@ def check_calibrated_ranges(cal: Calibration, limits: JointLimits) -> list[Measu
             cause=("the sweep crossed the encoder's 0/4095 seam while calibrating "
                    "(lerobot issues #3586, #3587): the joint's travel wraps from 4095 to 0, so "
                    "min/max record nearly a full turn instead of the travel"),
-            fix=("recalibrate holding the joint at the middle of its travel when homing, so the "
-                 "held pose reads 2047 and the travel stays clear of the seam; "
-                 + RECALIBRATE)))
+            fix=("hold the joint at the middle of its travel while homing, so the held pose "
+                 "reads 2047 and the travel stays clear of the seam: " + RECALIBRATE)))
     return out
 
 
@@ -323,6 +322,28 @@ def check_stats_frame(stats: NormStats, mapping: MappingFile, cal: Calibration |
     return out
 
 
+def stats_key_problem(stats: NormStats) -> str:
+    """Why LeRobot would silently skip normalization with these stats ("" when it would not)."""
+    if stats.runtime_key_present:
+        return ""
+    return (f"{stats.source}: LeRobot's normalizer looks up '{stats.runtime_key}' for "
+            f"{stats.feature}, which is missing; the file holds only "
+            f"{', '.join(stats.available)}. The policy would get unnormalized inputs without "
+            f"any error. Checked stats: [{stats.key}]")
+
+
+def check_stats_key(stats: NormStats) -> list[Measurement]:
+    """The key LeRobot's normalizer looks up exists (lerobot issues #4415, #1763)."""
+    problem = stats_key_problem(stats)
+    return [Measurement("LeRobot's stats key present", joint, float(not problem), "", 1, None,
+                        problem or f"{stats.source}: '{stats.runtime_key}' present",
+                        cause=("the stats are keyed per dataset (or missing): LeRobot's "
+                               "normalizer then passes inputs through unnormalized"),
+                        fix=(f"store the stats of the dataset the robot matches under "
+                             f"'{stats.runtime_key}' in the policy's normalizer"))
+            for joint in MOTOR_NAMES]
+
+
 # -- explanations for the arm-side checks --------------------------------------------------
 
 def explain_zero_shift(joint: int, off_ticks: float, cal: Calibration | None = None
@@ -332,8 +353,7 @@ def explain_zero_shift(joint: int, off_ticks: float, cal: Calibration | None = N
     if cal is not None and joint != WRIST_ROLL and \
             (cal.range_max[joint] - cal.range_min[joint]) * DEG_PER_TICK > 300:
         return ("the calibrated range crosses the 0/4095 seam (lerobot issues #3586, #3587)",
-                "recalibrate holding the joint at the middle of its travel when homing; "
-                + RECALIBRATE)
+                "hold the joint at the middle of its travel while homing: " + RECALIBRATE)
     if abs(teeth) >= 0.5 and abs(teeth - round(teeth)) * TOOTH_TICKS <= 12:
         n = round(abs(teeth))
         return (f"the horn was re-seated {n} spline tooth{'' if n == 1 else ' teeth'} "
@@ -403,10 +423,15 @@ class CheckResult:
     title: str
     measurements: list[Measurement] = field(default_factory=list)
     skipped: str = ""
+    error: str = ""          # the check could not run although it should have: a failure
 
     @property
     def failed(self) -> list[Measurement]:
         return [m for m in self.measurements if not m.passed]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.error
 
 
 def diagnose(*, calibration: Calibration | None = None, stats: NormStats | None = None,
@@ -449,16 +474,7 @@ def diagnose(*, calibration: Calibration | None = None, stats: NormStats | None 
     run("robot units vs policy frame", {"a mapping": mapping},
         lambda: check_robot_units_match_policy_frame(mapping, calibration, limits,
                                                      tolerance_deg=tolerances.deg))
-    run("stats key", {"stats": stats}, lambda: [] if stats.runtime_key_present else [
-        Measurement("LeRobot's stats key present", joint, 0.0, "", 1, None,
-                    f"{stats.source}: LeRobot looks up '{stats.runtime_key}', the file holds "
-                    f"{', '.join(stats.available)}",
-                    cause=("the stats are keyed per dataset (or missing): LeRobot's normalizer "
-                           "then passes inputs through unnormalized, without an error "
-                           "(lerobot issues #4415, #1763)"),
-                    fix=(f"store the stats under '{stats.runtime_key}' (the ones of the dataset "
-                         "the robot matches) in the policy's normalizer"))
-        for joint in MOTOR_NAMES])
+    run("stats key", {"stats": stats}, lambda: check_stats_key(stats))
     run("stats std", {"stats": stats, "[policy] frame": frame},
         lambda: check_stds_positive(stats, frame))
     run("stats frame", {"stats": stats, "[policy] frame": frame},

@@ -88,11 +88,15 @@ def so101_joint_limits(so101_context: So101Context, request: pytest.FixtureReque
     return SO101_NEW_CALIB_LIMITS
 
 
-def emulator_args_for(calibration: Calibration | None, mjcf: object = None) -> list[str]:
-    """``so101-twin serve`` options for the twin of an arm calibrated as ``calibration``
-    (a file); without one the twin calibrates itself by the scripted LeRobot procedure."""
+def emulator_args_for(calibration: Calibration | None, mjcf: object = None,
+                      twin_arm: object = None) -> list[str]:
+    """``so101-twin serve`` options for the twin of an arm calibrated as ``twin_arm`` (a
+    file), else as ``calibration``; without either the twin calibrates itself by the
+    scripted LeRobot procedure."""
     args = ["--mjcf", str(mjcf)] if mjcf else []
-    if calibration is not None and Path(calibration.source).is_file():
+    if twin_arm:
+        args += ["--calibration", str(twin_arm)]
+    elif calibration is not None and Path(calibration.source).is_file():
         args += ["--calibration", calibration.source]
     return args
 
@@ -128,7 +132,9 @@ def so101_twin(so101_context: So101Context, tmp_path_factory: pytest.TempPathFac
     from .bus.process import EmulatorProcess
     from .calibration import load_calibration
 
-    args = emulator_args_for(so101_context.calibration, so101_context.settings["mjcf"].value)
+    twin_arm = so101_context.settings["twin_arm"].value
+    args = emulator_args_for(so101_context.calibration, so101_context.settings["mjcf"].value,
+                             twin_arm)
     faults = so101_context.settings["twin_fault"].value
     for fault in str(faults or "").split(","):
         if fault.strip():
@@ -138,7 +144,8 @@ def so101_twin(so101_context: So101Context, tmp_path_factory: pytest.TempPathFac
         out = tmp_path_factory.mktemp("twin") / "twin_calibration.json"
         args += ["--calibration-out", str(out)]
     emulator = EmulatorProcess(*args).start()
-    emulator.calibration = load_calibration(out) if out else so101_context.calibration
+    emulator.calibration = load_calibration(out) if out else (
+        so101_context.calibration or load_calibration(str(twin_arm)))
     reporter = request.config.stash.get(REPORTER_KEY, None)
     if reporter is not None:
         reporter.twin_calibration = emulator.calibration

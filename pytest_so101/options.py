@@ -64,7 +64,11 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("mjcf", "MuJoCo model (MJCF) of the arm; default the embedded SO-101",
                kind="path", env="SO101_MJCF"),
     OptionSpec("twin_fault", "twin only: physical faults of the emulated arm, comma-separated "
-               "JOINT:KIND[=N] with KIND reseat (spline teeth), mirror, stale (ticks)"),
+               "JOINT:KIND[=N] with KIND reseat (spline teeth), mirror, stale (ticks), "
+               "homing (deg held while homing)"),
+    OptionSpec("twin_arm", "twin only: the twin is the arm this calibration file describes "
+               "(default: the arm of --so101-calibration), e.g. to check a file against "
+               "another arm", kind="path"),
     OptionSpec("report", "folder for the HTML report, the acceptance record and baselines",
                kind="path", default="reports"),
     OptionSpec("accept", "store this run as the arm's next accepted baseline (only if it "

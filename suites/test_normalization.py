@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_so101.chain import user_chains
+from pytest_so101.diagnosis import stats_key_problem
 from pytest_so101.invariants import (
     check_normalized_near_zero,
     check_stats_mean_within_limits,
@@ -43,12 +44,11 @@ def chain(request, chains, so101_mapping):
 
 def test_stats_key_exists(so101_stats):
     """The key LeRobot's normalizer looks up is there (lerobot issues #4415, #1763)."""
-    if not so101_stats.runtime_key_present:
-        pytest.fail(
-        f"{so101_stats.source}: LeRobot's normalizer looks up '{so101_stats.runtime_key}' "
-        f"for {so101_stats.feature}, which is missing; the file holds only "
-        f"{', '.join(so101_stats.available)}. The policy would get unnormalized inputs "
-        f"without any error. Checked stats: [{so101_stats.key}]", pytrace=False)
+    problem = stats_key_problem(so101_stats)
+    if problem:
+        pytest.fail(f"{problem}. Likely cause: the stats are keyed per dataset (or missing). "
+                    f"Fix: store the stats of the dataset the robot matches under "
+                    f"'{so101_stats.runtime_key}' in the policy's normalizer", pytrace=False)
 
 
 @pytest.mark.parametrize("joint", MOTOR_NAMES)

@@ -13,6 +13,7 @@ import signal
 import sys
 
 from ..joints import MOTOR_IDS
+from ..scenarios import SCENARIOS, scenario
 from .emulator import BusEmulator, PtyServer
 from .protocol import BAUD_RATES
 from .servo import Faults, SimpleShaft, VirtualServo
@@ -118,7 +119,14 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--twin-fault", action="append", default=[], metavar="JOINT:KIND[=N]",
                        help="twin: reseat[=TEETH] (horn moved by whole spline teeth after "
                        "calibrating), mirror (motor mounted reversed), stale=TICKS (assembly "
-                       "shifted after calibrating)")
+                       "shifted after calibrating), homing=DEG (held at DEG instead of the "
+                       "middle while homing: the sweep may cross the 0/4095 seam)")
+    serve.add_argument("--scenario", metavar="NAME",
+                       help="twin: the arm of a fault-catalog scenario (docs/faults.md): its "
+                       "twin faults and the arm its files describe; one of "
+                       + ", ".join(SCENARIOS))
+    serve.add_argument("--scenarios-dir", metavar="DIR", default="fixtures/scenarios",
+                       help="where the scenarios' files are (default fixtures/scenarios)")
     serve.add_argument("--start", default="zero", metavar="KEYFRAME",
                        help="twin: keyframe the arm starts in (default zero; rest = folded)")
     serve.add_argument("--ids", help="simple: comma-separated servo ids (default 1..6)")
@@ -144,8 +152,27 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def apply_scenario(args: argparse.Namespace, argv: list[str]) -> argparse.Namespace:
+    """Re-parse with the scenario's twin options first (explicit options still apply)."""
+    from pathlib import Path
+
+    try:
+        chosen = scenario(args.scenario)
+    except ValueError as exc:
+        raise SystemExit(f"so101-twin: {exc}") from None
+    folder = Path(args.scenarios_dir) / chosen.name
+    extra = chosen.serve_args(folder)
+    if "--calibration" in extra and not folder.is_dir():
+        raise SystemExit(f"so101-twin: scenario {chosen.name}: no folder {folder} "
+                         "(pass --scenarios-dir, e.g. a checkout's fixtures/scenarios)")
+    return parser().parse_args(["serve", *extra, *argv[1:]])
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(argv)
+    if args.scenario:
+        args = apply_scenario(args, argv)
     args.arm = None
     server = PtyServer(BusEmulator(build_servos(args)), pace=args.pace,
                        control_path=args.control, arm=args.arm)

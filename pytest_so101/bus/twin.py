@@ -148,31 +148,37 @@ def install_calibration(servo: VirtualServo, motor: MotorCalibration) -> None:
     servo.set("Max_Position_Limit", motor.range_max)
 
 
-def scripted_calibration(arm: TwinArm, servos: list[VirtualServo]) -> Calibration:
+SWEEP_SAMPLES = 64
+
+
+def scripted_calibration(arm: TwinArm, servos: list[VirtualServo],
+                         held_rad: np.ndarray | None = None) -> Calibration:
     """Calibrate the twin as a person with LeRobot would, register by register.
 
-    Hold the arm at the sim zero (seed 000: the pose MuJoCo resets to), write Homing_Offset
-    = 0 then ``p - 2047``; sweep every joint but wrist_roll through its range and record
-    min/max of Present_Position (wrist_roll: 0..4095); drive_mode 0.
+    Hold the arm at ``held_rad`` (default the sim zero, seed 000: the pose MuJoCo resets
+    to), write Homing_Offset = 0 then ``p - 2047``; sweep every joint but wrist_roll
+    through its range reading Present_Position all the way, and record min/max (so a
+    sweep across the 0/4095 seam records nearly a full turn, as LeRobot does: lerobot
+    issues #3586, #3587); wrist_roll 0..4095; drive_mode 0.
     """
     limits = arm.sim.limits
-    arm.place(np.zeros(len(MOTOR_NAMES)))
+    held = np.zeros(len(MOTOR_NAMES)) if held_rad is None else np.asarray(held_rad, float)
     motors = {}
     for j, (name, servo) in enumerate(zip(MOTOR_NAMES, servos, strict=True)):
+        arm.place(held)
         servo.set("Homing_Offset", 0)
-        held = servo.present_ticks(0.0)
-        homing = held - HALF_TURN
+        homing = servo.present_ticks(0.0) - HALF_TURN
         servo.set_signed("Homing_Offset", homing)
         readings = []
-        for q in (limits.lower_rad[j], limits.upper_rad[j]):
-            pose = np.zeros(len(MOTOR_NAMES))
+        for q in np.linspace(limits.lower_rad[j], limits.upper_rad[j], SWEEP_SAMPLES):
+            pose = held.copy()
             pose[j] = q
             arm.place(pose)
             readings.append(servo.present_ticks(0.0))
-        arm.place(np.zeros(len(MOTOR_NAMES)))
         low, high = (0, RESOLUTION - 1) if j == WRIST_ROLL else (min(readings), max(readings))
         motors[name] = MotorCalibration(servo.servo_id, 0, homing, low, high)
         install_calibration(servo, motors[name])
+    arm.place(np.zeros(len(MOTOR_NAMES)))
     return Calibration(motors, source="scripted twin calibration")
 
 
@@ -189,13 +195,15 @@ def write_calibration_file(calibration: Calibration, path: str | Path) -> None:
 class TwinFault:
     """A physical fault of the twin: ``reseat`` (horn moved by N spline teeth after
     calibrating), ``mirror`` (motor mounted reversed, before calibrating), ``stale``
-    (assembly shifted by N ticks after calibrating: motor replaced, horn slipped)."""
+    (assembly shifted by N ticks after calibrating: motor replaced, horn slipped),
+    ``homing`` (the joint held at N deg of the sim frame instead of the middle of its
+    travel while homing: the sweep may then cross the 0/4095 seam)."""
 
     joint: int
     kind: str
     value: float = 1.0
 
-    KINDS = ("reseat", "mirror", "stale")
+    KINDS = ("reseat", "mirror", "stale", "homing")
 
     @classmethod
     def parse(cls, text: str) -> TwinFault:
@@ -224,7 +232,14 @@ def build_twin(*, mjcf: str | None = None, calibration: Calibration | None = Non
     sim = SimModel(mjcf) if mjcf else SimModel()
     arm = TwinArm(sim, start_keyframe)
     before = [f for f in faults if f.kind == "mirror"]
-    after = [f for f in faults if f.kind != "mirror"]
+    after = [f for f in faults if f.kind in ("reseat", "stale")]
+    held = np.zeros(len(MOTOR_NAMES))
+    for fault in faults:
+        if fault.kind == "homing":
+            if calibration is not None:
+                raise ValueError("a homing fault happens while calibrating: it needs the twin "
+                                 "to calibrate itself (no --calibration)")
+            held[fault.joint] = np.deg2rad(fault.value)
     if calibration is not None:
         assemblies = assemblies_for(calibration, sim.limits.lower_rad, sim.limits.upper_rad)
     else:
@@ -235,7 +250,7 @@ def build_twin(*, mjcf: str | None = None, calibration: Calibration | None = Non
     servos = [VirtualServo(servo_id, shaft, seed=seed) for servo_id, shaft in zip(ids, shafts,
                                                                                    strict=True)]
     if calibration is None:
-        calibration = scripted_calibration(arm, servos)
+        calibration = scripted_calibration(arm, servos, held)
     else:
         for servo, name in zip(servos, MOTOR_NAMES, strict=True):
             install_calibration(servo, calibration.motors[name])
