@@ -29,6 +29,7 @@ from .frames import (
 from .invariants import (
     check_map_matches_reference,
     check_normalized_near_zero,
+    check_stats_extremes_within_limits,
     check_stats_mean_within_limits,
     check_stds_positive,
     map_disagreement_deg,
@@ -93,7 +94,7 @@ def check_drive_modes(cal: Calibration, units: tuple[RobotUnit, ...]) -> list[Me
     for j, joint in enumerate(MOTOR_NAMES):
         ignored = units[j] is RobotUnit.DEGREES
         out.append(Measurement(
-            "drive_mode with these units", joint, float(cal.drive_mode[j]), "",
+            "drive_mode with these units", joint, float(cal.drive_mode[j]), "mode",
             0 if ignored else None, 0 if ignored else 1,
             f"{cal.source}: drive_mode {int(cal.drive_mode[j])}, joint read in "
             f"{_unit_name(units[j])}",
@@ -154,7 +155,7 @@ def check_sim_to_robot_scale(mapping: MappingFile, cal: Calibration | None,
                                        / expected[j])
                   for u in RobotUnit if u is not units[j]}
         out.append(Measurement(
-            "sim_to_robot scale / expected", joint, ratio, "", 1 - SCALE_TOLERANCE,
+            "sim_to_robot scale / expected", joint, ratio, "x", 1 - SCALE_TOLERANCE,
             1 + SCALE_TOLERANCE,
             f"{mapping.source}: scale {declared[j]:.6g} {_unit_name(units[j])} per rad, a servo "
             f"turning with its joint gives {expected[j]:.6g}",
@@ -489,6 +490,9 @@ def diagnose(*, calibration: Calibration | None = None, stats: NormStats | None 
         for name, chain in chains.items():
             run(f"stats mean in limits ({name} chain)", {},
                 lambda chain=chain, name=name: check_stats_mean_within_limits(
+                    stats, chain, limits, frame=frame, chain_name=name))
+            run(f"stats min/max in limits ({name} chain)", {},
+                lambda chain=chain, name=name: check_stats_extremes_within_limits(
                     stats, chain, limits, frame=frame, chain_name=name))
             run(f"reference pose normalizes near 0 ({name} chain)", {},
                 lambda chain=chain, name=name: check_normalized_near_zero(

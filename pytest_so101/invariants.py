@@ -106,6 +106,37 @@ def check_stats_mean_within_limits(stats: NormStats, chain: JointMap, limits: Jo
     return out
 
 
+#: Recorded extremes may pass the model's limits by this much (a sweep overshoots a little).
+EXTREMES_MARGIN_DEG = 10.0
+
+
+def check_stats_extremes_within_limits(stats: NormStats, chain: JointMap, limits: JointLimits,
+                                       *, frame: PolicyFrame, chain_name: str
+                                       ) -> list[Measurement]:
+    """The recorded min and max (when the stats have them), mapped back to the sim frame,
+    lie within the joint limits: a joint cannot have been where it cannot go."""
+    if stats.min is None or stats.max is None:
+        return []
+    ends_deg = np.sort(chain.inverse().apply(np.stack([stats.min, stats.max])) * RAD_TO_DEG,
+                       axis=0)
+    beyond = np.maximum(0.0, np.maximum(limits.lower_deg - ends_deg[0],
+                                        ends_deg[1] - limits.upper_deg))
+    out = []
+    for j, joint in enumerate(MOTOR_NAMES):
+        out.append(Measurement(
+            "stats min/max beyond joint limits", joint, float(beyond[j]), "deg", None,
+            EXTREMES_MARGIN_DEG,
+            f"stats min {stats.min[j]:.5g}, max {stats.max[j]:.5g} {frame.unit_label(j)} "
+            f"({frame.value}) map through the {chain_name} chain to [{ends_deg[0, j]:.4g}, "
+            f"{ends_deg[1, j]:.4g}] deg; joint limits [{limits.lower_deg[j]:.4g}, "
+            f"{limits.upper_deg[j]:.4g}] deg ({limits.source})",
+            cause="the data reached where the joint cannot go: the stats were recorded in "
+            "another frame than declared, or for another model",
+            fix="declare the [policy] frame the stats were recorded in (so101-diagnose ranks "
+            "the frames and gives the conversion)"))
+    return out
+
+
 def check_stds_positive(stats: NormStats, frame: PolicyFrame) -> list[Measurement]:
     """Stds (MIN_MAX: spans) are finite and positive, so normalization cannot explode."""
     spread = stats.std if stats.mode == "MEAN_STD" else stats.max - stats.min

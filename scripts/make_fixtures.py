@@ -30,6 +30,7 @@ from pytest_so101.joints import (
     MOTOR_NAMES,
     N_JOINTS,
     OLD_MINUS_NEW_CALIB_RAD,
+    SO101_NEW_CALIB_LIMITS,
     SO101_OLD_CALIB_LIMITS,
 )
 from pytest_so101.scenarios import SCENARIOS
@@ -133,10 +134,14 @@ def build(out: Path) -> list[Path]:
 
     f32 = np.float32
     stats = {"mean": MEAN_DEGREES, "std": SEED000_STD}
+    # min/max (illustrative): two stds either side, where the joint can go (degrees frame:
+    # the model's limits; the gripper 0..100)
+    low = np.append(SO101_NEW_CALIB_LIMITS.lower_deg[:5], 0.0)
+    high = np.append(SO101_NEW_CALIB_LIMITS.upper_deg[:5], 100.0)
     emit("stats/dataset/meta/stats.json", json.dumps({
         feature: {"mean": stats["mean"].tolist(), "std": stats["std"].tolist(),
-                  "min": (stats["mean"] - 2 * stats["std"]).tolist(),
-                  "max": (stats["mean"] + 2 * stats["std"]).tolist()}
+                  "min": np.round(np.maximum(stats["mean"] - 2 * stats["std"], low), 3).tolist(),
+                  "max": np.round(np.minimum(stats["mean"] + 2 * stats["std"], high), 3).tolist()}
         for feature in ("observation.state", "action")}, indent=2) + "\n")
     emit("stats/plain_mean_std.json", json.dumps(
         {"mean": MEAN_DEGREES.tolist(), "std": SEED000_STD.tolist()}, indent=2) + "\n")

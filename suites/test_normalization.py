@@ -14,6 +14,7 @@ from pytest_so101.chain import user_chains
 from pytest_so101.diagnosis import stats_key_problem
 from pytest_so101.invariants import (
     check_normalized_near_zero,
+    check_stats_extremes_within_limits,
     check_stats_mean_within_limits,
     check_stds_positive,
 )
@@ -73,3 +74,14 @@ def test_stats_mean_within_joint_limits(so101_stats, policy_frame, chain, so101_
     so101_check(check_stats_mean_within_limits(
         so101_stats, joint_map, so101_joint_limits, frame=policy_frame, chain_name=name),
         joint=joint)
+
+
+@pytest.mark.parametrize("joint", MOTOR_NAMES)
+def test_stats_extremes_within_joint_limits(so101_stats, policy_frame, chain, so101_joint_limits,
+                                            so101_check, joint):
+    name, joint_map = chain
+    measurements = check_stats_extremes_within_limits(
+        so101_stats, joint_map, so101_joint_limits, frame=policy_frame, chain_name=name)
+    if not measurements:
+        pytest.skip(f"{so101_stats.label} has no min/max")
+    so101_check(measurements, joint=joint)

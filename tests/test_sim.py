@@ -7,9 +7,10 @@ import os
 import numpy as np
 import pytest
 
-from pytest_so101.joints import MOTOR_NAMES, SO101_NEW_CALIB_LIMITS
+from pytest_so101.diagnosis import identify_model
+from pytest_so101.joints import MOTOR_NAMES, OLD_MINUS_NEW_CALIB_RAD, SO101_NEW_CALIB_LIMITS
 from pytest_so101.sim.model import SimModel
-from tests.helpers import raises_config_error
+from tests.helpers import FIXTURES, raises_config_error
 
 UPSTREAM = os.environ.get("SO101_UPSTREAM_MJCF")
 
@@ -64,3 +65,16 @@ def test_model_errors_name_file_joint_and_value(tmp_path):
                               "wrist_roll", "gripper"))
     with raises_config_error("keyframe = 'home'", "zero, rest"):
         SimModel().keyframe("home")
+
+
+def test_the_old_calib_scenario_model_is_the_same_arm_re_zeroed(sim):
+    """fixtures/scenarios/*/model.xml: q_old = q_new + [0, -pi/2, pi/2, 0, -0.0487, 0]
+    reaches the same gripper frame, with the upstream so101_old_calib.xml limits."""
+    old = SimModel(FIXTURES / "scenarios/old_calib_model_new_calib_map/model.xml")
+    assert identify_model(old.limits)[0] == "so101-old-calib"
+    assert identify_model(sim.limits)[0] == "so101-new-calib"
+    rng = np.random.default_rng(3)
+    for _ in range(100):
+        q = rng.uniform(SO101_NEW_CALIB_LIMITS.lower_rad, SO101_NEW_CALIB_LIMITS.upper_rad)
+        np.testing.assert_allclose(old.site_position(q + OLD_MINUS_NEW_CALIB_RAD),
+                                   sim.site_position(q), atol=1e-9)

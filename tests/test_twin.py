@@ -115,9 +115,10 @@ def test_suites_pass_on_the_twin_with_its_own_calibration(run):
     outcomes = result.parseoutcomes()
     assert result.ret == 0, result.stdout.str()[-3000:]
     assert outcomes["passed"] >= 100
-    # skipped: the acceptance suite (no baseline yet: 6), wrist_roll's fixed range (1), and
+    # skipped: the acceptance suite (no baseline yet: 6), wrist_roll's fixed range (1),
     # robot units vs policy frame (6: the legacy frame is converted through [sim_to_policy])
-    assert outcomes["skipped"] == 13
+    # and min/max in limits (12: these stats have none)
+    assert outcomes["skipped"] == 25
 
 
 def test_suites_pass_with_hardware_on_the_pty_of_so101_twin_serve(run, tmp_path):
@@ -128,8 +129,9 @@ def test_suites_pass_with_hardware_on_the_pty_of_so101_twin_serve(run, tmp_path)
         assert result.ret == 0, result.stdout.str()[-3000:]
         result.stdout.fnmatch_lines([f"so101: real arm on {twin.port} (motion allowed)"])
         # skipped: the checks that need the twin's observer (6), acceptance (no baseline: 6),
-        # wrist_roll's fixed range (1), robot units vs the converted legacy frame (6)
-        assert result.parseoutcomes().get("skipped", 0) == 19
+        # wrist_roll's fixed range (1), robot units vs the converted legacy frame (6),
+        # min/max in limits (12: these stats have none)
+        assert result.parseoutcomes().get("skipped", 0) == 31
         assert all(s["torque"] == 0 for s in twin.state().values())
 
 

@@ -1,0 +1,135 @@
+"""so101-diagnose and so101-twin serve --scenario: the command-line side of the catalog."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pytest_so101 import diagnose_cli
+from pytest_so101.bus.process import EmulatorProcess
+from pytest_so101.calibration import load_calibration
+from pytest_so101.diagnosis import (
+    check_calibrated_ranges,
+    explain_jog,
+    explain_zero_shift,
+    identify_model,
+)
+from pytest_so101.frames import TOOTH_TICKS
+from pytest_so101.joints import KNOWN_MODELS, SO101_NEW_CALIB_LIMITS, SO101_OLD_CALIB_LIMITS
+from tests.helpers import EXAMPLE_CALIBRATION, FIXTURES
+
+FOLDER = FIXTURES / "scenarios"
+
+
+def diagnose(*args: str) -> tuple[int, str, str]:
+    proc = subprocess.run([sys.executable, "-m", "pytest_so101.diagnose_cli", *args],
+                          capture_output=True, text=True, timeout=120)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_no_files_is_a_usage_error():
+    code, _, err = diagnose()
+    assert code == 2
+    assert "give at least one of --calibration, --stats, --mapping, --mjcf" in err
+
+
+def test_a_bad_file_exits_1_with_one_line_naming_it(tmp_path):
+    bad = tmp_path / "arm.json"
+    bad.write_text(json.dumps({"shoulder_pan": {"id": 1}}))
+    code, out, err = diagnose("--calibration", str(bad))
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and str(bad) in err and "Traceback" not in err
+
+
+def test_json_output_is_one_document_with_every_check(capsys):
+    folder = FOLDER / "gripper_as_degrees"
+    code = diagnose_cli.main(["--json", "--calibration", str(folder / "calibration.json"),
+                              "--mapping", str(folder / "mapping.toml")])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1 and doc["ok"] is False
+    failed = [m for c in doc["checks"] for m in c["measurements"] if m["outcome"] == "FAIL"]
+    assert {m["joint"] for m in failed} == {"gripper"}
+    assert "gripper's 0..100 range treated as degrees" in failed[0]["cause"]
+    assert failed[0]["fix"].startswith("set [sim_to_robot] scale for gripper to 52.")
+
+
+def test_mjcf_of_the_old_calib_model_is_recognised_against_a_new_calib_mapping(capsys):
+    folder = FOLDER / "old_calib_model_new_calib_map"
+    code = diagnose_cli.main(["--mjcf", str(folder / "model.xml"),
+                              "--mapping", str(folder / "mapping.toml")])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "likely cause: the MJCF is the so101-old-calib model (its zero -90.0 deg" in out
+    assert identify_model(SO101_OLD_CALIB_LIMITS) == ("so101-old-calib", 0.0)
+    assert identify_model(KNOWN_MODELS["so100-menagerie"].limits)[0] == "so100-menagerie"
+
+
+def test_port_compares_the_servo_registers_read_only(capsys):
+    other = FOLDER / "another_arms_calibration"
+    with EmulatorProcess("--calibration", str(EXAMPLE_CALIBRATION)) as twin:
+        code = diagnose_cli.main(["--calibration", str(other / "calibration.json"),
+                                  "--port", twin.port])
+        out = capsys.readouterr().out
+        assert all(s["torque"] == 0 for s in twin.state().values())
+        assert code == 1
+        assert "likely cause: the calibration file belongs to another arm" in out
+        code = diagnose_cli.main(["--calibration", str(EXAMPLE_CALIBRATION), "--port",
+                                  twin.port])
+        assert code == 0, capsys.readouterr().out
+
+
+def test_a_dead_port_is_an_error_not_a_pass(tmp_path, capsys):
+    code = diagnose_cli.main(["--calibration", str(EXAMPLE_CALIBRATION),
+                              "--port", str(tmp_path / "ttyNONE")])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "ERROR:" in out and "no such port" in out
+
+
+def test_twin_serve_scenario_reproduces_the_arm_of_the_scenario(tmp_path):
+    written = tmp_path / "seam.json"
+    with EmulatorProcess("--scenario", "range_across_seam", "--scenarios-dir", str(FOLDER),
+                         "--calibration-out", str(written)):
+        pass
+    pan = load_calibration(written).motors["shoulder_pan"]
+    assert pan.range_max - pan.range_min > 4000            # the sweep crossed the seam
+    proc = subprocess.run([sys.executable, "-m", "pytest_so101.bus.cli", "serve", "--scenario",
+                           "nope"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and "unknown scenario 'nope'" in proc.stderr
+
+
+@settings(max_examples=50, deadline=None)
+@given(teeth=st.integers(-3, 3).filter(bool), slip=st.floats(-6, 6))
+def test_a_zero_moved_by_whole_teeth_is_named_as_a_reseated_horn(teeth, slip):
+    cause, _ = explain_zero_shift(1, teeth * TOOTH_TICKS + slip)
+    assert f"re-seated {abs(teeth)} spline tooth" in cause
+
+
+@settings(max_examples=50, deadline=None)
+@given(off=st.floats(20, 140))
+def test_a_zero_between_teeth_is_named_a_stale_calibration(off):
+    frac = off / TOOTH_TICKS
+    if abs(frac - round(frac)) * TOOTH_TICKS <= 12:
+        return
+    assert "stale" in explain_zero_shift(2, off)[0]
+
+
+def test_jog_explanations_name_mirror_drive_mode_and_units():
+    cal = load_calibration(FOLDER / "drive_mode_on_healthy_motor/calibration.json")
+    assert "drive_mode 1" in explain_jog(3, 5.0, -4.9, cal)[0]
+    assert "mirrored motor" in explain_jog(2, 5.0, -4.9, cal)[0]
+    assert "radians taken for degrees" in explain_jog(2, 5.0, 5.0 * 57.3, cal)[0]
+
+
+def test_a_sweep_as_wide_as_the_model_passes_and_a_full_turn_fails():
+    cal = load_calibration(EXAMPLE_CALIBRATION)
+    assert all(m.passed for m in check_calibrated_ranges(cal, SO101_NEW_CALIB_LIMITS))
+    seam = load_calibration(FOLDER / "range_across_seam/calibration.json")
+    failed = [m for m in check_calibrated_ranges(seam, SO101_NEW_CALIB_LIMITS) if not m.passed]
+    assert [m.joint for m in failed] == ["shoulder_pan"]
+    assert np.isclose(failed[0].value, (4071 - 15) * 360 / 4096)
