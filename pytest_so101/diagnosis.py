@@ -108,8 +108,7 @@ def check_drive_modes(cal: Calibration, units: tuple[RobotUnit, ...]) -> list[Me
 
 # -- the mapping against the calibration and the model ------------------------------------
 
-def expected_scale(units: tuple[RobotUnit, ...], cal: Calibration | None,
-                   limits: JointLimits) -> np.ndarray:
+def expected_scale(units: tuple[RobotUnit, ...], cal: Calibration | None) -> np.ndarray:
     """Robot units per sim radian, per joint, for a servo that turns with its joint (NaN
     where the range units need the calibration and none was given)."""
     width_ticks = (cal.range_max - cal.range_min).astype(float) if cal is not None \
@@ -138,20 +137,20 @@ def _scale_cause(joint: int, ratio: float, unit: RobotUnit, other_units: dict[st
     return f"the scale is off by a factor {ratio:.4g}"
 
 
-def check_sim_to_robot_scale(mapping: MappingFile, cal: Calibration | None,
-                             limits: JointLimits) -> list[Measurement]:
+def check_sim_to_robot_scale(mapping: MappingFile, cal: Calibration | None
+                             ) -> list[Measurement]:
     """|[sim_to_robot] scale| equals one servo turn per joint turn in the robot's units."""
     if mapping.sim_to_robot is None or mapping.robot_units is None:
         return []
     units = mapping.robot_units
-    expected = expected_scale(units, cal, limits)
+    expected = expected_scale(units, cal)
     declared = mapping.sim_to_robot.scale
     out = []
     for j, joint in enumerate(MOTOR_NAMES):
         if not np.isfinite(expected[j]):
             continue
         ratio = float(declared[j] / expected[j])
-        others = {_unit_name(u): float(expected_scale((u,) * N_JOINTS, cal, limits)[j]
+        others = {_unit_name(u): float(expected_scale((u,) * N_JOINTS, cal)[j]
                                        / expected[j])
                   for u in RobotUnit if u is not units[j]}
         out.append(Measurement(
@@ -469,7 +468,7 @@ def diagnose(*, calibration: Calibration | None = None, stats: NormStats | None 
     run("model vs mapping", {"a mapping": mapping},
         lambda: check_model_matches_mapping(mapping, limits))
     run("sim_to_robot scale", {"a mapping": mapping},
-        lambda: check_sim_to_robot_scale(mapping, calibration, limits))
+        lambda: check_sim_to_robot_scale(mapping, calibration))
     run("sim_to_robot vs calibrated range", {"a mapping": mapping, "a calibration": calibration},
         lambda: check_sim_to_robot_covers_calibration(mapping, calibration, limits))
     run("robot units vs policy frame", {"a mapping": mapping},

@@ -51,9 +51,9 @@ def test_model_is_the_one_the_mapping_was_written_for(so101_mapping, so101_joint
 
 @pytest.mark.parametrize("joint", MOTOR_NAMES)
 def test_sim_to_robot_scale_is_one_turn_per_turn(so101_mapping, sim_to_robot, so101_calibration,
-                                                 so101_joint_limits, so101_check, joint):
+                                                 so101_check, joint):
     check_joint(so101_check, diagnosis.check_sim_to_robot_scale(
-        so101_mapping, so101_calibration, so101_joint_limits), joint,
+        so101_mapping, so101_calibration), joint,
         "the expected scale of this joint's units needs the calibration")
 
 

@@ -11,7 +11,7 @@ from tests.helpers import REPO
 
 PACKAGE = REPO / "pytest_so101"
 LOWER = ["frames", "mapping", "calibration", "stats", "joints", "errors", "options",
-         "measurement", "chain", "invariants", "fingerprint", "diagnosis"]
+         "measurement", "chain", "invariants", "fingerprint", "diagnosis", "scenarios"]
 UPPER = ("sim", "bus", "plugin", "arm", "report_header", "suites")
 
 
