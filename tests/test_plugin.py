@@ -15,21 +15,6 @@ SUITES = REPO / "suites"
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
 
 
-@pytest.fixture
-def run(pytester):
-    """Run pytest in an isolated folder (its own empty ini, so not this repo's)."""
-    ini = pytester.makeini("[pytest]\n")
-
-    def _run(*args: str, **env: str):
-        for key, value in env.items():
-            pytester._monkeypatch.setenv(key, value)
-        return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-c", str(ini),
-                                             "--rootdir", str(pytester.path), "-p", "no:html",
-                                             *args)
-
-    return _run
-
-
 def files(mapping: str, stats: str, *extra: str) -> list[str]:
     return ["--so101-calibration", str(EXAMPLE_CALIBRATION), "--so101-mapping", mapping,
             "--so101-stats", str(STATS / stats), *extra]

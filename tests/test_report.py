@@ -21,18 +21,6 @@ FILES = ["--so101-mapping", str(MAPPINGS / "so101_legacy_policy.toml"),
 QUICK = ["-m", "not so101_motion"]
 
 
-@pytest.fixture
-def run(pytester):
-    ini = pytester.makeini("[pytest]\n")
-
-    def _run(*args, html=False):
-        no_html = [] if html else ["-p", "no:html"]   # plots cost time: only where checked
-        return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-c", str(ini),
-                                             "--rootdir", str(pytester.path), *no_html, *args)
-
-    return _run
-
-
 def schema_validate(record: dict) -> None:
     jsonschema.validate(record, json.loads(SCHEMA_PATH.read_text()))
 

@@ -24,17 +24,6 @@ CORRECT = [n for n, s in SCENARIOS.items() if not s.is_fault]
 STATIC = [n for n, s in SCENARIOS.items() if s.static]
 
 
-@pytest.fixture
-def run(pytester):
-    ini = pytester.makeini("[pytest]\n")
-
-    def _run(*args):
-        return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-c", str(ini),
-                                             "--rootdir", str(pytester.path), "-p", "no:html",
-                                             *args)
-    return _run
-
-
 def suite_run(run, name):
     s = SCENARIOS[name]
     result = run(*[str(SUITES / f) for f in s.suites], *s.pytest_args(FOLDER / name))

@@ -98,18 +98,6 @@ def test_calibration_out_writes_once_and_never_overwrites(tmp_path):
     assert out.read_bytes() == before
 
 
-@pytest.fixture
-def run(pytester):
-    ini = pytester.makeini("[pytest]\n")
-
-    def _run(*args):
-        return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-c", str(ini),
-                                             "--rootdir", str(pytester.path), "-p", "no:html",
-                                             *args)
-
-    return _run
-
-
 def test_suites_pass_on_the_twin_with_its_own_calibration(run):
     result = run(str(SUITES), *SUITE_FILES)
     outcomes = result.parseoutcomes()
