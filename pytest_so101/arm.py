@@ -66,7 +66,7 @@ class Arm:
         """Torque on for the block, off on every way out."""
         with self.bus.torque_off_on_exit():
             present = self.read_ticks()
-            self.bus.write_goals(present, self.envelope)   # hold where it is first
+            self.bus.write_goals(present, self.envelope, present)   # hold where it is first
             self.torque_was_enabled = True
             self.bus.torque(True)
             self._moving = True
@@ -80,12 +80,14 @@ class Arm:
         if not self._moving:
             raise RuntimeError("move_ticks needs `with arm.motion():` (torque off on exit)")
         goal = np.rint(np.asarray(goal_ticks, dtype=float))
-        cap = 0.9 * self.envelope.max_step_ticks       # room for motion between read and write
+        cap = 0.9 * self.envelope.max_step_ticks     # room for motion until the servo acts
         for _ in range(MAX_STEPS):
             present = self.read_ticks().astype(float)
             step = np.clip(goal - present, -cap, cap)
             target = np.rint(present + step)
-            self.bus.write_goals(target, self.envelope)
+            # judged on the reading the step came from: a second read could see the joint
+            # moved meanwhile and refuse a step that was within the cap when computed
+            self.bus.write_goals(target, self.envelope, present)
             time.sleep(float(np.abs(step).max()) / self.speed)
             if np.array_equal(target, goal):
                 return self.settle(goal, settle_ticks)

@@ -165,6 +165,10 @@ def test_goals_go_through_the_safety_envelope(emulator, bus):
         with pytest.raises(SafetyError, match=r"shoulder_pan: step of \+\d+ ticks from \d+ "
                            r"exceeds the cap of 200 ticks"):
             bus.write_goals(np.array([2900, 2000, 2048, 2048, 2148, 2200]), envelope)
+        present = bus.read_positions()
+        with pytest.raises(SafetyError, match=rf"shoulder_lift: step of \+201 ticks from "
+                           rf"{present[1]} exceeds the cap of 200 ticks"):
+            bus.write_goals(present + np.array([0, 201, 0, 0, 0, 0]), envelope, present)
     assert all(s["torque"] == 0 for s in emulator.state().values())
     goals = [s["goal"] for s in emulator.state().values()]
     assert goals[0] != 2900 and goals[5] != 3300      # nothing of a refused command was sent

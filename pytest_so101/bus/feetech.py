@@ -220,9 +220,13 @@ class FeetechBus:
             self.write("Torque_Enable", servo_id, int(on))
             self.write("Lock", servo_id, int(on))
 
-    def write_goals(self, goal_ticks: np.ndarray, envelope: SafetyEnvelope) -> np.ndarray:
-        """SYNC_WRITE Goal_Position, only after the envelope accepted every joint."""
-        goals = envelope.check(goal_ticks, self.read_positions())
+    def write_goals(self, goal_ticks: np.ndarray, envelope: SafetyEnvelope,
+                    present_ticks: np.ndarray | None = None) -> np.ndarray:
+        """SYNC_WRITE Goal_Position, only after the envelope accepted every joint against
+        the present position: ``present_ticks`` when the caller computed the goals from a
+        reading it just took (judged on that same reading), else read now."""
+        present = self.read_positions() if present_ticks is None else present_ticks
+        goals = envelope.check(goal_ticks, present)
         reg = REGISTERS["Goal_Position"]
         group = self._scs.GroupSyncWrite(self._ph, self._pk, reg.address, reg.size)
         for servo_id, goal in zip(self.ids, goals, strict=True):
