@@ -31,6 +31,7 @@ from pytest_so101.chain import robot_to_policy_map
 from pytest_so101.diagnosis import diagnose
 from pytest_so101.frames import (
     RESOLUTION,
+    TICKS_PER_RAD,
     PolicyFrame,
     RobotUnit,
     expand_units,
@@ -50,7 +51,6 @@ from pytest_so101.stats import NormStats
 
 REPO = Path(__file__).resolve().parents[1]
 LIMITS = SO101_NEW_CALIB_LIMITS
-TICKS_PER_RAD = RESOLUTION / (2 * np.pi)
 TOLERANCES = Tolerances()
 FRAMES = (PolicyFrame.LEROBOT_DEGREES, PolicyFrame.LEROBOT_RANGE,
           PolicyFrame.LEROBOT_LEGACY_DEGREES)

@@ -59,8 +59,8 @@ def _load(args: argparse.Namespace):
     if args.mjcf:
         from .sim.model import SimModel
 
-        names = mapping.sim_joint_names if mapping is not None else None
-        limits = (SimModel(args.mjcf, names) if names else SimModel(args.mjcf)).limits
+        names = mapping.sim_joint_names if mapping is not None else MOTOR_NAMES
+        limits = SimModel(args.mjcf, names).limits
     return calibration, stats, mapping, limits
 
 

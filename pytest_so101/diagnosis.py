@@ -19,7 +19,8 @@ from .errors import So101ConfigError
 from .fingerprint import SIM_RADIANS, conversion, rank_frames
 from .frames import (
     DEG_PER_TICK,
-    RESOLUTION,
+    LEROBOT_MAX_RES,
+    TICKS_PER_RAD,
     TOOTH_TICKS,
     PolicyFrame,
     RobotUnit,
@@ -34,13 +35,20 @@ from .invariants import (
     check_stds_positive,
     map_disagreement_deg,
 )
-from .joints import GRIPPER, KNOWN_MODELS, MOTOR_NAMES, N_JOINTS, WRIST_ROLL, JointLimits
+from .joints import (
+    GRIPPER,
+    KNOWN_MODELS,
+    MOTOR_NAMES,
+    N_JOINTS,
+    SO101_NEW_CALIB_LIMITS,
+    WRIST_ROLL,
+    JointLimits,
+)
 from .mapping import RAD_TO_DEG, MappingFile
 from .measurement import Measurement
 from .options import Tolerances
 from .stats import NormStats
 
-TICKS_PER_RAD = RESOLUTION / (2 * np.pi)
 #: A sweep may exceed the model's joint range by this much (horn play, a model drawn a
 #: little conservative); wider than that it has crossed the 0/4095 seam.
 SWEEP_SLACK_DEG = 45.0
@@ -113,7 +121,7 @@ def expected_scale(units: tuple[RobotUnit, ...], cal: Calibration | None) -> np.
     where the range units need the calibration and none was given)."""
     width_ticks = (cal.range_max - cal.range_min).astype(float) if cal is not None \
         else np.full(N_JOINTS, np.nan)
-    per_tick = {RobotUnit.DEGREES: np.full(N_JOINTS, 360.0 / (RESOLUTION - 1)),
+    per_tick = {RobotUnit.DEGREES: np.full(N_JOINTS, 360.0 / LEROBOT_MAX_RES),
                 RobotUnit.RANGE_M100_100: 200.0 / width_ticks,
                 RobotUnit.RANGE_0_100: 100.0 / width_ticks,
                 RobotUnit.TICKS: np.ones(N_JOINTS)}
@@ -144,15 +152,15 @@ def check_sim_to_robot_scale(mapping: MappingFile, cal: Calibration | None
         return []
     units = mapping.robot_units
     expected = expected_scale(units, cal)
+    in_each_unit = {u: expected_scale((u,) * N_JOINTS, cal) for u in RobotUnit}
     declared = mapping.sim_to_robot.scale
     out = []
     for j, joint in enumerate(MOTOR_NAMES):
         if not np.isfinite(expected[j]):
             continue
         ratio = float(declared[j] / expected[j])
-        others = {_unit_name(u): float(expected_scale((u,) * N_JOINTS, cal)[j]
-                                       / expected[j])
-                  for u in RobotUnit if u is not units[j]}
+        others = {_unit_name(u): float(scale[j] / expected[j])
+                  for u, scale in in_each_unit.items() if u is not units[j]}
         out.append(Measurement(
             "sim_to_robot scale / expected", joint, ratio, "x", 1 - SCALE_TOLERANCE,
             1 + SCALE_TOLERANCE,
@@ -260,10 +268,8 @@ def check_robot_units_match_policy_frame(mapping: MappingFile, cal: Calibration 
     if frame.legacy and mapping.sim_to_policy is not None:
         return []      # the user converts explicitly; judged against the reference chain
     units = mapping.robot_units
-    try:
-        converted = mapping.sim_to_robot.then(robot_to_policy_map(units, frame, cal))
-    except So101ConfigError:
-        return []      # needs the calibration
+    # without the calibration this raises, naming what is missing: never a silent pass
+    converted = mapping.sim_to_robot.then(robot_to_policy_map(units, frame, cal))
     ends = np.stack([limits.lower_rad, limits.upper_rad])
     worst = map_disagreement_deg(mapping.sim_to_robot, converted, ends).max(axis=0)
     robot_to_policy = mapping.sim_to_robot.inverse().then(converted)
@@ -322,19 +328,13 @@ def check_stats_frame(stats: NormStats, mapping: MappingFile, cal: Calibration |
     return out
 
 
-def stats_key_problem(stats: NormStats) -> str:
-    """Why LeRobot would silently skip normalization with these stats ("" when it would not)."""
-    if stats.runtime_key_present:
-        return ""
-    return (f"{stats.source}: LeRobot's normalizer looks up '{stats.runtime_key}' for "
-            f"{stats.feature}, which is missing; the file holds only "
-            f"{', '.join(stats.available)}. The policy would get unnormalized inputs without "
-            f"any error. Checked stats: [{stats.key}]")
-
-
 def check_stats_key(stats: NormStats) -> list[Measurement]:
     """The key LeRobot's normalizer looks up exists (lerobot issues #4415, #1763)."""
-    problem = stats_key_problem(stats)
+    problem = "" if stats.runtime_key_present else (
+        f"{stats.source}: LeRobot's normalizer looks up '{stats.runtime_key}' for "
+        f"{stats.feature}, which is missing; the file holds only "
+        f"{', '.join(stats.available)}. The policy would get unnormalized inputs without "
+        f"any error. Checked stats: [{stats.key}]")
     return [Measurement("LeRobot's stats key present", joint, float(not problem), "", 1, None,
                         problem or f"{stats.source}: '{stats.runtime_key}' present",
                         cause=("the stats are keyed per dataset (or missing): LeRobot's "
@@ -442,8 +442,7 @@ def diagnose(*, calibration: Calibration | None = None, stats: NormStats | None 
 
     tolerances = tolerances or Tolerances()
     if limits is None:
-        limits = mapping.joint_limits if mapping is not None else \
-            KNOWN_MODELS["so101-new-calib"].limits
+        limits = mapping.joint_limits if mapping is not None else SO101_NEW_CALIB_LIMITS
     results: list[CheckResult] = []
 
     def run(title: str, needs: dict[str, object], make) -> None:

@@ -36,6 +36,7 @@ LEROBOT_MAX_RES = RESOLUTION - 1
 DEG_PER_TICK = 360.0 / RESOLUTION
 SPLINE_TEETH = 25                      # STS3215 output spline: a horn seats in 25 ways
 TOOTH_TICKS = RESOLUTION / SPLINE_TEETH
+TICKS_PER_RAD = RESOLUTION / (2 * np.pi)    # a servo turns with its joint
 
 Rounding = Literal["lerobot", "nearest"] | None
 

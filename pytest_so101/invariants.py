@@ -16,6 +16,10 @@ from .mapping import RAD_TO_DEG, JointMap
 from .measurement import Measurement
 from .stats import NormStats
 
+#: The fix when the stats do not fit the chain's frame.
+DECLARE_THE_FRAME = ("declare the [policy] frame the stats were recorded in (so101-diagnose "
+                     "ranks the frames and gives the conversion)")
+
 
 def map_disagreement_deg(declared: JointMap, reference: JointMap,
                          q_sim_rad: np.ndarray) -> np.ndarray:
@@ -101,8 +105,7 @@ def check_stats_mean_within_limits(stats: NormStats, chain: JointMap, limits: Jo
                                cause="the stats were recorded in another frame than declared "
                                "(seed 000: LeRobot legacy degrees read as degrees), or for "
                                "another model",
-                               fix="declare the [policy] frame the stats were recorded in "
-                               "(so101-diagnose ranks the frames and gives the conversion)"))
+                               fix=DECLARE_THE_FRAME))
     return out
 
 
@@ -132,8 +135,7 @@ def check_stats_extremes_within_limits(stats: NormStats, chain: JointMap, limits
             f"{limits.upper_deg[j]:.4g}] deg ({limits.source})",
             cause="the data reached where the joint cannot go: the stats were recorded in "
             "another frame than declared, or for another model",
-            fix="declare the [policy] frame the stats were recorded in (so101-diagnose ranks "
-            "the frames and gives the conversion)"))
+            fix=DECLARE_THE_FRAME))
     return out
 
 

@@ -77,11 +77,9 @@ class Scenario:
 
     def diagnose_args(self, folder: Path) -> list[str]:
         """``so101-diagnose`` options: the files (the twin's own calibration is not one)."""
-        flags = {"calibration.json": "--calibration", "stats": "--stats", "stats.json": "--stats",
-                 "mapping.toml": "--mapping", "model.xml": "--mjcf"}
-        args = [a for name in self.files if name in flags
-                for a in (flags[name], str(folder / name))]
-        return args + [o.replace("--so101-", "--") for o in self.options]
+        args = [a for name in self.files if name in FILE_OPTIONS
+                for a in (FILE_OPTIONS[name], str(folder / name))] + list(self.options)
+        return [a.replace("--so101-", "--") for a in args]
 
 
 LEGACY = ("stats", "mapping.toml")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_so101.chain import user_chains
-from pytest_so101.diagnosis import stats_key_problem
+from pytest_so101.diagnosis import check_stats_key
 from pytest_so101.invariants import (
     check_normalized_near_zero,
     check_stats_extremes_within_limits,
@@ -45,11 +45,9 @@ def chain(request, chains, so101_mapping):
 
 def test_stats_key_exists(so101_stats):
     """The key LeRobot's normalizer looks up is there (lerobot issues #4415, #1763)."""
-    problem = stats_key_problem(so101_stats)
-    if problem:
-        pytest.fail(f"{problem}. Likely cause: the stats are keyed per dataset (or missing). "
-                    f"Fix: store the stats of the dataset the robot matches under "
-                    f"'{so101_stats.runtime_key}' in the policy's normalizer", pytrace=False)
+    key = check_stats_key(so101_stats)[0]          # the same for every joint
+    if not key.passed:
+        pytest.fail(f"{key.detail}. Likely cause: {key.cause}. Fix: {key.fix}", pytrace=False)
 
 
 @pytest.mark.parametrize("joint", MOTOR_NAMES)

@@ -133,3 +133,13 @@ def test_a_sweep_as_wide_as_the_model_passes_and_a_full_turn_fails():
     failed = [m for m in check_calibrated_ranges(seam, SO101_NEW_CALIB_LIMITS) if not m.passed]
     assert [m.joint for m in failed] == ["shoulder_pan"]
     assert np.isclose(failed[0].value, (4071 - 15) * 360 / 4096)
+
+
+def test_a_units_check_without_the_calibration_says_what_it_needs_never_passes():
+    from pytest_so101.diagnosis import diagnose
+    from pytest_so101.mapping import load_mapping
+
+    mapping = load_mapping(FOLDER / "degrees_policy_on_range_robot/mapping.toml")
+    result = next(r for r in diagnose(mapping=mapping) if r.title == "robot units vs policy frame")
+    assert not result.measurements
+    assert "needs the arm's calibration: pass --so101-calibration" in result.skipped

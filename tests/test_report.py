@@ -145,3 +145,15 @@ def test_the_report_shows_its_table_and_plot_in_a_real_browser(run, pytester, tm
     subprocess.run([*flags, "--window-size=1280,1600", f"--screenshot={shot}", expanded],
                    capture_output=True, timeout=120)
     assert shot.stat().st_size > 20_000
+
+
+def test_the_html_table_explains_failures_only():
+    from pytest_so101.measurement import Measurement
+    from pytest_so101.report.html import measurement_table
+    from pytest_so101.report.record import measurement_dict
+
+    rows = [Measurement("c", joint, value, "deg", -1, 1, "d", cause="why", fix="do this")
+            for joint, value in (("shoulder_pan", 0.0), ("elbow_flex", 5.0))]
+    passing, failing = (measurement_table([measurement_dict(m)]) for m in rows)
+    assert "Likely cause" not in passing and "do this" not in passing
+    assert "d. Likely cause: why. Fix: do this" in failing

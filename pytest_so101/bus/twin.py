@@ -10,7 +10,6 @@ Physics steps at the model's timestep, following the wall clock.
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,12 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from ..calibration import Calibration, MotorCalibration
-from ..frames import RESOLUTION, TOOTH_TICKS
+from ..frames import RESOLUTION, TICKS_PER_RAD, TOOTH_TICKS
 from ..joints import GRIPPER, MOTOR_IDS, MOTOR_NAMES, WRIST_ROLL
 from ..sim.model import SimModel
 from .servo import VirtualServo
 
-TICKS_PER_RAD = RESOLUTION / (2 * math.pi)
 MAX_STEPS_PER_ACCESS = 500             # at most 1 s of physics per bus access
 #: Gearbox friction of an unpowered STS3215 (N m): a real SO-101 with torque off stays
 #: where it is put, so the passive twin must not fold under gravity either.

@@ -15,8 +15,9 @@ def _fmt(value: object) -> str:
 
 def _explained(m: dict) -> str:
     """The detail, and for a failure the likely cause and the fix."""
+    failed = m["outcome"] == "FAIL"
     parts = [m["detail"]] + [f"{label}: {m[key]}" for key, label in
-                             (("cause", "Likely cause"), ("fix", "Fix")) if m.get(key)]
+                             (("cause", "Likely cause"), ("fix", "Fix")) if failed and m.get(key)]
     return ". ".join(p for p in parts if p)
 
 
