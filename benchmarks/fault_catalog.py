@@ -46,8 +46,8 @@ from pytest_so101.joints import (
     WRIST_ROLL,
 )
 from pytest_so101.mapping import RAD_TO_DEG, JointMap, MappingFile
-from pytest_so101.options import Tolerances
 from pytest_so101.stats import NormStats
+from pytest_so101.tolerances import Tolerances
 
 REPO = Path(__file__).resolve().parents[1]
 LIMITS = SO101_NEW_CALIB_LIMITS

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from .calibration import Calibration, resolve_calibration
 from .chain import reference_sim_to_policy
 from .mapping import MappingFile, load_mapping
-from .options import Setting, Tolerances
+from .options import Setting
 from .stats import NormStats, load_stats
+from .tolerances import Tolerances
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ from collections.abc import Sequence
 
 from .diagnosis import CheckResult, check_registers_match_file, diagnose
 from .errors import So101ConfigError
+from .features import FEATURES
 from .joints import MOTOR_NAMES
-from .options import FEATURES, Tolerances
+from .tolerances import Tolerances
 
 
 def build_parser() -> argparse.ArgumentParser:

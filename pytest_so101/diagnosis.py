@@ -46,8 +46,8 @@ from .joints import (
 )
 from .mapping import RAD_TO_DEG, MappingFile
 from .measurement import Measurement
-from .options import Tolerances
 from .stats import NormStats
+from .tolerances import Tolerances
 
 #: A sweep may exceed the model's joint range by this much (horn play, a model drawn a
 #: little conservative); wider than that it has crossed the 0/4095 seam.

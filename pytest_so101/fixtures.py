@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from .joints import JointLimits
     from .mapping import MappingFile
     from .measurement import Measurement
-    from .options import Tolerances
     from .stats import NormStats
+    from .tolerances import Tolerances
 
 EMBEDDED_MODEL = "so101-new-calib"     # the model the twin embeds
 

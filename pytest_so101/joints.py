@@ -77,16 +77,6 @@ SO101_NEW_CALIB_LIMITS = JointLimits(
 )
 
 
-def motor_index(name: str, *, source: str | None = None) -> int:
-    """Index of a LeRobot motor name in motor order; a clear error for unknown names."""
-    try:
-        return MOTOR_NAMES.index(name)
-    except ValueError:
-        raise config_error(
-            f"unknown joint name; expected one of {', '.join(MOTOR_NAMES)}",
-            source=source, field="joint", value=name,
-        ) from None
-
 #: Joint limits of the SO-100 MuJoCo menagerie model trs_so_arm100/so_arm100.xml, in motor
 #: order (Rotation, Pitch, Elbow, Wrist_Pitch, Wrist_Roll, Jaw), radians.
 SO100_MENAGERIE_LIMITS = JointLimits(

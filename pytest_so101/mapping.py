@@ -160,7 +160,7 @@ def solve_map(x: np.ndarray, y: np.ndarray, *, scale: np.ndarray | None = None,
 
 SIM_SIDE_UNITS = ("radians", "degrees")
 _TABLE_KEYS = {
-    "sim": {"model", "joints", "reference_pose"},
+    "sim": {"model", "joints", "reference_pose", "rest_pose"},
     "sim_to_robot": {"units", "input", "offset", "scale", "direction"},
     "sim_to_policy": {"input", "offset", "scale", "direction"},
     "policy": {"frame"},
@@ -177,10 +177,12 @@ class MappingFile:
     sim_to_robot: JointMap | None = None
     robot_units: tuple[RobotUnit, ...] | None = None
     sim_to_policy: JointMap | None = None
-    sim_to_policy_declared: JointMap | None = field(default=None, repr=False)
     policy_frame: PolicyFrame | None = None
     reference_pose_rad: np.ndarray = field(default_factory=lambda: np.zeros(N_JOINTS))
     reference_pose_name: str = "sim zero"
+    #: The folded rest pose the arm lies in on its stops (sim rad), when the file gives
+    #: one (``[sim] rest_pose``); else the model's ``rest`` keyframe is used.
+    rest_pose_rad: np.ndarray | None = None
 
     @property
     def joint_limits(self) -> JointLimits:
@@ -249,8 +251,8 @@ def _sim_side_scale(raw: object, *, source: str, field_name: str) -> np.ndarray:
     return np.array(factors)
 
 
-def _joint_map(table: Mapping[str, object], name: str, *, source: str) -> tuple[JointMap, JointMap]:
-    """(map from sim radians, the map exactly as declared)."""
+def _joint_map(table: Mapping[str, object], name: str, *, source: str) -> JointMap:
+    """The declared map, taking sim radians whatever ``input`` it declares."""
     for key in ("offset", "scale", "direction"):
         if key not in table:
             raise config_error("key missing", source=source, field=f"{name}.{key}")
@@ -265,7 +267,7 @@ def _joint_map(table: Mapping[str, object], name: str, *, source: str) -> tuple[
     from_rad = JointMap(np.zeros(N_JOINTS), to_input, np.ones(N_JOINTS), name="sim input",
                         source=source).then(declared)
     return JointMap(from_rad.offset, from_rad.scale, from_rad.direction, name=name,
-                    source=source), declared
+                    source=source)
 
 
 def parse_mapping(data: Mapping[str, object], *, source: str = "<memory>") -> MappingFile:
@@ -309,18 +311,20 @@ def parse_mapping(data: Mapping[str, object], *, source: str = "<memory>") -> Ma
         reference_pose = _per_joint(sim["reference_pose"], source=source,
                                     field_name="sim.reference_pose")
         reference_name = "sim.reference_pose"
+    rest_pose = None
+    if "rest_pose" in sim:
+        rest_pose = _per_joint(sim["rest_pose"], source=source, field_name="sim.rest_pose")
 
-    sim_to_robot = robot_units = sim_to_policy = declared_policy = policy_frame = None
+    sim_to_robot = robot_units = sim_to_policy = policy_frame = None
     if "sim_to_robot" in data:
         table = data["sim_to_robot"]
         if "units" not in table:
             raise config_error("key missing (degrees | range_m100_100 | ticks, or a list of 6)",
                                source=source, field="sim_to_robot.units")
         robot_units = expand_units(table["units"], source=source, field="sim_to_robot.units")
-        sim_to_robot, _ = _joint_map(table, "sim_to_robot", source=source)
+        sim_to_robot = _joint_map(table, "sim_to_robot", source=source)
     if "sim_to_policy" in data:
-        sim_to_policy, declared_policy = _joint_map(data["sim_to_policy"], "sim_to_policy",
-                                                    source=source)
+        sim_to_policy = _joint_map(data["sim_to_policy"], "sim_to_policy", source=source)
     if "policy" in data:
         if "frame" not in data["policy"]:
             raise config_error("key missing", source=source, field="policy.frame")
@@ -329,7 +333,7 @@ def parse_mapping(data: Mapping[str, object], *, source: str = "<memory>") -> Ma
         raise config_error("[sim_to_policy] needs [policy] frame to say what it maps into",
                            source=source, field="policy.frame")
     return MappingFile(source, model, tuple(names), sim_to_robot, robot_units, sim_to_policy,
-                       declared_policy, policy_frame, reference_pose, reference_name)
+                       policy_frame, reference_pose, reference_name, rest_pose)
 
 
 def load_mapping(path: str | Path) -> MappingFile:

@@ -15,10 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import config_error
-from .measurement import DEFAULT_MARGINAL_FRACTION
-
-#: Features whose stats can be checked (kept here so option parsing needs no numpy).
-FEATURES = ("observation.state", "action")
+from .features import FEATURES
 
 
 @dataclass(frozen=True)
@@ -90,16 +87,6 @@ SPECS = {spec.name: spec for spec in OPTIONS}
 class Setting:
     value: object
     origin: str  # e.g. "--so101-stats", "env SO101_STATS", "ini so101_stats", "default"
-
-
-@dataclass(frozen=True)
-class Tolerances:
-    """Tolerances of the checks; the report header prints them."""
-
-    deg: float = 1.0
-    z: float = 2.0
-    ticks: float = 4.0
-    marginal_fraction: float = DEFAULT_MARGINAL_FRACTION
 
 
 def _parse(spec: OptionSpec, raw: object, origin: str, base_dir: Path) -> object:

@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from .errors import config_error
+from .features import FEATURES
 from .frames import from_min_max, from_z_score, to_min_max, to_z_score
 from .joints import MOTOR_NAMES, N_JOINTS
-from .options import FEATURES
 
 STAT_NAMES = ("mean", "std", "min", "max", "q01", "q99", "count")
 DEFAULT_EPS = 1e-8
@@ -53,6 +53,7 @@ class NormStats:
     runtime_key: str | None = None
     runtime_key_present: bool = True
     available: tuple[str, ...] = ()
+    count: int | None = None          # frames the stats were computed over, when stored
 
     def normalize(self, x: np.ndarray) -> np.ndarray:
         """What the policy sees for ``x`` (policy frame, shape (..., 6))."""
@@ -166,6 +167,8 @@ def _select(groups: dict[_Group, dict[str, str]], tensors: Mapping[str, object],
             raise config_error(f"stats disagree between {reference.prefix} and {group.prefix}",
                                source=source, field=feature)
     assert reference is not None
+    count = _count(tensors[groups[reference]["count"]], source=source,
+                   key=groups[reference]["count"]) if "count" in groups[reference] else None
     runtime_present = any(g.dataset is None for g in wanted)
     runtime_key = next((g.prefix for g in wanted if g.dataset is None), None)
     if runtime_key is None:
@@ -176,7 +179,22 @@ def _select(groups: dict[_Group, dict[str, str]], tensors: Mapping[str, object],
         std=arrays.get("std", np.full(N_JOINTS, np.nan)), source=source, key=reference.prefix,
         mode=mode, min=arrays.get("min"), max=arrays.get("max"), eps=eps,
         dataset=chosen_dataset, runtime_key=runtime_key, runtime_key_present=runtime_present,
-        available=available)
+        available=available, count=count)
+
+
+def _count(raw: object, *, source: str, key: str) -> int:
+    """A frame count: one positive whole number (LeRobot stores it as shape (1,))."""
+    values = np.asarray(raw, dtype=object).ravel()
+    if values.size == 0 or isinstance(values[0], (bool, np.bool_)) or \
+            not isinstance(values[0], (int, float, np.integer, np.floating)):
+        raise config_error("count must be a number", source=source, field=key,
+                           value=str(raw)[:60])
+    count = float(values[0])
+    if not np.isfinite(count) or count < 0 or count != int(count) or \
+            np.any(np.asarray(values, dtype=float) != count):
+        raise config_error("count must be one whole number >= 0", source=source, field=key,
+                           value=str(raw)[:60])
+    return int(count)
 
 
 def _read_json(path: Path) -> object:

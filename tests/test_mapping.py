@@ -98,7 +98,6 @@ def test_load_valid_mapping(tmp_path):
     assert mapping.robot_units[-1] is RobotUnit.RANGE_0_100
     # input = "degrees" becomes a map from sim radians
     np.testing.assert_allclose(mapping.sim_to_policy.scale[:5], np.rad2deg(1.0))
-    np.testing.assert_allclose(mapping.sim_to_policy_declared.scale[:5], 1.0)
     assert mapping.sim_to_policy.direction[1] == -1
 
 
