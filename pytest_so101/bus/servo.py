@@ -45,6 +45,10 @@ READ_ONLY = {a for r in REGISTERS.values() if not r.writable
 DEFAULT_SPEED_TICKS_PER_S = 3000.0
 
 
+#: Present_Load full scale: 1000 = 100 % of the servo's maximum torque (0.1 % units).
+LOAD_FULL_SCALE = 1000
+
+
 class Shaft(Protocol):
     """What turns behind a servo, in raw encoder ticks (float, not wrapped: mod 4096 is
     what the encoder reads)."""
@@ -53,6 +57,10 @@ class Shaft(Protocol):
 
     def drive(self, now: float, goal_raw: float | None) -> None:
         """Hold/move toward ``goal_raw`` (None: torque off, passive)."""
+
+    def load(self, now: float) -> float:
+        """Torque the motor applies, as a fraction of its maximum, positive toward
+        increasing raw ticks (0 when passive)."""
 
 
 class SimpleShaft:
@@ -82,6 +90,10 @@ class SimpleShaft:
     def set_raw(self, raw: float) -> None:
         """Move the shaft by hand (a person turning a passive joint)."""
         self._raw = float(raw)
+
+    def load(self, now: float) -> float:
+        """No mass behind it: no load."""
+        return 0.0
 
 
 @dataclass
@@ -172,6 +184,8 @@ class VirtualServo:
     def _refresh(self, now: float) -> None:
         present = self.present_ticks(now)
         self.set("Present_Position", present)
+        load = round(self.shaft.load(now) * LOAD_FULL_SCALE) if self.torque_on else 0
+        self.set_signed("Present_Load", max(-LOAD_FULL_SCALE, min(LOAD_FULL_SCALE, load)))
         if not self.torque_on:
             self.set("Goal_Position", present)
         moving = self.torque_on and abs(self.signed("Goal_Position") - present) > 1

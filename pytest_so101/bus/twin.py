@@ -3,8 +3,10 @@
 Each servo has a hidden *assembly* (the raw encoder value at sim zero, and the mounting
 direction) that plays the part of a physical arm. Goal_Position drives the joint's
 position actuator, Present_Position comes from the joint angle through the assembly and
-the Homing_Offset register, and torque off leaves the joint passive (gravity acts).
-Physics steps at the model's timestep, following the wall clock.
+the Homing_Offset register, Present_Load from the actuator's torque. Torque off leaves
+the joint passive: the gearbox's static friction holds it where it is (as on a real
+SO-101) unless a torque larger than that friction acts, or a person moves it
+(:meth:`TwinArm.place`). Physics steps at the model's timestep, following the wall clock.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from ..sim.model import SimModel
 from .servo import VirtualServo
 
 MAX_STEPS_PER_ACCESS = 500             # at most 1 s of physics per bus access
-#: Gearbox friction of an unpowered STS3215 (N m): a real SO-101 with torque off stays
-#: where it is put, so the passive twin must not fold under gravity either.
+#: Static gearbox friction of an unpowered STS3215 (N m): a real SO-101 with torque off
+#: stays where it is put (gravity on its joints stays below ~0.9 N m), so a passive twin
+#: joint is held exactly while the torque on it stays below this; beyond it, it slips.
 PASSIVE_FRICTION_NM = 1.5
 HALF_TURN = 2047
 
@@ -69,6 +72,7 @@ class TwinArm:
         self._bias = self.model.actuator_biasprm.copy()
         self._friction = self.model.dof_frictionloss.copy()
         self._resync = False
+        self._passive: dict[int, float] = {}     # joint -> angle its friction holds it at
         self.place(sim.keyframe(start_keyframe))
         for j in range(len(MOTOR_NAMES)):
             self.torque(j, False)
@@ -86,8 +90,21 @@ class TwinArm:
         if self._resync:              # placed by hand: physics resumes from here
             self._steps, self._resync = due, False
         todo = min(due - self._steps, MAX_STEPS_PER_ACCESS)
-        self.sim.step(self.data, max(0, todo))
+        for _ in range(max(0, todo)):
+            self.sim.step(self.data)
+            self._hold_passive()
         self._steps = due if todo >= 0 else self._steps
+
+    def _hold_passive(self) -> None:
+        """Static friction: a passive joint whose gravity (bias) torque stays below the
+        gearbox friction does not move at all; one pushed harder slips from there."""
+        for j, held in self._passive.items():
+            dof = self.sim.dof_adr[j]
+            if abs(self.data.qfrc_bias[dof]) < PASSIVE_FRICTION_NM:
+                self.data.qpos[self.sim.qpos_adr[j]] = held
+                self.data.qvel[dof] = 0.0
+            else:
+                self._passive[j] = float(self.data.qpos[self.sim.qpos_adr[j]])
 
     def q(self, j: int) -> float:
         return float(self.data.qpos[self.sim.qpos_adr[j]])
@@ -98,11 +115,17 @@ class TwinArm:
         self.data.qvel[self.sim.dof_adr] = 0
         for j, q in enumerate(np.asarray(q_sim_rad, dtype=float)):
             self.goal(j, q)
+            if j in self._passive:
+                self._passive[j] = float(q)
         self.sim.forward(self.data)
         self._resync = True
 
     def torque(self, j: int, on: bool) -> None:
         dof = self.sim.dof_adr[j]
+        if on:
+            self._passive.pop(j, None)
+        elif j not in self._passive:
+            self._passive[j] = self.q(j)
         self.model.dof_frictionloss[dof] = self._friction[dof] if on else PASSIVE_FRICTION_NM
         act = self.sim.actuator_ids[j]
         if act is None:
@@ -115,6 +138,15 @@ class TwinArm:
         if act is not None:
             low, high = self.model.actuator_ctrlrange[act]
             self.data.ctrl[act] = min(high, max(low, q_rad))
+
+    def load(self, j: int) -> float:
+        """The actuator's torque on joint ``j`` as a fraction of its force limit (sim
+        frame: positive toward increasing q); 0 for a passive joint."""
+        act = self.sim.actuator_ids[j]
+        if act is None or j in self._passive:
+            return 0.0
+        limit = float(np.max(np.abs(self.model.actuator_forcerange[act]))) or 1.0
+        return float(self.data.actuator_force[act]) / limit
 
 
 class TwinShaft:
@@ -132,6 +164,12 @@ class TwinShaft:
         self.arm.torque(self.joint, goal_raw is not None)
         if goal_raw is not None:
             self.arm.goal(self.joint, self.assembly.q(goal_raw))
+
+    def load(self, now: float) -> float:
+        """The joint's actuator torque in the servo's own direction (a mirrored motor
+        pushes the other way round)."""
+        self.arm.advance(now)
+        return self.assembly.direction * self.arm.load(self.joint)
 
     def set_raw(self, raw: float) -> None:
         q = self.arm.data.qpos[self.arm.sim.qpos_adr].copy()
