@@ -2,7 +2,9 @@
 
 Motion happens only inside :meth:`Arm.motion` (torque on; off again however the block
 ends, KeyboardInterrupt included), in steps of at most the envelope's cap at a bounded
-speed, to goals the :class:`~pytest_so101.safety.SafetyEnvelope` accepts.
+speed, to goals the :class:`~pytest_so101.safety.SafetyEnvelope` accepts. A joint whose
+read-only checks failed in the run (``frozen``) is never moved, and a move may be bounded
+(``max_travel_ticks``): such a move is refused before anything is sent.
 """
 
 from __future__ import annotations
@@ -15,27 +17,51 @@ import numpy as np
 
 from .bus.feetech import FeetechBus
 from .calibration import Calibration
-from .frames import RobotUnit, ticks_to_units, units_to_ticks
+from .frames import DEG_PER_TICK, RobotUnit, ticks_to_units, units_to_ticks
 from .joints import MOTOR_NAMES
 from .mapping import MappingFile
-from .safety import SafetyEnvelope
+from .safety import HOLD_TICKS, SafetyEnvelope
 
 DEFAULT_SPEED_TICKS_PER_S = 1000.0   # ~88 deg/s
 SETTLE_TIMEOUT_S = 3.0
 MAX_STEPS = 200
 
 
+class MotionRefusedError(RuntimeError):
+    """A move the run will not make (a frozen joint, a travel beyond its bound); nothing
+    was sent."""
+
+
 class Arm:
-    """A calibrated arm on a bus; ``mapping`` relates its units to the sim frame."""
+    """A calibrated arm on a bus; ``mapping`` relates its units to the sim frame.
+    ``frozen`` (joint name -> why) is shared with the run and read at each move."""
 
     def __init__(self, bus: FeetechBus, calibration: Calibration, envelope: SafetyEnvelope,
                  mapping: MappingFile | None = None, *,
-                 speed_ticks_per_s: float = DEFAULT_SPEED_TICKS_PER_S) -> None:
+                 speed_ticks_per_s: float = DEFAULT_SPEED_TICKS_PER_S,
+                 frozen: dict[str, str] | None = None) -> None:
         self.bus, self.calibration, self.envelope = bus, calibration, envelope
         self.mapping = mapping
         self.speed = speed_ticks_per_s
+        self.frozen = frozen if frozen is not None else {}
         self._moving = False
         self.torque_was_enabled = False
+
+    def refuse(self, goal_ticks: np.ndarray, present_ticks: np.ndarray, *,
+               max_travel_ticks: float | None = None) -> None:
+        """Raise :class:`MotionRefusedError` if the move would turn a frozen joint, or any joint
+        further than ``max_travel_ticks``."""
+        travel = np.asarray(goal_ticks, dtype=float) - np.asarray(present_ticks, dtype=float)
+        for j, joint in enumerate(MOTOR_NAMES):
+            if joint in self.frozen and abs(travel[j]) > HOLD_TICKS:
+                raise MotionRefusedError(
+                    f"{joint}: not moved ({travel[j]:+.0f} ticks asked): its read-only checks "
+                    f"failed in this run ({self.frozen[joint]})")
+            if max_travel_ticks is not None and abs(travel[j]) > max_travel_ticks:
+                raise MotionRefusedError(
+                    f"{joint}: would move {travel[j]:+.0f} ticks "
+                    f"({travel[j] * DEG_PER_TICK:+.1f} deg), more than the "
+                    f"{max_travel_ticks:.0f} ticks this move allows: nothing was sent")
 
     # -- frames ------------------------------------------------------------------------
     @property
@@ -75,11 +101,15 @@ class Arm:
             finally:
                 self._moving = False
 
-    def move_ticks(self, goal_ticks: np.ndarray, *, settle_ticks: float = 3.0) -> np.ndarray:
-        """Go to ``goal_ticks`` in capped steps at the speed cap; return the settled reading."""
+    def move_ticks(self, goal_ticks: np.ndarray, *, settle_ticks: float = 3.0,
+                   max_travel_ticks: float | None = None) -> np.ndarray:
+        """Go to ``goal_ticks`` in capped steps at the speed cap; return the settled reading.
+        Refused (:class:`MotionRefusedError`) before anything moves if it would turn a frozen
+        joint or any joint further than ``max_travel_ticks``."""
         if not self._moving:
             raise RuntimeError("move_ticks needs `with arm.motion():` (torque off on exit)")
         goal = np.rint(np.asarray(goal_ticks, dtype=float))
+        self.refuse(goal, self.read_ticks(), max_travel_ticks=max_travel_ticks)
         cap = 0.9 * self.envelope.max_step_ticks     # room for motion until the servo acts
         for _ in range(MAX_STEPS):
             present = self.read_ticks().astype(float)

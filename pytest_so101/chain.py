@@ -44,7 +44,7 @@ def robot_to_policy_map(units: Sequence[RobotUnit], frame: PolicyFrame,
         units_text = "/".join(sorted({u.value for u in units}))
         raise config_error(
             f"converting the robot's units ({units_text}) to the policy frame '{frame.value}' "
-            "needs the arm's calibration: pass --so101-calibration", source=source,
+            "needs the arm's calibration", source=source,
             field="sim_to_robot.units")
 
     def convert(x: np.ndarray) -> np.ndarray:

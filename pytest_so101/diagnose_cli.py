@@ -4,7 +4,8 @@ Give any subset of a calibration, normalization stats, a mapping and an MJCF (an
 read-only, the arm's port to compare its calibration registers with the file). Prints a
 line per check, then per joint the diagnosis with the likely cause and the fix. Exit
 status 0 when every check holds, 1 otherwise (a bad file counts as a failure), 2 for
-usage errors; ``--json`` prints the same as one JSON document.
+usage errors; ``--json`` prints the same as one JSON document. The checks are the table
+of :mod:`pytest_so101.checks`, the same the suites run.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-from .diagnosis import CheckResult, check_registers_match_file, diagnose
+from .checks import CheckResult, Inputs, run_checks
 from .errors import So101ConfigError
 from .features import FEATURES
 from .joints import MOTOR_NAMES
+from .measurement import Measurement, Outcome
 from .tolerances import Tolerances
 
 
@@ -32,21 +35,28 @@ def build_parser() -> argparse.ArgumentParser:
                         "HF_LEROBOT_CALIBRATION")
     parser.add_argument("--stats", metavar="PATH", help="normalization stats: a policy folder, "
                         "a .safetensors file, a dataset stats.json or a plain mean/std JSON")
-    parser.add_argument("--stats-feature", default="observation.state", choices=FEATURES)
+    parser.add_argument("--stats-feature", default="observation.state", choices=FEATURES,
+                        metavar="FEATURE", help="which feature's stats to check: "
+                        f"{' or '.join(FEATURES)} (default observation.state)")
     parser.add_argument("--stats-dataset", metavar="NAME",
-                        help="the dataset prefix, when the stats hold several")
+                        help="the dataset prefix, when the stats hold several (e.g. so100)")
     parser.add_argument("--mapping", metavar="PATH", help="the sim/robot/policy mapping TOML")
     parser.add_argument("--mjcf", metavar="PATH", help="the MuJoCo model the mapping is used "
-                        "with (default: the model the mapping names)")
+                        "with; without it, the model check is skipped and the other checks "
+                        "use the limits of the model the mapping names")
     parser.add_argument("--port", metavar="TTY", help="read the calibration registers of the "
                         "arm on this port (read-only) and compare them with --calibration")
-    parser.add_argument("--tolerance-deg", type=float, default=Tolerances.deg)
-    parser.add_argument("--tolerance-z", type=float, default=Tolerances.z)
+    parser.add_argument("--tolerance-deg", type=float, default=Tolerances.deg, metavar="DEG",
+                        help=f"angle tolerance in degrees of joint motion (default "
+                        f"{Tolerances.deg:g})")
+    parser.add_argument("--tolerance-z", type=float, default=Tolerances.z, metavar="STD",
+                        help=f"advisory normalized-near-zero tolerance in std (default "
+                        f"{Tolerances.z:g})")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     return parser
 
 
-def _load(args: argparse.Namespace):
+def _load(args: argparse.Namespace) -> Inputs:
     """The user's files, validated; any problem raises one So101ConfigError."""
     from .calibration import resolve_calibration
     from .mapping import load_mapping
@@ -62,59 +72,92 @@ def _load(args: argparse.Namespace):
 
         names = mapping.sim_joint_names if mapping is not None else MOTOR_NAMES
         limits = SimModel(args.mjcf, names).limits
-    return calibration, stats, mapping, limits
+    return Inputs(calibration, stats, mapping, limits,
+                  Tolerances(deg=args.tolerance_deg, z=args.tolerance_z))
 
 
-def _registers(port: str, calibration) -> CheckResult:
+@dataclass
+class Line:
+    """One line of the report: a check's title, its status, its failing measurements."""
+
+    title: str
+    status: str
+    ok: bool
+    failed: list[Measurement] = field(default_factory=list)
+    marginal: list[Measurement] = field(default_factory=list)
+    result: CheckResult | None = None
+
+
+def _line(result: CheckResult) -> Line:
+    marginal = [m for m in result.measurements if m.outcome is Outcome.MARGINAL]
+    if result.error:
+        status = f"ERROR: {result.error}"
+    elif result.skipped and not result.measurements:
+        status = f"skipped: {result.skipped}"
+    elif result.failed:
+        status = f"FAIL on {', '.join(dict.fromkeys(m.joint for m in result.failed))}"
+    elif marginal:
+        status = f"marginal on {', '.join(dict.fromkeys(m.joint for m in marginal))}"
+    else:
+        status = "ok"
+    return Line(result.title, status, result.ok, result.failed, marginal, result)
+
+
+def _registers(port: str, calibration) -> Line:
     from .bus.feetech import BusError, FeetechBus
+    from .diagnosis import check_registers_match_file
 
     title = f"servo registers on {port} vs the calibration file"
     if calibration is None:
-        return CheckResult(title, skipped="needs a calibration")
+        return Line(title, "skipped: needs a calibration (--calibration)", True)
     try:
         with FeetechBus(port) as bus:
             bus.identify()
             on_servo = bus.read_calibration()
     except BusError as exc:
-        return CheckResult(title, error=str(exc))
-    return CheckResult(title, check_registers_match_file(on_servo, calibration))
+        return Line(title, f"ERROR: {exc}", False)
+    measurements = check_registers_match_file(on_servo, calibration)
+    failed = [m for m in measurements if not m.passed]
+    status = f"FAIL on {', '.join(dict.fromkeys(m.joint for m in failed))}" if failed else "ok"
+    return Line(title, status, not failed, failed)
 
 
-def _print_text(results: list[CheckResult], out) -> None:
-    for r in results:
-        if r.error:
-            status = f"ERROR: {r.error}"
-        elif r.skipped and not r.measurements:
-            status = f"skipped: {r.skipped}"
-        elif r.failed:
-            status = f"FAIL on {', '.join(dict.fromkeys(m.joint for m in r.failed))}"
-        else:
-            status = "ok"
-        print(f"  {r.title:<48} {status}", file=out)
+def _print_text(lines: list[Line], out) -> None:
+    width = max(len(line.title) for line in lines) + 2
+    for line in lines:
+        print(f"  {line.title:<{width}} {line.status}", file=out)
     print(file=out)
     for joint in MOTOR_NAMES:
-        failed = [m for r in results for m in r.failed if m.joint == joint]
-        if not failed:
+        failed = [m for line in lines for m in line.failed if m.joint == joint]
+        marginal = [m for line in lines for m in line.marginal if m.joint == joint]
+        if not failed and not marginal:
             print(f"{joint}: ok", file=out)
             continue
-        print(f"{joint}: {len(failed)} problem{'s' if len(failed) > 1 else ''}", file=out)
-        for m in failed:
-            print(f"  - {m.check} = {m.value:.4g} {m.unit} (limit {m.limits_text()})", file=out)
+        what = [f"{len(failed)} problem{'s' * (len(failed) != 1)}"] if failed else []
+        what += [f"{len(marginal)} marginal"] if marginal else []
+        print(f"{joint}: {', '.join(what)}", file=out)
+        for m in failed + marginal:
+            print(f"  - {m.check} = {m.value:.4g} {m.unit} (limit {m.limits_text()}) "
+                  f"{m.outcome.value}", file=out)
             if m.detail:
                 print(f"    {m.detail}", file=out)
-            if m.cause:
+            if m.outcome is Outcome.FAIL and m.cause:
                 print(f"    likely cause: {m.cause}", file=out)
-            if m.fix:
+            if m.outcome is Outcome.FAIL and m.fix:
                 print(f"    fix: {m.fix}", file=out)
 
 
-def _as_json(results: list[CheckResult]) -> dict:
+def _as_json(lines: list[Line]) -> dict:
     from .report.record import measurement_dict
 
-    return {"ok": all(r.ok for r in results),
-            "checks": [{"title": r.title, "skipped": r.skipped, "error": r.error,
-                        "measurements": [measurement_dict(m) for m in r.measurements]}
-                       for r in results]}
+    checks = []
+    for line in lines:
+        r = line.result
+        measurements = r.measurements if r is not None else line.failed
+        checks.append({"title": line.title, "name": r.check.name if r else None,
+                       "skipped": r.skipped if r else "", "status": line.status,
+                       "measurements": [measurement_dict(m) for m in measurements]})
+    return {"ok": all(line.ok for line in lines), "checks": checks}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -122,29 +165,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not any((args.calibration, args.stats, args.mapping, args.mjcf)):
         build_parser().error("give at least one of --calibration, --stats, --mapping, --mjcf")
     try:
-        calibration, stats, mapping, limits = _load(args)
+        inputs = _load(args)
     except So101ConfigError as exc:
         if args.json:
             print(json.dumps({"ok": False, "error": str(exc)}))
         else:
             print(f"so101-diagnose: {exc}", file=sys.stderr)
         return 1
-    tolerances = Tolerances(deg=args.tolerance_deg, z=args.tolerance_z)
-    results = diagnose(calibration=calibration, stats=stats, mapping=mapping, limits=limits,
-                       tolerances=tolerances)
+    lines = [_line(r) for r in run_checks(inputs, flavor="cli")]
     if args.port:
-        results.append(_registers(args.port, calibration))
-    ok = all(r.ok for r in results)
+        lines.append(_registers(args.port, inputs.calibration))
+    ok = all(line.ok for line in lines)
     if args.json:
-        print(json.dumps(_as_json(results), indent=2))
+        print(json.dumps(_as_json(lines), indent=2))
     else:
         used = [f"{what} {value}" for what, value in (
-            ("calibration", calibration.source if calibration else None),
-            ("stats", f"{stats.source} [{stats.key}]" if stats else None),
-            ("mapping", mapping.source if mapping else None), ("mjcf", args.mjcf),
-            ("port", args.port)) if value]
+            ("calibration", inputs.calibration.source if inputs.calibration else None),
+            ("stats", inputs.stats.label if inputs.stats else None),
+            ("mapping", inputs.mapping.source if inputs.mapping else None),
+            ("mjcf", args.mjcf), ("port", args.port)) if value]
         print(f"so101-diagnose: {'; '.join(used)}")
-        _print_text(results, sys.stdout)
+        _print_text(lines, sys.stdout)
         print(f"\n{'all checks hold' if ok else 'problems found'}")
     return 0 if ok else 1
 

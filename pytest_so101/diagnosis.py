@@ -1,22 +1,19 @@
-"""Diagnosis: the checks that need no motion, and the likely cause and fix of a failure.
+"""Diagnosis: the checks of the configuration files, and the likely cause and fix of a
+failure.
 
 Each check returns per-joint :class:`Measurement` records whose failures carry ``cause``
-and ``fix`` (the catalog is docs/faults.md). The ``explain_*`` functions interpret what
-the arm-side checks measured (a zero that moved, registers that differ from the file, a
-jog that went the wrong way). :func:`diagnose` runs every check the given files allow;
-``suites/test_configuration.py`` and ``so101-diagnose`` both use it.
+and ``fix`` (the catalog is docs/faults.md); :mod:`pytest_so101.checks` lists them as one
+table. The ``explain_*`` functions interpret what the arm-side checks measured (a zero
+that moved, registers that differ from the file, a jog that went the wrong way).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from .calibration import Calibration
 from .chain import robot_to_policy_map
-from .errors import So101ConfigError
-from .fingerprint import SIM_RADIANS, conversion, rank_frames
+from .fingerprint import conversion, frame_name, rank_frames
 from .frames import (
     DEG_PER_TICK,
     LEROBOT_MAX_RES,
@@ -28,11 +25,6 @@ from .frames import (
     units_to_ticks,
 )
 from .invariants import (
-    check_map_matches_reference,
-    check_normalized_near_zero,
-    check_stats_extremes_within_limits,
-    check_stats_mean_within_limits,
-    check_stds_positive,
     map_disagreement_deg,
 )
 from .joints import (
@@ -45,13 +37,14 @@ from .joints import (
     JointLimits,
 )
 from .mapping import RAD_TO_DEG, MappingFile
-from .measurement import Measurement
+from .measurement import Evidence, Measurement
 from .stats import NormStats
-from .tolerances import Tolerances
 
 #: A sweep may exceed the model's joint range by this much (horn play, a model drawn a
 #: little conservative); wider than that it has crossed the 0/4095 seam.
 SWEEP_SLACK_DEG = 45.0
+#: No joint but wrist_roll sweeps wider than this, whatever the model says.
+MAX_SWEEP_DEG = 350.0
 #: How far the model's range, mapped through [sim_to_robot], may land from the calibrated
 #: range at either end: real sweeps stop short of the model's limits by some degrees.
 COVERAGE_TOLERANCE_DEG = 25.0
@@ -72,27 +65,43 @@ def _unit_name(unit: RobotUnit) -> str:
 
 # -- the calibration file alone ---------------------------------------------------------
 
+def widest_sweep_deg(limits: JointLimits) -> np.ndarray:
+    """The widest sweep each joint can record without crossing the 0/4095 seam (deg): the
+    model's range plus some slack, at most 350 deg. The one threshold of the seam."""
+    return np.minimum(limits.upper_deg - limits.lower_deg + SWEEP_SLACK_DEG, MAX_SWEEP_DEG)
+
+
+def sweep_crosses_seam(cal: Calibration, limits: JointLimits, joint: int) -> bool:
+    """True when this joint's recorded sweep is wider than the joint can move (wrist_roll,
+    fixed to 0..4095 by LeRobot, never)."""
+    width_deg = (cal.range_max[joint] - cal.range_min[joint]) * DEG_PER_TICK
+    return joint != WRIST_ROLL and bool(width_deg > widest_sweep_deg(limits)[joint])
+
+
 def check_calibrated_ranges(cal: Calibration, limits: JointLimits) -> list[Measurement]:
     """Each sweep is no wider than the joint can move; one across the 0/4095 seam reads
     nearly a full turn (lerobot issues #3586, #3587). wrist_roll is fixed to 0..4095."""
     width_deg = (cal.range_max - cal.range_min) * DEG_PER_TICK
     model_deg = limits.upper_deg - limits.lower_deg
+    allowed = widest_sweep_deg(limits)
     out = []
     for j, joint in enumerate(MOTOR_NAMES):
         if j == WRIST_ROLL:
             continue
-        allowed = float(min(model_deg[j] + SWEEP_SLACK_DEG, 350.0))
         m, big_m = int(cal.range_min[j]), int(cal.range_max[j])
         out.append(Measurement(
-            "calibrated range width", joint, float(width_deg[j]), "deg", None, allowed,
+            "calibrated range width", joint, float(width_deg[j]), "deg", None, float(allowed[j]),
             f"{cal.source}: range_min {m}, range_max {big_m} ticks; the model's joint range "
             f"is {model_deg[j]:.4g} deg ({limits.source})",
-            cause=("the sweep crossed the encoder's 0/4095 seam while calibrating "
-                   "(lerobot issues #3586, #3587): the joint's travel wraps from 4095 to 0, so "
-                   "min/max record nearly a full turn instead of the travel"),
-            fix=("hold the joint at the middle of its travel while homing, so the held pose "
-                 "reads 2047 and the travel stays clear of the seam: " + RECALIBRATE)))
+            cause=SEAM_CAUSE, fix=SEAM_FIX))
     return out
+
+
+SEAM_CAUSE = ("the sweep crossed the encoder's 0/4095 seam while calibrating (lerobot issues "
+              "#3586, #3587): the joint's travel wraps from 4095 to 0, so min/max record "
+              "nearly a full turn instead of the travel")
+SEAM_FIX = ("hold the joint at the middle of its travel while homing, so the held pose reads "
+            "2047 and the travel stays clear of the seam: " + RECALIBRATE)
 
 
 def check_drive_modes(cal: Calibration, units: tuple[RobotUnit, ...]) -> list[Measurement]:
@@ -213,8 +222,9 @@ def check_sim_to_robot_covers_calibration(mapping: MappingFile, cal: Calibration
             f"to ticks [{ends_ticks[0, j]:.0f}, {ends_ticks[1, j]:.0f}], calibrated "
             f"[{cal.range_min[j]}, {cal.range_max[j]}] ({cal.source})",
             cause=cause,
-            fix=(f"fix {joint}'s [sim_to_robot] scale first (so101-diagnose)" if scale_wrong
-                 else f"set [sim_to_robot] offset for {joint} to {better_offset[j]:.6g}"
+            fix=(f"fix {joint}'s [sim_to_robot] scale first (the scale check gives it)"
+                 if scale_wrong else
+                 f"set [sim_to_robot] offset for {joint} to {better_offset[j]:.6g}"
                  + (" (or load the MJCF the map was written for)" if quarter else ""))))
     return out
 
@@ -294,6 +304,26 @@ def check_robot_units_match_policy_frame(mapping: MappingFile, cal: Calibration 
     return out
 
 
+def _ranked(stats: NormStats, mapping: MappingFile, cal: Calibration | None,
+            limits: JointLimits) -> tuple[list, object, object, bool]:
+    """The fingerprint's ranking, the declared frame's candidate, the best one, and whether
+    the best overrules the declared frame (plausible, and clearly better)."""
+    ranked = rank_frames(stats, limits, calibration=cal, sim_to_robot=mapping.sim_to_robot,
+                         robot_units=mapping.robot_units)
+    mine, best = {c.frame: c for c in ranked}.get(mapping.policy_frame.value), ranked[0]
+    decided = mine is not None and best.frame != mine.frame and best.plausible and \
+        mine.penalty - best.penalty > FRAME_DECISION_MARGIN
+    return ranked, mine, best, decided
+
+
+def decide_frame(stats: NormStats, mapping: MappingFile, cal: Calibration | None,
+                 limits: JointLimits) -> tuple[str | None, dict[str, str]]:
+    """The frame that explains the stats clearly better than the declared one (its name
+    for a message) and the per-joint conversion into the declared frame; (None, {})."""
+    _, mine, best, decided = _ranked(stats, mapping, cal, limits)
+    return (frame_name(best.frame), conversion(best, mine)) if decided else (None, {})
+
+
 def check_stats_frame(stats: NormStats, mapping: MappingFile, cal: Calibration | None,
                       limits: JointLimits, *, tolerance_deg: float) -> list[Measurement]:
     """Frame fingerprinting: when another frame explains the stats clearly better than the
@@ -301,20 +331,15 @@ def check_stats_frame(stats: NormStats, mapping: MappingFile, cal: Calibration |
     declared = mapping.policy_frame
     if declared is None or mapping.sim_to_robot is None:
         return []
-    ranked = rank_frames(stats, limits, calibration=cal, sim_to_robot=mapping.sim_to_robot,
-                         robot_units=mapping.robot_units)
-    by_frame = {c.frame: c for c in ranked}
-    mine, best = by_frame.get(declared.value), ranked[0]
+    ranked, mine, best, decided = _ranked(stats, mapping, cal, limits)
     if mine is None:
         return []
-    decided = best.frame != mine.frame and best.plausible and \
-        mine.penalty - best.penalty > FRAME_DECISION_MARGIN
     ends = np.stack([limits.lower_rad, limits.upper_rad])
     worst = map_disagreement_deg(mine.sim_to_frame, best.sim_to_frame, ends).max(axis=0) \
         if decided else np.zeros(N_JOINTS)
     formulas = conversion(best, mine) if decided else {}
     ranking = ", ".join(f"{c.frame} {c.penalty:.2f}" for c in ranked[:3])
-    best_name = "sim radians" if best.frame == SIM_RADIANS else best.frame
+    declarable = best.frame in {f.value for f in PolicyFrame}
     out = []
     for j, joint in enumerate(MOTOR_NAMES):
         formula = formulas.get(joint, f"{joint} = x")
@@ -322,9 +347,10 @@ def check_stats_frame(stats: NormStats, mapping: MappingFile, cal: Calibration |
             "stats frame fingerprint", joint, float(worst[j]), "deg", None, tolerance_deg,
             f"{stats.source} [{stats.key}] declared {declared.value}; frames ranked by "
             f"penalty: {ranking}",
-            cause=f"the stats were recorded in {best_name}, not {declared.value}",
-            fix=(f"declare [policy] frame = \"{best.frame}\"" if best.frame != SIM_RADIANS else
-                 "record the stats in the robot's units") + f", or convert: {formula}"))
+            cause=f"the stats were recorded in {frame_name(best.frame)}, not {declared.value}",
+            fix=(f"declare [policy] frame = \"{best.frame}\", or convert: {formula}" if declarable
+                 else f"convert the data to {declared.value} and recompute the stats: "
+                 f"{formula}")))
     return out
 
 
@@ -346,14 +372,12 @@ def check_stats_key(stats: NormStats) -> list[Measurement]:
 
 # -- explanations for the arm-side checks --------------------------------------------------
 
-def explain_zero_shift(joint: int, off_ticks: float, cal: Calibration | None = None
-                       ) -> tuple[str, str]:
+def explain_zero_shift(joint: int, off_ticks: float, cal: Calibration | None = None,
+                       limits: JointLimits = SO101_NEW_CALIB_LIMITS) -> tuple[str, str]:
     """Why a joint reads ``off_ticks`` away from where it physically is."""
     teeth = off_ticks / TOOTH_TICKS
-    if cal is not None and joint != WRIST_ROLL and \
-            (cal.range_max[joint] - cal.range_min[joint]) * DEG_PER_TICK > 300:
-        return ("the calibrated range crosses the 0/4095 seam (lerobot issues #3586, #3587)",
-                "hold the joint at the middle of its travel while homing: " + RECALIBRATE)
+    if cal is not None and sweep_crosses_seam(cal, limits, joint):
+        return SEAM_CAUSE, SEAM_FIX
     if abs(teeth) >= 0.5 and abs(teeth - round(teeth)) * TOOTH_TICKS <= 12:
         n = round(abs(teeth))
         return (f"the horn was re-seated {n} spline tooth{'' if n == 1 else ' teeth'} "
@@ -365,8 +389,57 @@ def explain_zero_shift(joint: int, off_ticks: float, cal: Calibration | None = N
             RECALIBRATE)
 
 
-def check_registers_match_file(on_servo: Calibration, in_file: Calibration
-                               ) -> list[Measurement]:
+#: A joint this far from the rest pose is not resting there (deg) ...
+NOT_AT_REST_DEG = 10.0
+#: ... and with this many such joints the arm is not in its rest pose at all (one or two
+#: joints off are a fault of those joints: mirrored, re-seated, stale).
+NOT_AT_REST_JOINTS = 3
+
+
+def joints_off_rest(q_read_rad: np.ndarray, q_rest_rad: np.ndarray) -> list[int]:
+    """The joints that read more than :data:`NOT_AT_REST_DEG` from the rest pose."""
+    off = np.abs(np.asarray(q_read_rad) - np.asarray(q_rest_rad)) * RAD_TO_DEG
+    return [int(j) for j in np.flatnonzero(off > NOT_AT_REST_DEG)]
+
+
+def arm_not_at_rest(q_read_rad: np.ndarray, q_rest_rad: np.ndarray) -> tuple[str, str] | None:
+    """(cause, fix) when the arm as a whole is not in its rest pose, else None."""
+    off = joints_off_rest(q_read_rad, q_rest_rad)
+    if len(off) < NOT_AT_REST_JOINTS:
+        return None
+    names = ", ".join(MOTOR_NAMES[j] for j in off)
+    return (f"the arm is probably not folded in its rest pose: {len(off)} of 6 joints ({names}) "
+            f"read more than {NOT_AT_REST_DEG:g} deg from it",
+            "fold the arm into its rest pose (on its stops) before the run; with so101-twin "
+            "serve, start it with --start rest")
+
+
+#: A reading this close to the true angle's mirror image (about the calibrated middle)
+#: names a mirrored motor (deg).
+MIRROR_MATCH_DEG = 5.0
+
+
+def explain_reading(joint: int, q_read_rad: float, q_true_rad: float, q_middle_rad: float,
+                    off_ticks: float, cal: Calibration | None = None,
+                    limits: JointLimits = SO101_NEW_CALIB_LIMITS) -> tuple[str, str]:
+    """Why a joint reads ``q_read_rad`` where it physically is at ``q_true_rad`` (sim
+    frame): a mirrored motor when the reading is the true angle mirrored about the
+    calibrated middle (``q_middle_rad``), else a shifted zero (:func:`explain_zero_shift`)."""
+    off_deg = abs(q_read_rad - q_true_rad) * RAD_TO_DEG
+    mirror_deg = abs(q_read_rad + q_true_rad - 2 * q_middle_rad) * RAD_TO_DEG
+    if off_deg > 2 * MIRROR_MATCH_DEG and mirror_deg < MIRROR_MATCH_DEG:
+        name = MOTOR_NAMES[joint]
+        return (f"a mirrored motor: it reads {np.rad2deg(q_read_rad):.1f} deg where the joint "
+                f"is at {np.rad2deg(q_true_rad):.1f} deg, the mirror image about the middle of "
+                "the calibrated range (mounted reversed; LeRobot does not detect it, lerobot "
+                "issue #3942)",
+                f"set direction = -1 for {name} in [sim_to_robot] (or remount the motor); the "
+                "gravity check and --so101-guided confirm it")
+    return explain_zero_shift(joint, off_ticks, cal, limits)
+
+
+def check_registers_match_file(on_servo: Calibration, in_file: Calibration, *,
+                               evidence: Evidence = Evidence.SERVO) -> list[Measurement]:
     """The calibration registers on the servos equal the file, field by field."""
     fields = ("homing_offset", "range_min", "range_max")
     differing = [j for j in MOTOR_NAMES if any(
@@ -378,7 +451,7 @@ def check_registers_match_file(on_servo: Calibration, in_file: Calibration
             servo, file = getattr(on_servo.motors[joint], f), getattr(in_file.motors[joint], f)
             out.append(Measurement(f"servo {f} - file", joint, float(servo - file), "ticks",
                                    0, 0, f"servo {servo}, {in_file.source} {file}",
-                                   cause=cause, fix=fix))
+                                   cause=cause, fix=fix, evidence=evidence))
     return out
 
 
@@ -411,94 +484,4 @@ def explain_jog(joint: int, commanded_deg: float, moved_deg: float,
                 f"fix {name}'s [sim_to_robot] scale (57.2958 per rad for degrees)")
     return (f"the [sim_to_robot] scale of {name} is off by a factor {1 / ratio:.3g}"
             if np.isfinite(ratio) and ratio else "the joint does not follow its goal",
-            f"check {name}'s [sim_to_robot] scale against its units (so101-diagnose)")
-
-
-# -- everything at once ----------------------------------------------------------------------
-
-@dataclass
-class CheckResult:
-    """One check of :func:`diagnose`: its measurements, or why it did not run."""
-
-    title: str
-    measurements: list[Measurement] = field(default_factory=list)
-    skipped: str = ""
-    error: str = ""          # the check could not run although it should have: a failure
-
-    @property
-    def failed(self) -> list[Measurement]:
-        return [m for m in self.measurements if not m.passed]
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed and not self.error
-
-
-def diagnose(*, calibration: Calibration | None = None, stats: NormStats | None = None,
-             mapping: MappingFile | None = None, limits: JointLimits | None = None,
-             tolerances: Tolerances | None = None) -> list[CheckResult]:
-    """Run every check the given files allow (no arm, no motion)."""
-    from .chain import user_chains
-
-    tolerances = tolerances or Tolerances()
-    if limits is None:
-        limits = mapping.joint_limits if mapping is not None else SO101_NEW_CALIB_LIMITS
-    results: list[CheckResult] = []
-
-    def run(title: str, needs: dict[str, object], make) -> None:
-        missing = [name for name, value in needs.items() if value is None]
-        if missing:
-            results.append(CheckResult(title, skipped=f"needs {' and '.join(missing)}"))
-            return
-        try:
-            measurements = make()
-        except So101ConfigError as exc:
-            results.append(CheckResult(title, skipped=str(exc)))
-            return
-        results.append(CheckResult(title, measurements,
-                                   "" if measurements else "does not apply to these files"))
-
-    frame = mapping.policy_frame if mapping is not None else None
-    units = mapping.robot_units if mapping is not None else None
-    run("calibrated ranges", {"a calibration": calibration},
-        lambda: check_calibrated_ranges(calibration, limits))
-    run("drive modes", {"a calibration": calibration, "[sim_to_robot] units": units},
-        lambda: check_drive_modes(calibration, units))
-    run("model vs mapping", {"a mapping": mapping},
-        lambda: check_model_matches_mapping(mapping, limits))
-    run("sim_to_robot scale", {"a mapping": mapping},
-        lambda: check_sim_to_robot_scale(mapping, calibration))
-    run("sim_to_robot vs calibrated range", {"a mapping": mapping, "a calibration": calibration},
-        lambda: check_sim_to_robot_covers_calibration(mapping, calibration, limits))
-    run("robot units vs policy frame", {"a mapping": mapping},
-        lambda: check_robot_units_match_policy_frame(mapping, calibration, limits,
-                                                     tolerance_deg=tolerances.deg))
-    run("stats key", {"stats": stats}, lambda: check_stats_key(stats))
-    run("stats std", {"stats": stats, "[policy] frame": frame},
-        lambda: check_stds_positive(stats, frame))
-    run("stats frame", {"stats": stats, "[policy] frame": frame},
-        lambda: check_stats_frame(stats, mapping, calibration, limits,
-                                  tolerance_deg=tolerances.deg))
-    if stats is not None and frame is not None and mapping.sim_to_robot is not None:
-        try:
-            chains = user_chains(mapping, calibration)
-        except So101ConfigError as exc:
-            chains = {}
-            results.append(CheckResult("chains", skipped=str(exc)))
-        for name, chain in chains.items():
-            run(f"stats mean in limits ({name} chain)", {},
-                lambda chain=chain, name=name: check_stats_mean_within_limits(
-                    stats, chain, limits, frame=frame, chain_name=name))
-            run(f"stats min/max in limits ({name} chain)", {},
-                lambda chain=chain, name=name: check_stats_extremes_within_limits(
-                    stats, chain, limits, frame=frame, chain_name=name))
-            run(f"reference pose normalizes near 0 ({name} chain)", {},
-                lambda chain=chain, name=name: check_normalized_near_zero(
-                    stats, chain, mapping.reference_pose_rad, tolerance=tolerances.z,
-                    frame=frame, chain_name=name, pose_name=mapping.reference_pose_name))
-        if "declared" in chains:
-            run("sim_to_policy vs reference chain", {},
-                lambda: check_map_matches_reference(chains["declared"], chains["reference"],
-                                                    limits, tolerance_deg=tolerances.deg,
-                                                    frame=frame))
-    return results
+            f"check {name}'s [sim_to_robot] scale against its units (the scale check)")

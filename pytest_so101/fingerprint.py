@@ -1,7 +1,8 @@
 """Which frame were these stats recorded in? Rank candidate frames by plausibility.
 
-For each candidate (LeRobot degrees, -100..100, legacy degrees, ticks, sim radians) the
-stats mean is mapped back into the sim frame through the reference chain of that frame;
+For each candidate (LeRobot degrees, -100..100, legacy degrees, ticks, LeRobot degrees
+written in radians, sim radians) the stats mean is mapped back into the sim frame through
+the reference chain of that frame;
 a plausible frame puts every joint's mean inside the model's joint limits with a spread
 neither wider than the joint's range nor a sliver of it. When the declared frame is
 implausible and another is plausible, :func:`conversion` gives the exact per-joint
@@ -18,11 +19,17 @@ import numpy as np
 from .calibration import Calibration
 from .chain import robot_to_policy_map
 from .frames import PolicyFrame, RobotUnit, expand_units
-from .joints import MOTOR_NAMES, JointLimits
+from .joints import GRIPPER, MOTOR_NAMES, JointLimits
 from .mapping import RAD_TO_DEG, JointMap
 from .stats import NormStats
 
 SIM_RADIANS = "sim-radians"
+#: LeRobot's degrees frame with the arm joints written in radians (a simulator's or a
+#: script's qpos), the gripper still in 0..100.
+LEROBOT_RADIANS = "lerobot-radians"
+#: Human names of the frames that are not a :class:`PolicyFrame`.
+FRAME_NAMES = {SIM_RADIANS: "sim radians (MuJoCo qpos)",
+               LEROBOT_RADIANS: "radians (LeRobot degrees written in radians)"}
 NARROW = 0.02
 #: LeRobot's own assumption for sim -> robot: deg = rad2deg(q); gripper -10..100 deg -> 0..100.
 LEROBOT_IDENTITY = JointMap(np.array([0, 0, 0, 0, 0, 10 * 100 / 110]),
@@ -54,7 +61,17 @@ def _candidate_maps(calibration: Calibration | None, sim_to_robot: JointMap,
         except ValueError:
             continue               # needs the calibration, which was not given
         maps[frame.value] = sim_to_robot.then(robot_to_frame)
+    degrees = maps.get(PolicyFrame.LEROBOT_DEGREES.value)
+    if degrees is not None:
+        to_radians = np.where(np.arange(len(MOTOR_NAMES)) == GRIPPER, 1.0, 1 / RAD_TO_DEG)
+        maps[LEROBOT_RADIANS] = degrees.then(JointMap(np.zeros(len(MOTOR_NAMES)), to_radians,
+                                                      np.ones(len(MOTOR_NAMES))))
     return maps
+
+
+def frame_name(frame: str) -> str:
+    """A frame's name for a message: ``lerobot-degrees``, ``sim radians (MuJoCo qpos)``."""
+    return FRAME_NAMES.get(frame, frame)
 
 
 def rank_frames(stats: NormStats, limits: JointLimits, *, calibration: Calibration | None = None,

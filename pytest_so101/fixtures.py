@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from .errors import So101ConfigError
-from .measurement import USER_PROPERTY
-from .stash import MEASUREMENTS_KEY, REPORTER_KEY, context_of
+from .measurement import USER_PROPERTY, Evidence
+from .stash import FROZEN_KEY, MEASUREMENTS_KEY, REPORTER_KEY, context_of
 
 if TYPE_CHECKING:
     from .calibration import Calibration
+    from .checks import CheckResult
     from .context import So101Context
     from .joints import JointLimits
     from .mapping import MappingFile
@@ -38,18 +40,14 @@ def so101_context(pytestconfig: pytest.Config) -> So101Context:
 @pytest.fixture(scope="session")
 def so101_calibration(so101_context: So101Context, request: pytest.FixtureRequest
                       ) -> Calibration:
-    """The arm's LeRobot calibration (``--so101-calibration``). Without one, on the twin,
-    the calibration the twin's scripted LeRobot procedure wrote; on hardware, a skip."""
+    """The calibration under test (``--so101-calibration``). Without one, on the twin, the
+    calibration the twin's scripted LeRobot procedure wrote; on hardware, a skip."""
     if so101_context.calibration is not None:
         return so101_context.calibration
     if so101_context.settings["hardware"].value:
         pytest.skip("no calibration: pass --so101-calibration PATH_OR_ARM_ID "
                     "(or ini so101_calibration)")
-    twin = request.getfixturevalue("so101_twin")
-    if twin.calibration is None:
-        pytest.skip("no calibration: pass --so101-calibration PATH_OR_ARM_ID "
-                    "(or ini so101_calibration)")
-    return twin.calibration
+    return request.getfixturevalue("so101_twin").calibration
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +68,7 @@ def so101_mapping(so101_context: So101Context) -> MappingFile:
 
 @pytest.fixture(scope="session")
 def so101_tolerances(so101_context: So101Context) -> Tolerances:
-    """Tolerances of this run (``--so101-tolerance-deg``, ``--so101-tolerance-z``)."""
+    """Tolerances of this run (``--so101-tolerance-deg``, ``-z``, ``-ticks``)."""
     return so101_context.tolerances
 
 
@@ -88,17 +86,61 @@ def so101_joint_limits(so101_context: So101Context, request: pytest.FixtureReque
     return SO101_NEW_CALIB_LIMITS
 
 
-def emulator_args_for(calibration: Calibration | None, mjcf: object = None,
-                      twin_arm: object = None) -> list[str]:
-    """``so101-twin serve`` options for the twin of an arm calibrated as ``twin_arm`` (a
-    file), else as ``calibration``; without either the twin calibrates itself by the
-    scripted LeRobot procedure."""
-    args = ["--mjcf", str(mjcf)] if mjcf else []
-    if twin_arm:
-        args += ["--calibration", str(twin_arm)]
-    elif calibration is not None and Path(calibration.source).is_file():
-        args += ["--calibration", calibration.source]
-    return args
+@pytest.fixture(scope="session")
+def so101_configuration(so101_context: So101Context, request: pytest.FixtureRequest
+                        ) -> dict[str, CheckResult]:
+    """Every check of the configuration table (:mod:`pytest_so101.checks`) run once on the
+    user's files: check name -> result. The model check uses the MJCF in use (the embedded
+    one when the mapping names it)."""
+    from .checks import Inputs, run_checks
+
+    calibration = so101_context.calibration
+    if calibration is None and not so101_context.settings["hardware"].value:
+        calibration = request.getfixturevalue("so101_twin").calibration
+    try:
+        model_limits = request.getfixturevalue("so101_sim").limits
+    except pytest.skip.Exception:
+        model_limits = None
+    inputs = Inputs(calibration, so101_context.stats, so101_context.mapping, model_limits,
+                    so101_context.tolerances)
+    return {r.check.name: r for r in run_checks(inputs)}
+
+
+@dataclass(frozen=True)
+class RestPose:
+    """The folded rest pose the arm lies in on its stops, in the mapping's sim frame (rad),
+    and where it comes from."""
+
+    q_sim_rad: object
+    source: str
+
+
+@pytest.fixture(scope="session")
+def so101_rest_pose(so101_context: So101Context, request: pytest.FixtureRequest) -> RestPose:
+    """The rest pose: the mapping's ``[sim] rest_pose``, else the model's ``rest`` keyframe;
+    skips naming ``[sim] rest_pose`` when there is neither (never the reference pose)."""
+    mapping = so101_context.mapping
+    if mapping is not None and mapping.rest_pose_rad is not None:
+        return RestPose(mapping.rest_pose_rad, f"[sim] rest_pose of {mapping.source}")
+    try:
+        sim = request.getfixturevalue("so101_sim")
+    except pytest.skip.Exception:
+        pytest.skip(f"no rest pose: {mapping.source} declares no [sim] rest_pose and its "
+                    f"model {mapping.model} is not shipped; add [sim] rest_pose (sim rad) or "
+                    "pass --so101-mjcf with a 'rest' keyframe")
+    if "rest" not in sim.keyframes:
+        where = f" in {mapping.source}" if mapping is not None else " in a mapping file"
+        pytest.skip(f"no rest pose: {sim.source} has no 'rest' keyframe (the upstream SO-101 "
+                    f"models have none); declare [sim] rest_pose{where}")
+    return RestPose(sim.keyframe("rest"), f"the 'rest' keyframe of {sim.source}")
+
+
+def place_twin_at_rest(twin, ctx: So101Context, rest: RestPose) -> None:
+    """Fold the twin into its rest pose, as a person would: the declared rest pose when the
+    twin's model is the mapping's (same sim frame), else the twin's own rest keyframe."""
+    mapping = ctx.mapping
+    same_frame = ctx.settings["mjcf"].value or mapping is None or mapping.model == EMBEDDED_MODEL
+    twin.place([float(q) for q in rest.q_sim_rad] if same_frame else "rest")
 
 
 @pytest.fixture
@@ -110,8 +152,7 @@ def so101_emulator(so101_context: So101Context):
     started: list[EmulatorProcess] = []
 
     def start(*args: str, calibrated: bool = True) -> EmulatorProcess:
-        base = emulator_args_for(so101_context.calibration,
-                                 so101_context.settings["mjcf"].value) if calibrated else []
+        base = _twin_args(so101_context) if calibrated else []
         emulator = EmulatorProcess(*base, *args).start()
         started.append(emulator)
         return emulator
@@ -121,48 +162,99 @@ def so101_emulator(so101_context: So101Context):
         emulator.stop()
 
 
+def _twin_args(ctx: So101Context) -> list[str]:
+    """``so101-twin serve`` options for the run's twin: the model, and the arm it is (the
+    ``--so101-twin-arm`` file; without one the twin calibrates itself). Never the
+    calibration under test: a twin built from that file would agree with it by
+    construction."""
+    args = ["--mjcf", str(ctx.settings["mjcf"].value)] if ctx.settings["mjcf"].value else []
+    if ctx.settings["twin_arm"].value:
+        args += ["--calibration", str(ctx.settings["twin_arm"].value)]
+    for fault in str(ctx.settings["twin_fault"].value or "").split(","):
+        if fault.strip():
+            args += ["--twin-fault", fault.strip()]
+    return args
+
+
 @pytest.fixture(scope="session")
 def so101_twin(so101_context: So101Context, tmp_path_factory: pytest.TempPathFactory,
                request: pytest.FixtureRequest):
-    """The MuJoCo twin behind the emulated bus (None with ``--hardware``): its port, its
-    control socket (ground truth joint angles, placing the arm) and its calibration."""
+    """The MuJoCo twin behind the emulated bus (None with ``--hardware``): an arm of its own
+    (its scripted calibration, or ``--so101-twin-arm``), with its port, its control socket
+    (ground truth joint angles, placing the arm) and its calibration."""
     if so101_context.settings["hardware"].value:
         yield None
         return
     from .bus.process import EmulatorProcess
     from .calibration import load_calibration
 
-    twin_arm = so101_context.settings["twin_arm"].value
-    args = emulator_args_for(so101_context.calibration, so101_context.settings["mjcf"].value,
-                             twin_arm)
-    faults = so101_context.settings["twin_fault"].value
-    for fault in str(faults or "").split(","):
-        if fault.strip():
-            args += ["--twin-fault", fault.strip()]
+    args = _twin_args(so101_context)
     out = None
     if "--calibration" not in args:
         out = tmp_path_factory.mktemp("twin") / "twin_calibration.json"
         args += ["--calibration-out", str(out)]
     emulator = EmulatorProcess(*args).start()
-    emulator.calibration = load_calibration(out) if out else (
-        so101_context.calibration or load_calibration(str(twin_arm)))
-    reporter = request.config.stash.get(REPORTER_KEY, None)
-    if reporter is not None:
-        reporter.twin_calibration = emulator.calibration
     try:
+        emulator.calibration = load_calibration(out or so101_context.settings["twin_arm"].value)
+        reporter = request.config.stash.get(REPORTER_KEY, None)
+        if reporter is not None:
+            reporter.twin_calibration = emulator.calibration
         yield emulator
     finally:
         emulator.stop()
 
 
+@dataclass(frozen=True)
+class ArmPresence:
+    """Is an arm that the calibration under test describes on the bus, and what do its
+    readings prove? ``self_calibrated``: the calibration under test is the one the twin
+    wrote into its own registers (registers vs file would compare one source)."""
+
+    present: bool
+    reason: str = ""
+    evidence: Evidence = Evidence.SERVO
+    self_calibrated: bool = False
+    hardware: bool = False
+
+
+def arm_presence(ctx: So101Context) -> ArmPresence:
+    """Which arm the arm-side checks run against (see :class:`ArmPresence`)."""
+    s = ctx.settings
+    if s["hardware"].value:
+        return ArmPresence(True, evidence=Evidence.SERVO, hardware=True)
+    if ctx.calibration is None:
+        return ArmPresence(True, evidence=Evidence.TWIN, self_calibrated=True)
+    twin_arm = s["twin_arm"].value
+    if not twin_arm:
+        return ArmPresence(False, f"no arm present: the twin is an arm of its own, not the arm "
+                           f"{ctx.calibration.source} describes; run with --hardware "
+                           "--so101-port PORT on that arm, or give the twin an arm with "
+                           "--so101-twin-arm FILE")
+    if Path(str(twin_arm)).resolve() == Path(ctx.calibration.source).resolve():
+        return ArmPresence(False, f"the twin would be built from the calibration under test "
+                           f"({ctx.calibration.source}) and agree with it by construction: "
+                           "give --so101-twin-arm another arm's file")
+    return ArmPresence(True, evidence=Evidence.TWIN)
+
+
+@pytest.fixture(scope="session")
+def so101_arm_presence(so101_context: So101Context) -> ArmPresence:
+    """Whether an arm described by the calibration under test is present (see
+    :class:`ArmPresence`); arm-side checks skip with its reason when not."""
+    return arm_presence(so101_context)
+
+
 @pytest.fixture
-def so101_observer(so101_twin, so101_context: So101Context):
+def so101_observer(so101_twin, so101_context: So101Context, so101_arm_presence: ArmPresence):
     """The twin's ground truth joint angles, in the mapping's sim frame: an observer of the
     physical arm independent of the servos. Skips on hardware and when the mapping's sim
     model is not the twin's."""
     if so101_twin is None:
         pytest.skip("needs an observer of the physical joint angles independent of the servos "
-                    "(the twin has one); on a real arm the rest-pose suite checks a known pose")
+                    "(the twin has one); on a real arm the rest pose, gravity (--allow-motion) "
+                    "and --so101-guided are the independent references")
+    if not so101_arm_presence.present:
+        pytest.skip(so101_arm_presence.reason)
     mapping = so101_context.mapping
     if mapping is not None and mapping.model != EMBEDDED_MODEL and \
             not so101_context.settings["mjcf"].value:
@@ -174,12 +266,15 @@ def so101_observer(so101_twin, so101_context: So101Context):
 @pytest.fixture(scope="session")
 def so101_bus(so101_context: So101Context, request: pytest.FixtureRequest):
     """The arm's bus: the real one with ``--hardware`` (on ``--so101-port``), otherwise the
-    twin, calibrated like ``--so101-calibration`` (or by its own scripted calibration)."""
-    from .bus.feetech import FeetechBus
+    twin (an arm of its own: see ``so101_twin``)."""
+    from .bus.feetech import BusError, FeetechBus
 
     twin = request.getfixturevalue("so101_twin")
     port = twin.port if twin is not None else so101_context.settings["port"].value
-    bus = FeetechBus(str(port)).connect()
+    try:
+        bus = FeetechBus(str(port)).connect()
+    except BusError as exc:
+        pytest.fail(f"pytest-so101: {exc}", pytrace=False)
     try:
         yield bus
     finally:
@@ -204,14 +299,19 @@ def so101_sim(so101_context: So101Context):
 
 
 @pytest.fixture
-def so101_arm(so101_bus, so101_calibration: Calibration, so101_context: So101Context):
-    """The arm: read and command joint positions (ticks or the sim frame through the
-    mapping) with the safety envelope built in; torque off at teardown."""
+def so101_arm(so101_bus, so101_calibration: Calibration, so101_context: So101Context,
+              so101_arm_presence: ArmPresence, pytestconfig: pytest.Config):
+    """The arm described by the calibration under test: read and command joint positions
+    (ticks or the sim frame through the mapping) with the safety envelope built in; joints
+    whose read-only checks failed in this run are never moved; torque off at teardown.
+    Skips when no such arm is present (the twin is an arm of its own)."""
+    if not so101_arm_presence.present:
+        pytest.skip(so101_arm_presence.reason)
     from .arm import Arm
     from .safety import SafetyEnvelope
 
     arm = Arm(so101_bus, so101_calibration, SafetyEnvelope.from_calibration(so101_calibration),
-              so101_context.mapping)
+              so101_context.mapping, frozen=pytestconfig.stash.setdefault(FROZEN_KEY, {}))
     try:
         yield arm
     finally:

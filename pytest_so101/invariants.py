@@ -11,14 +11,14 @@ import numpy as np
 
 from .calibration import Calibration
 from .frames import PolicyFrame, RobotUnit, ticks_to_units, units_to_ticks
-from .joints import MOTOR_NAMES, JointLimits
+from .joints import GRIPPER, MOTOR_NAMES, JointLimits
 from .mapping import RAD_TO_DEG, JointMap
 from .measurement import Measurement
 from .stats import NormStats
 
 #: The fix when the stats do not fit the chain's frame.
-DECLARE_THE_FRAME = ("declare the [policy] frame the stats were recorded in (so101-diagnose "
-                     "ranks the frames and gives the conversion)")
+DECLARE_THE_FRAME = ("declare the [policy] frame the stats were recorded in (the stats frame "
+                     "check names the frame that fits and the conversion)")
 
 
 def map_disagreement_deg(declared: JointMap, reference: JointMap,
@@ -70,7 +70,14 @@ def check_map_matches_reference(declared: JointMap, reference: JointMap, limits:
 def check_normalized_near_zero(stats: NormStats, chain: JointMap, q_sim_rad: np.ndarray, *,
                                tolerance: float, frame: PolicyFrame, chain_name: str,
                                pose_name: str = "sim zero") -> list[Measurement]:
-    """The reference pose, mapped through ``chain`` into the policy frame, normalizes near 0."""
+    """The reference pose, mapped through ``chain`` into the policy frame, normalizes near 0.
+
+    Advisory (MARGINAL beyond the tolerance, never FAIL): a dataset recorded away from the
+    reference pose (an arm parked off-centre) normalizes it far from 0 with nothing wrong.
+    The firm checks of the frame are the stats mean and extremes within the joint limits
+    and the frame fingerprint. The detail says where the pose lies against the recorded
+    data (its min/max when the stats have them).
+    """
     x_policy = chain.apply(q_sim_rad)
     z = stats.normalize(x_policy)
     unit = "std" if stats.mode == "MEAN_STD" else "minmax"
@@ -79,12 +86,16 @@ def check_normalized_near_zero(stats: NormStats, chain: JointMap, q_sim_rad: np.
         detail = (f"{pose_name} maps through the {chain_name} chain to "
                   f"{x_policy[j]:.4g} {frame.unit_label(j)} in {frame.value}; stats "
                   f"{stats.key} mean {stats.mean[j]:.4g}, std {stats.std[j]:.4g}")
+        if stats.min is not None and stats.max is not None:
+            inside = stats.min[j] <= x_policy[j] <= stats.max[j]
+            detail += (f"; {'inside' if inside else 'outside'} the recorded range "
+                       f"[{stats.min[j]:.4g}, {stats.max[j]:.4g}]")
+        if abs(z[j]) > tolerance:
+            detail += (". Advisory: the data was recorded away from this pose (fine for a "
+                       "dataset parked off-centre); the frame itself is judged by the stats "
+                       "mean and min/max within the joint limits and the fingerprint")
         out.append(Measurement("normalized reference pose", joint, float(z[j]), unit,
-                               -tolerance, tolerance, detail,
-                               cause="the chain and the stats disagree about where this joint "
-                               "is: the stats are in another frame, or the map's offset is wrong",
-                               fix="so101-diagnose names the frame the stats fit and the "
-                               "conversion"))
+                               -tolerance, tolerance, detail, advisory=True))
     return out
 
 
@@ -139,8 +150,9 @@ def check_stats_extremes_within_limits(stats: NormStats, chain: JointMap, limits
     return out
 
 
-def check_stds_positive(stats: NormStats, frame: PolicyFrame) -> list[Measurement]:
-    """Stds (MIN_MAX: spans) are finite and positive, so normalization cannot explode."""
+def check_stds_positive(stats: NormStats) -> list[Measurement]:
+    """Stds (MIN_MAX: spans) are finite and positive, so normalization cannot explode.
+    Needs no frame: a zero spread is wrong in every frame."""
     spread = stats.std if stats.mode == "MEAN_STD" else stats.max - stats.min
     what = "std" if stats.mode == "MEAN_STD" else "max - min"
     out = []
@@ -150,10 +162,64 @@ def check_stds_positive(stats: NormStats, frame: PolicyFrame) -> list[Measuremen
             else ""
         out.append(Measurement(f"stats {what} positive", joint,
                                value if np.isfinite(value) else float("nan"),
-                               frame.unit_label(j), low=np.nextafter(0.0, 1.0), detail=detail,
+                               "policy units", low=np.nextafter(0.0, 1.0), detail=detail,
                                cause="a joint that never moved in the dataset, or a corrupted "
                                "stats file: normalization divides by ~eps",
                                fix="recompute the stats over data where the joint moves"))
+    return out
+
+
+#: Data where every arm joint spreads less than this (sim deg, std) over many frames is
+#: implausible: a teleoperated arm moves. Radians read as degrees look exactly like this.
+NARROW_SPREAD_DEG = 1.5
+#: Frames below which a narrow spread proves nothing (a short clip may hold still).
+NARROW_MIN_FRAMES = 1000
+#: No joint's recorded extent exceeds one turn (std: half a turn).
+TURN_DEG = 360.0
+
+
+def stats_spread_sim_deg(stats: NormStats, chain: JointMap) -> np.ndarray:
+    """Each joint's spread mapped into the sim frame (deg): the std (MIN_MAX: span / 4)."""
+    spread = stats.std if stats.mode == "MEAN_STD" else (stats.max - stats.min) / 4
+    return np.abs(spread) / chain.scale * RAD_TO_DEG
+
+
+def check_stats_spread_plausible(stats: NormStats, chain: JointMap, *, frame: PolicyFrame,
+                                 chain_name: str, other_frame: str | None = None,
+                                 conversion: dict[str, str] | None = None
+                                 ) -> list[Measurement]:
+    """The data's spread, read in the declared frame, is one an arm can have: not every
+    arm joint still (radians read as degrees spread over ~1 deg), no joint's std beyond
+    half a turn (ticks or degrees read as degrees or radians).
+
+    The still-arm rule is firm only when another frame (``other_frame``, from the
+    fingerprint) explains the stats; alone it is advisory (an arm may be parked)."""
+    spread = stats_spread_sim_deg(stats, chain)
+    many = stats.count is None or stats.count >= NARROW_MIN_FRAMES
+    arm = np.arange(len(MOTOR_NAMES)) != GRIPPER
+    still = bool(many and np.all(spread[arm] < NARROW_SPREAD_DEG))
+    frames = f"over {stats.count} frames" if stats.count is not None else \
+        "(frame count not stored)"
+    out = []
+    for j, joint in enumerate(MOTOR_NAMES):
+        judged_still = still and bool(arm[j])
+        detail = (f"std {spread[j]:.3g} deg in the sim frame through the {chain_name} chain "
+                  f"({frame.value})")
+        if judged_still:
+            detail += (f"; every arm joint spreads less than {NARROW_SPREAD_DEG:g} deg {frames}"
+                       + (f": the stats fit {other_frame}" if other_frame else
+                          ": advisory, an arm parked for the whole dataset looks the same"))
+        too_wide = spread[j] > TURN_DEG / 2
+        out.append(Measurement(
+            "stats spread plausible", joint, float(spread[j]), "deg",
+            NARROW_SPREAD_DEG if judged_still else None, TURN_DEG / 2, detail,
+            advisory=judged_still and other_frame is None and not too_wide,
+            cause=(f"the stats were recorded in {other_frame}, not {frame.value}"
+                   if judged_still and other_frame else
+                   f"the data moves more than a turn read in {frame.value}: recorded in "
+                   "other units (ticks, or degrees read as radians)"),
+            fix=(f"convert the data and recompute the stats: {conversion[joint]}"
+                 if conversion and joint in conversion else DECLARE_THE_FRAME)))
     return out
 
 

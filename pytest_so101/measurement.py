@@ -18,6 +18,22 @@ class Outcome(StrEnum):
     FAIL = "FAIL"
 
 
+class Evidence(StrEnum):
+    """What backs a measurement: what would disagree if the arm or a file were wrong.
+
+    From weakest to strongest: ``files`` (the user's files agree with each other),
+    ``servo`` (the servo's own registers or readings), ``twin`` (the twin's ground truth:
+    proves something about the emulated arm only), ``physical`` (a servo reading against a
+    reference neither the servo nor the files can fake: the rest pose on its stops,
+    gravity, a person moving a named joint in a named direction).
+    """
+
+    FILES = "files"
+    SERVO = "servo"
+    TWIN = "twin"
+    PHYSICAL = "physical"
+
+
 @dataclass(frozen=True)
 class Measurement:
     """One per-joint measurement. ``low``/``high`` are inclusive limits (None: unbounded)."""
@@ -32,6 +48,10 @@ class Measurement:
     marginal_fraction: float = DEFAULT_MARGINAL_FRACTION
     cause: str = ""      # the likely cause when it fails (docs/faults.md)
     fix: str = ""        # what to do about it
+    evidence: Evidence = Evidence.FILES
+    #: A heuristic: beyond its limit it is MARGINAL (with the reason in ``detail``), never a
+    #: failure on its own.
+    advisory: bool = False
 
     @property
     def margin(self) -> float:
@@ -45,7 +65,7 @@ class Measurement:
     @property
     def outcome(self) -> Outcome:
         if self.margin < 0:
-            return Outcome.FAIL
+            return Outcome.MARGINAL if self.advisory else Outcome.FAIL
         if self.low is not None and self.high is not None:
             band = (1 - self.marginal_fraction) * (self.high - self.low) / 2
             if self.margin < band:

@@ -60,6 +60,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
                kind="path", env="SO101_MAPPING"),
     OptionSpec("mjcf", "MuJoCo model (MJCF) of the arm; default the embedded SO-101",
                kind="path", env="SO101_MJCF"),
+    OptionSpec("guided", "ask the person at the terminal to move named joints (torque off) "
+               "and check each reading's direction; on the twin a scripted operator moves "
+               "them", kind="bool", default=False),
     OptionSpec("twin_fault", "twin only: physical faults of the emulated arm, comma-separated "
                "JOINT:KIND[=N] with KIND reseat (spline teeth), mirror, stale (ticks), "
                "homing (deg held while homing)"),

@@ -16,15 +16,18 @@ import pytest
 from .errors import So101ConfigError
 from .fixtures import (  # noqa: F401  (pytest finds the fixtures on the plugin module)
     so101_arm,
+    so101_arm_presence,
     so101_baseline,
     so101_bus,
     so101_calibration,
     so101_check,
+    so101_configuration,
     so101_context,
     so101_emulator,
     so101_joint_limits,
     so101_mapping,
     so101_observer,
+    so101_rest_pose,
     so101_sim,
     so101_stats,
     so101_tolerances,
@@ -32,7 +35,14 @@ from .fixtures import (  # noqa: F401  (pytest finds the fixtures on the plugin 
 )
 from .measurement import USER_PROPERTY
 from .options import OPTIONS, resolve_settings
-from .stash import CONTEXT_KEY, REPORTER_KEY, SETTINGS_KEY, context_of
+from .stash import (
+    CONTEXT_KEY,
+    FROZEN_KEY,
+    MEASUREMENTS_KEY,
+    REPORTER_KEY,
+    SETTINGS_KEY,
+    context_of,
+)
 
 FILE_OPTIONS = ("calibration", "stats", "mapping")
 
@@ -59,6 +69,8 @@ def pytest_configure(config: pytest.Config) -> None:
                             "without --allow-motion)")
     config.addinivalue_line("markers", "so101_at_rest: needs the arm resting as the user left "
                             "it; runs before every other test")
+    config.addinivalue_line("markers", "so101_guided: a person moves the arm when asked "
+                            "(skipped without --so101-guided)")
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(_StripMeasurements(), "so101-strip-measurements")
     ini_dir = config.inipath.parent if config.inipath else config.rootpath
@@ -68,6 +80,8 @@ def pytest_configure(config: pytest.Config) -> None:
             {spec.name: config.getini(spec.ini) for spec in OPTIONS},
             cwd=Path(config.invocation_params.dir), ini_dir=Path(ini_dir))
         config.stash[SETTINGS_KEY] = settings
+        config.stash[FROZEN_KEY] = {}
+        _validate_arm_options(settings)
         if any(settings[name].value is not None for name in FILE_OPTIONS):
             from .context import load_context
 
@@ -76,6 +90,30 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"pytest-so101: {exc}") from None
     if CONTEXT_KEY in config.stash or settings["hardware"].value:
         _start_reporting(config, Path(str(settings["report"].value)))
+
+
+def _validate_arm_options(settings: dict) -> None:
+    """The arm's options, checked before collection so a typo is one line, not a setup
+    error per test: the port exists (or is a pyserial URL), the twin's faults and arm
+    file parse."""
+    from .errors import config_error
+
+    if settings["hardware"].value:
+        port = str(settings["port"].value)
+        if "://" not in port and not Path(port).exists():
+            raise config_error("no such serial port; is the arm's USB adapter plugged in "
+                               "(ls /dev/ttyACM* /dev/ttyUSB*)?", source=settings["port"].origin,
+                               value=port)
+        return
+    if settings["twin_fault"].value:
+        from .bus.twin_fault import TwinFault
+
+        TwinFault.parse_list(str(settings["twin_fault"].value),
+                             source=settings["twin_fault"].origin)
+    if settings["twin_arm"].value:
+        from .calibration import load_calibration
+
+        load_calibration(str(settings["twin_arm"].value))
 
 
 def _start_reporting(config: pytest.Config, report_dir: Path) -> None:
@@ -102,19 +140,45 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip hardware tests without --hardware, and motion on hardware without --allow-motion."""
+    """Order: the arm as the user left it first (at rest), then read-only tests, then
+    motion (so a joint that failed a read-only check is known before anything moves).
+    Skip hardware tests without --hardware, motion on hardware without --allow-motion,
+    guided tests without --so101-guided."""
     settings = config.stash[SETTINGS_KEY]
     on_hardware = bool(settings["hardware"].value)
     no_arm = pytest.mark.skip(reason="needs a real arm: run with --hardware --so101-port PATH")
     no_motion = pytest.mark.skip(
         reason="moves the arm: pass --allow-motion to permit motion on hardware")
-    items.sort(key=lambda item: item.get_closest_marker("so101_at_rest") is None)
+    no_guide = pytest.mark.skip(reason="a person moves the arm when asked: pass "
+                                "--so101-guided (on the twin a scripted operator does it)")
+    items.sort(key=lambda item: (item.get_closest_marker("so101_at_rest") is None,
+                                 item.get_closest_marker("so101_motion") is not None))
     for item in items:
         if item.get_closest_marker("so101_hardware") and not on_hardware:
             item.add_marker(no_arm)
         elif item.get_closest_marker("so101_motion") and on_hardware and \
                 not settings["allow_motion"].value:
             item.add_marker(no_motion)
+        elif item.get_closest_marker("so101_guided") and not settings["guided"].value:
+            item.add_marker(no_guide)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A read-only test that failed freezes the joints it failed on (all six when it names
+    none but used the arm): later motion tests do not move them."""
+    report = yield
+    if report.when == "call" and report.failed and \
+            item.get_closest_marker("so101_motion") is None:
+        joints = {m.joint for m in item.stash.get(MEASUREMENTS_KEY, []) if not m.passed}
+        if not joints and {"so101_bus", "so101_arm"} & set(getattr(item, "fixturenames", ())):
+            from .joints import MOTOR_NAMES
+
+            joints = set(MOTOR_NAMES)
+        frozen = item.config.stash.setdefault(FROZEN_KEY, {})
+        for joint in joints:
+            frozen.setdefault(joint, item.nodeid)
+    return report
 
 
 class _StripMeasurements:

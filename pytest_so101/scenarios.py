@@ -93,7 +93,7 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     S("range_policy_on_range_robot", "correct", ("calibration.json", "stats.json",
       "mapping.toml"), ("test_configuration.py", "test_normalization.py")),
     S("twin_as_built", "correct", ("calibration.json", ARM_FILE, *LEGACY),
-      ("test_configuration.py", "test_hil.py", "test_rest_pose.py")),
+      ("test_configuration.py", "test_hil.py", "test_rest_pose.py", "test_gravity.py")),
     S("old_calib_model_old_calib_map", "correct", ("calibration.json", "model.xml", *LEGACY),
       ("test_configuration.py",)),
     # -- faults ------------------------------------------------------------------------
@@ -127,12 +127,19 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     S("radians_for_degrees_stats", "radians-for-degrees", ("calibration.json", "stats.json",
       "mapping.toml"), ("test_configuration.py",),
       expect=r"elbow_flex: stats frame fingerprint = .* FAIL: .*Likely cause: the stats were "
-      r"recorded in sim radians, not lerobot-degrees.*convert: elbow_flex = 57\.2958 \* x",
+      r"recorded in sim radians \(MuJoCo qpos\), not lerobot-degrees.*elbow_flex = "
+      r"57\.2958 \* x",
+      static=True, correct="degrees_policy_on_degrees_robot"),
+    S("radians_stats_gripper_percent", "radians-for-degrees", ("calibration.json",
+      "stats.json", "mapping.toml"), ("test_configuration.py",),
+      expect=r"elbow_flex: stats frame fingerprint = .* FAIL: .*Likely cause: the stats were "
+      r"recorded in radians \(LeRobot degrees written in radians\), not lerobot-degrees.*"
+      r"elbow_flex = 57\.2958 \* x",
       static=True, correct="degrees_policy_on_degrees_robot"),
     S("mirrored_elbow", "mirrored-motor", ("calibration.json", ARM_FILE, *LEGACY),
-      ("test_hil.py",), select="jog and elbow_flex", twin_faults=("elbow_flex:mirror",),
-      expect=r"elbow_flex: jog response error = .* FAIL: commanded [+-]5\.00 deg .*Likely "
-      r"cause: direction reversed: a mirrored motor.*Fix: set direction = -1 for elbow_flex",
+      ("test_gravity.py", "test_hil.py"), twin_faults=("elbow_flex:mirror",),
+      expect=r"elbow_flex: gravity load direction = -[\d.]+ x .* FAIL: .*Likely cause: "
+      r"direction reversed: .*a mirrored motor.*Fix: .*set direction = -1 for elbow_flex",
       correct="twin_as_built"),
     S("drive_mode_on_healthy_motor", "mirrored-motor", ("calibration.json", ARM_FILE,
       "stats.json", "mapping.toml"), ("test_hil.py",), select="jog and wrist_flex",
@@ -161,14 +168,14 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
       r"calibration file belongs to another arm",
       correct="twin_as_built"),
     S("range_across_seam", "seam", ("calibration.json", *LEGACY),
-      ("test_configuration.py", "test_hil.py"), select="range_fits or observed",
+      ("test_configuration.py", "test_hil.py"), select="calibrated-range or observed",
       twin_faults=("shoulder_pan:homing=100",), twin_self_calibrates=True,
       expect=r"shoulder_pan: calibrated range width = 35\d\.\d+ deg .* FAIL: .*Likely cause: the "
       r"sweep crossed the encoder's 0/4095 seam",
       static=True, correct="twin_as_built"),
     S("stats_keyed_per_dataset", "stats-key", ("stats", "mapping.toml"),
       ("test_normalization.py",), options=("--so101-stats-dataset", "so100-blue"),
-      select="stats_key",
+      select="stats-key",
       expect=r"LeRobot's normalizer looks up 'normalize_inputs\.buffer_observation_state' for "
       r"observation\.state, which is missing.*Fix: store the stats",
       static=True, correct="seed000_legacy_frame"),

@@ -16,6 +16,9 @@ SETTINGS_KEY = pytest.StashKey[dict[str, Setting]]()
 REPORTER_KEY = pytest.StashKey[object]()
 CONTEXT_KEY = pytest.StashKey["So101Context"]()
 MEASUREMENTS_KEY = pytest.StashKey[list["Measurement"]]()
+#: Joints whose read-only checks failed in this run (joint -> the failing test): motion
+#: tests never move them.
+FROZEN_KEY = pytest.StashKey[dict[str, str]]()
 
 
 def context_of(config: pytest.Config) -> So101Context:

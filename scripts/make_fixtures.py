@@ -394,6 +394,12 @@ def build_scenarios(out: Path, base: Path) -> list[Path]:
             "stats.json": json.dumps({"observation.state": {
                 "mean": radians.tolist(), "std": radians_std.tolist()}}, indent=2),
             "mapping.toml": degrees_mapping},
+        "radians_stats_gripper_percent": {
+            "stats.json": json.dumps({"observation.state": {
+                "mean": [*np.deg2rad(MEAN_DEGREES[:5]).tolist(), float(MEAN_DEGREES[5])],
+                "std": [*np.deg2rad(SEED000_STD[:5]).tolist(), float(SEED000_STD[5])],
+                "count": [20000]}}, indent=2),
+            "mapping.toml": degrees_mapping},
         "drive_mode_on_healthy_motor": {
             "calibration.json": cal_json(with_drive_mode("wrist_flex")),
             "stats.json": json.dumps({"observation.state": range_stats}, indent=2),

@@ -1,9 +1,14 @@
 """Hardware in the loop: the arm (real, or the twin) against its calibration and the sim.
 
+Every measurement names its evidence: ``servo`` on a real arm (the servo's own registers
+and readings), ``twin`` on the emulated arm (the twin's ground truth). A check whose two
+sides would come from one source in this setup skips with that reason: the registers
+against a calibration the twin wrote itself, a jog observed on a real arm only through
+the inverse of the command. Direction on a real arm is established by gravity
+(``suites/test_gravity.py``) and by a person (``--so101-guided``).
+
 Read-only checks run everywhere. Motion checks are marked ``so101_motion``: on a real arm
-they need ``--allow-motion``. Checks that compare with the *physical* joint angles need an
-observer independent of the servos: the twin has one (its MuJoCo state); on a real arm
-they skip, and the rest-pose suite checks a known pose instead.
+they need ``--allow-motion``, and they never move a joint whose read-only checks failed.
 """
 
 from __future__ import annotations
@@ -13,10 +18,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from pytest_so101.diagnosis import check_registers_match_file, explain_jog, explain_zero_shift
+from pytest_so101.diagnosis import check_registers_match_file, explain_jog, explain_reading
 from pytest_so101.joints import MOTOR_NAMES
 from pytest_so101.mapping import RAD_TO_DEG
-from pytest_so101.measurement import Measurement
+from pytest_so101.measurement import Evidence, Measurement
 
 JOG_DEG = 5.0
 NOISE_READS = 20
@@ -27,6 +32,19 @@ def servos(so101_bus):
     return so101_bus.identify()
 
 
+@pytest.fixture(scope="module")
+def bus_evidence(so101_context):
+    """What a reading of the bus alone proves: about the real servos, or about the twin."""
+    return Evidence.SERVO if so101_context.settings["hardware"].value else Evidence.TWIN
+
+
+@pytest.fixture
+def sim_to_robot(so101_mapping):
+    if so101_mapping.sim_to_robot is None:
+        pytest.skip(f"{so101_mapping.source} declares no [sim_to_robot] map")
+    return so101_mapping.sim_to_robot
+
+
 def test_six_sts3215_with_one_firmware(servos):
     assert [s.servo_id for s in servos] == [1, 2, 3, 4, 5, 6]
     firmware = {s.firmware for s in servos}
@@ -35,37 +53,45 @@ def test_six_sts3215_with_one_firmware(servos):
 
 
 @pytest.mark.parametrize("joint", MOTOR_NAMES)
-def test_calibration_registers_equal_the_file(so101_bus, so101_calibration, so101_check,
+def test_calibration_registers_equal_the_file(so101_bus, so101_calibration, so101_arm_presence,
+                                              so101_check, joint):
+    presence = so101_arm_presence
+    if not presence.present:
+        pytest.skip(presence.reason)
+    if presence.self_calibrated:
+        pytest.skip("the calibration under test is the one the twin wrote into its own "
+                    "registers: registers vs file would compare one source (check a file "
+                    "with --so101-calibration and --so101-twin-arm, or on --hardware)")
+    so101_check(check_registers_match_file(so101_bus.read_calibration(), so101_calibration,
+                                           evidence=presence.evidence), joint=joint)
+
+
+@pytest.mark.parametrize("joint", MOTOR_NAMES)
+def test_position_within_the_calibrated_range(so101_arm, so101_arm_presence, so101_check,
                                               joint):
-    so101_check(check_registers_match_file(so101_bus.read_calibration(), so101_calibration),
-                joint=joint)
-
-
-@pytest.mark.parametrize("joint", MOTOR_NAMES)
-def test_position_within_the_calibrated_range(so101_bus, so101_calibration, so101_check, joint):
     j = MOTOR_NAMES.index(joint)
-    ticks = so101_bus.read_positions()
+    cal = so101_arm.calibration
+    ticks = so101_arm.read_ticks()
     so101_check([Measurement("position in calibrated range", joint, float(ticks[j]), "ticks",
-                             float(so101_calibration.range_min[j]),
-                             float(so101_calibration.range_max[j]), marginal_fraction=0.98)])
+                             float(cal.range_min[j]), float(cal.range_max[j]),
+                             marginal_fraction=0.98, evidence=so101_arm_presence.evidence)])
 
 
 @pytest.mark.parametrize("joint", MOTOR_NAMES)
-def test_read_noise_within_tolerance(so101_bus, so101_tolerances, so101_check, joint):
+def test_read_noise_within_tolerance(so101_bus, so101_tolerances, bus_evidence, so101_check,
+                                     joint):
     j = MOTOR_NAMES.index(joint)
     reads = np.array([so101_bus.read_positions()[j] for _ in range(NOISE_READS)])
     so101_check([Measurement("read noise (peak to peak)", joint, float(np.ptp(reads)), "ticks",
                              None, so101_tolerances.ticks, f"{NOISE_READS} reads: "
-                             f"{reads.min()}..{reads.max()}")])
+                             f"{reads.min()}..{reads.max()}", evidence=bus_evidence)])
 
 
 @pytest.mark.parametrize("joint", MOTOR_NAMES)
-def test_pose_in_the_model_limits(so101_arm, so101_mapping, so101_joint_limits,
-                                  so101_tolerances, so101_check, joint):
+def test_pose_in_the_model_limits(so101_arm, sim_to_robot, so101_joint_limits,
+                                  so101_tolerances, so101_arm_presence, so101_check, joint):
     """The arm's pose, mapped to the sim frame, lies within the model's joint limits
     (widened by the angle tolerance: an arm resting on a limit reads a hair beyond it)."""
-    if so101_mapping.sim_to_robot is None:
-        pytest.skip(f"{so101_mapping.source} declares no [sim_to_robot] map")
     j = MOTOR_NAMES.index(joint)
     q_deg = so101_arm.read_sim()[j] * RAD_TO_DEG
     low = float(so101_joint_limits.lower_deg[j]) - so101_tolerances.deg
@@ -73,44 +99,52 @@ def test_pose_in_the_model_limits(so101_arm, so101_mapping, so101_joint_limits,
     so101_check([Measurement("pose in model limits", joint, float(q_deg), "deg", low, high,
                              f"model limits [{so101_joint_limits.lower_deg[j]:.4g}, "
                              f"{so101_joint_limits.upper_deg[j]:.4g}] deg "
-                             f"({so101_joint_limits.source})", marginal_fraction=0.98)])
+                             f"({so101_joint_limits.source})", marginal_fraction=0.98,
+                             evidence=so101_arm_presence.evidence)])
 
 
 @pytest.mark.parametrize("joint", MOTOR_NAMES)
-def test_reading_matches_the_observed_pose(so101_arm, so101_mapping, so101_observer,
-                                           so101_tolerances, so101_check, joint):
-    """The servo reading, through the calibration and the map, equals the physical pose."""
-    if so101_mapping.sim_to_robot is None:
-        pytest.skip(f"{so101_mapping.source} declares no [sim_to_robot] map")
+def test_reading_matches_the_observed_pose(so101_arm, sim_to_robot, so101_observer,
+                                           so101_joint_limits, so101_tolerances, so101_check,
+                                           joint):
+    """The servo reading, through the calibration and the map, equals the physical pose
+    the twin's observer sees."""
     j = MOTOR_NAMES.index(joint)
     truth = so101_observer.q_sim_rad()
     ticks = so101_arm.read_ticks()
     expected = so101_arm.sim_to_ticks(truth)
     error_deg = (so101_arm.ticks_to_sim(ticks)[j] - truth[j]) * RAD_TO_DEG
-    cause, fix = explain_zero_shift(j, ticks[j] - expected[j], so101_arm.calibration)
+    cal = so101_arm.calibration
+    middle = so101_arm.ticks_to_sim((cal.range_min + cal.range_max) / 2)[j]
+    cause, fix = explain_reading(j, so101_arm.ticks_to_sim(ticks)[j], truth[j], middle,
+                                 ticks[j] - expected[j], cal, so101_joint_limits)
     so101_check([Measurement("reading vs observed pose", joint, float(error_deg), "deg",
                              -so101_tolerances.deg, so101_tolerances.deg,
                              f"reads {ticks[j]} ticks, the observed pose "
                              f"({np.rad2deg(truth[j]):.4g} deg sim) maps to {expected[j]:.1f} "
                              f"ticks: off by {ticks[j] - expected[j]:+.1f} ticks",
-                             cause=cause, fix=fix)])
+                             cause=cause, fix=fix, evidence=Evidence.TWIN)])
 
 
 @pytest.mark.so101_motion
 @pytest.mark.parametrize("joint", MOTOR_NAMES)
-def test_jog_moves_the_joint_the_declared_way(so101_arm, so101_mapping, request,
+def test_jog_moves_the_joint_the_declared_way(so101_arm, sim_to_robot, so101_context, request,
                                               so101_joint_limits, so101_tolerances, so101_check,
                                               joint):
-    """Jog one joint by a few degrees in the sim frame through the declared map: the joint
-    must move the same way by the same amount (catches a reversed direction, a wrong
-    scale). Observed on the twin; on a real arm through the servo's own reading."""
-    if so101_mapping.sim_to_robot is None:
-        pytest.skip(f"{so101_mapping.source} declares no [sim_to_robot] map")
+    """Jog one joint by a few degrees in the sim frame through the declared map; the
+    twin's observer must see it move that way by that much (catches a reversed direction,
+    a wrong scale). On a real arm the only observer would be the servo's own reading, the
+    inverse of the command: it cannot see a reversed direction, so the test skips there."""
+    if so101_context.settings["hardware"].value:
+        pytest.skip("on a real arm the jog is observed only through the servo's own reading, "
+                    "the inverse of the command, which cannot see a reversed direction: "
+                    "suites/test_gravity.py (--allow-motion) and --so101-guided establish "
+                    "each joint's direction")
+    observe = request.getfixturevalue("so101_observer").q_sim_rad
+    if joint in so101_arm.frozen:
+        pytest.skip(f"{joint} is not moved: its read-only checks failed in this run "
+                    f"({so101_arm.frozen[joint]})")
     j = MOTOR_NAMES.index(joint)
-    try:
-        observe = request.getfixturevalue("so101_observer").q_sim_rad
-    except pytest.skip.Exception:
-        observe = so101_arm.read_sim          # no independent observer: the servo's reading
     with so101_arm.motion():
         start = observe()
         middle = (so101_joint_limits.lower_rad[j] + so101_joint_limits.upper_rad[j]) / 2
@@ -127,15 +161,18 @@ def test_jog_moves_the_joint_the_declared_way(so101_arm, so101_mapping, request,
     cause, fix = explain_jog(j, commanded_deg, moved_deg, so101_arm.calibration)
     so101_check([Measurement("jog response error", joint, float(moved_deg - commanded_deg),
                              "deg", -so101_tolerances.deg, so101_tolerances.deg, detail,
-                             cause=cause, fix=fix)])
+                             cause=cause, fix=fix, evidence=Evidence.TWIN)])
 
 
 @pytest.mark.so101_motion
-def test_reached_pose_matches_commanded(so101_arm, so101_bus, so101_tolerances, so101_check):
+def test_reached_pose_matches_commanded(so101_arm, so101_tolerances, bus_evidence, so101_check):
     """Hypothesis draws a few targets inside the safety envelope (no shrinking: each
-    example moves the arm); every joint must reach its target within tolerance."""
+    example moves the arm); every joint must reach its target within tolerance, by the
+    servo's own reading (tracking). Joints whose read-only checks failed stay where they
+    are."""
     envelope = so101_arm.envelope
     low, high = envelope.low_ticks, envelope.high_ticks
+    held = np.array([joint in so101_arm.frozen for joint in MOTOR_NAMES])
     reached_all = []
 
     @settings(max_examples=4, phases=[Phase.generate], deadline=None, database=None,
@@ -143,6 +180,7 @@ def test_reached_pose_matches_commanded(so101_arm, so101_bus, so101_tolerances, 
     @given(fraction=st.lists(st.floats(0.3, 0.7), min_size=6, max_size=6))
     def move(fraction):
         target = np.rint(low + np.array(fraction) * (high - low))
+        target = np.where(held, so101_arm.read_ticks(), target)
         reached = so101_arm.move_ticks(target, settle_ticks=so101_tolerances.ticks)
         reached_all.append((target, reached))
         assert np.all(np.abs(reached - target) <= so101_tolerances.ticks), \
@@ -152,5 +190,6 @@ def test_reached_pose_matches_commanded(so101_arm, so101_bus, so101_tolerances, 
         move()
     target, reached = reached_all[-1]
     so101_check([Measurement("reached - commanded", joint, float(reached[j] - target[j]),
-                             "ticks", -so101_tolerances.ticks, so101_tolerances.ticks)
+                             "ticks", -so101_tolerances.ticks, so101_tolerances.ticks,
+                             evidence=bus_evidence)
                  for j, joint in enumerate(MOTOR_NAMES)])

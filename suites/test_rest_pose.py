@@ -1,9 +1,12 @@
-"""The rest pose (seed 003): the sim's rest keyframe, mapped through the declared
-[sim_to_robot] map, equals what the robot reads when resting there; and sending the mapped
-rest pose to an arm resting there moves nothing.
+"""The rest pose (seed 003): the arm folded on its stops is a physical reference the
+servos and the files cannot fake. The rest pose (the mapping's ``[sim] rest_pose``, else
+the model's ``rest`` keyframe; never the reference pose), mapped through the declared
+[sim_to_robot] map, must equal what the robot reads resting there; and sending the
+mapped rest pose to the resting arm must move nothing.
 
-On the twin, the arm is placed at rest first (as a person would); on a real arm it must
-rest in its rest pose when the suite starts.
+On the twin, the arm is folded into its rest pose first (as a person would); on a real
+arm it must rest there when the run starts (these tests run first). Evidence: ``physical``
+on a real arm, ``twin`` on the twin.
 """
 
 from __future__ import annotations
@@ -11,68 +14,101 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pytest_so101.diagnosis import arm_not_at_rest, explain_reading
+from pytest_so101.fixtures import place_twin_at_rest
 from pytest_so101.joints import MOTOR_NAMES
 from pytest_so101.mapping import RAD_TO_DEG
-from pytest_so101.measurement import Measurement
+from pytest_so101.measurement import Evidence, Measurement
 
 pytestmark = pytest.mark.so101_at_rest
 
+#: "No motion" allows a few tolerances: beyond that the mapped rest pose is not sent.
+NO_MOTION_TOLERANCES = 3
+
 
 @pytest.fixture(scope="module")
-def q_rest(so101_mapping, request):
-    """The sim's rest keyframe; for a model that is not shipped, the mapping's declared
-    ``[sim] reference_pose`` (seed 003's rest keyframe in the SO-100 example)."""
-    if so101_mapping.sim_to_robot is None:
-        pytest.skip(f"{so101_mapping.source} declares no [sim_to_robot] map")
-    try:
-        sim = request.getfixturevalue("so101_sim")
-    except pytest.skip.Exception:
-        if so101_mapping.reference_pose_name == "sim zero":
-            raise
-        return so101_mapping.reference_pose_rad
-    if "rest" not in sim.keyframes:
-        pytest.skip(f"{sim.source} has no 'rest' keyframe")
-    return sim.keyframe("rest")
+def evidence(so101_context):
+    """The rest pose on its stops is physical evidence on a real arm; on the twin it says
+    something about the twin only."""
+    return Evidence.PHYSICAL if so101_context.settings["hardware"].value else Evidence.TWIN
 
 
 @pytest.fixture
-def resting_arm(so101_arm, so101_twin, q_rest):
+def resting_arm(so101_arm, so101_twin, so101_mapping, so101_rest_pose, so101_context):
+    if so101_mapping.sim_to_robot is None:
+        pytest.skip(f"{so101_mapping.source} declares no [sim_to_robot] map")
     if so101_twin is None:
         yield so101_arm
         return
-    so101_twin.place("rest")
+    before = so101_twin.q_sim_rad()
+    place_twin_at_rest(so101_twin, so101_context, so101_rest_pose)
     yield so101_arm
-    so101_twin.place("zero")
+    so101_twin.place(before.tolist())
 
 
-def rest_measurements(arm, q_rest, reading_ticks, tolerance_deg, check):
+def explain_rest(arm, q_rest: np.ndarray, reading: np.ndarray, joint: int, limits
+                 ) -> tuple[str, str]:
+    """Why a joint reads away from the rest pose: the arm is not at rest at all, or (see
+    :func:`explain_reading`) a mirrored motor or a shifted zero."""
+    q_read = arm.ticks_to_sim(reading)
+    not_at_rest = arm_not_at_rest(q_read, q_rest)
+    if not_at_rest is not None:
+        return not_at_rest
+    cal = arm.calibration
+    middle = arm.ticks_to_sim((cal.range_min + cal.range_max) / 2)[joint]
     expected = arm.sim_to_ticks(q_rest)
-    error_deg = (arm.ticks_to_sim(reading_ticks) - q_rest) * RAD_TO_DEG
-    return [Measurement(check, joint, float(error_deg[j]), "deg", -tolerance_deg,
-                        tolerance_deg,
-                        f"reads {reading_ticks[j]} ticks at rest, the mapped rest keyframe "
-                        f"({np.rad2deg(q_rest[j]):.4g} deg sim) expects {expected[j]:.1f} ticks: "
-                        f"off by {reading_ticks[j] - expected[j]:+.1f} ticks")
-            for j, joint in enumerate(MOTOR_NAMES)]
+    return explain_reading(joint, q_read[joint], q_rest[joint], middle,
+                           reading[joint] - expected[joint], cal, limits)
 
 
 @pytest.mark.parametrize("joint", MOTOR_NAMES)
-def test_rest_keyframe_maps_to_the_reading_at_rest(resting_arm, q_rest, so101_tolerances,
-                                                   so101_check, joint):
-    so101_check(rest_measurements(resting_arm, q_rest, resting_arm.read_ticks(),
-                                  so101_tolerances.deg, "rest reading vs mapped rest keyframe"),
-                joint=joint)
+def test_rest_pose_maps_to_the_reading_at_rest(resting_arm, so101_rest_pose, so101_tolerances,
+                                               so101_joint_limits, evidence, so101_check,
+                                               joint):
+    j = MOTOR_NAMES.index(joint)
+    q_rest = np.asarray(so101_rest_pose.q_sim_rad, dtype=float)
+    reading = resting_arm.read_ticks()
+    expected = resting_arm.sim_to_ticks(q_rest)
+    error_deg = (resting_arm.ticks_to_sim(reading)[j] - q_rest[j]) * RAD_TO_DEG
+    cause, fix = explain_rest(resting_arm, q_rest, reading, j, so101_joint_limits)
+    so101_check([Measurement(
+        "rest reading vs mapped rest pose", joint, float(error_deg), "deg",
+        -so101_tolerances.deg, so101_tolerances.deg,
+        f"reads {reading[j]} ticks at rest; the rest pose ({np.rad2deg(q_rest[j]):.4g} deg sim, "
+        f"{so101_rest_pose.source}) maps to {expected[j]:.1f} ticks: off by "
+        f"{reading[j] - expected[j]:+.1f} ticks", cause=cause, fix=fix, evidence=evidence)])
 
 
 @pytest.mark.so101_motion
-def test_sending_the_mapped_rest_pose_causes_no_motion(resting_arm, q_rest, so101_tolerances,
-                                                       so101_check):
-    before = resting_arm.read_ticks()
-    with resting_arm.motion():
-        after = resting_arm.move_ticks(resting_arm.sim_to_ticks(q_rest),
-                                       settle_ticks=so101_tolerances.ticks)
-    moved_deg = (resting_arm.ticks_to_sim(after) - resting_arm.ticks_to_sim(before)) * RAD_TO_DEG
+def test_sending_the_mapped_rest_pose_causes_no_motion(resting_arm, so101_rest_pose,
+                                                       so101_tolerances, evidence, so101_check):
+    """The mapped rest pose is sent only if no joint would move more than a few
+    tolerances (and no joint whose read-only checks failed would move at all); otherwise
+    the test fails with what each joint would have done, and nothing moves."""
+    arm = resting_arm
+    q_rest = np.asarray(so101_rest_pose.q_sim_rad, dtype=float)
+    before = arm.read_ticks()
+    goal = np.rint(arm.sim_to_ticks(q_rest))
+    asked_deg = (arm.ticks_to_sim(goal) - arm.ticks_to_sim(before)) * RAD_TO_DEG
+    bound_deg = NO_MOTION_TOLERANCES * so101_tolerances.deg
+    held = [j for j, joint in enumerate(MOTOR_NAMES) if joint in arm.frozen]
+    if np.any(np.abs(asked_deg) > bound_deg) or any(abs(asked_deg[j]) > so101_tolerances.deg
+                                                    for j in held):
+        so101_check([Measurement(
+            "motion the mapped rest pose asks", joint, float(asked_deg[j]), "deg",
+            -so101_tolerances.deg, so101_tolerances.deg,
+            f"not sent: would move {joint} from {before[j]} to {goal[j]:.0f} ticks"
+            + (f"; its read-only checks failed ({arm.frozen[joint]})" if joint in arm.frozen
+               else ""),
+            cause="the arm is not where the mapped rest pose says: see the rest reading check",
+            fix="fix what the rest reading check names before sending poses", evidence=evidence)
+            for j, joint in enumerate(MOTOR_NAMES)])
+    ticks_per_deg = np.abs(arm.sim_to_ticks(q_rest + np.deg2rad(1.0)) - goal)
+    with arm.motion():
+        after = arm.move_ticks(goal, settle_ticks=so101_tolerances.ticks,
+                               max_travel_ticks=float(np.max(ticks_per_deg) * bound_deg) + 1)
+    moved_deg = (arm.ticks_to_sim(after) - arm.ticks_to_sim(before)) * RAD_TO_DEG
     so101_check([Measurement("motion when sent the mapped rest pose", joint, float(moved_deg[j]),
                              "deg", -so101_tolerances.deg, so101_tolerances.deg,
-                             f"{before[j]} -> {after[j]} ticks")
+                             f"{before[j]} -> {after[j]} ticks", evidence=evidence)
                  for j, joint in enumerate(MOTOR_NAMES)])

@@ -117,8 +117,7 @@ def test_stds_check_fails_on_zero_and_nan():
     std = stats.std.copy()
     std[2], std[5] = 0.0, np.nan
     bad = replace(stats, std=std)
-    failed = [m.joint for m in check_stds_positive(bad, PolicyFrame.LEROBOT_DEGREES)
-              if not m.passed]
+    failed = [m.joint for m in check_stds_positive(bad) if not m.passed]
     assert failed == ["elbow_flex", "gripper"]
 
 

@@ -136,10 +136,13 @@ def test_a_sweep_as_wide_as_the_model_passes_and_a_full_turn_fails():
 
 
 def test_a_units_check_without_the_calibration_says_what_it_needs_never_passes():
-    from pytest_so101.diagnosis import diagnose
+    from pytest_so101.checks import BY_NAME, Inputs, run_check
     from pytest_so101.mapping import load_mapping
 
     mapping = load_mapping(FOLDER / "degrees_policy_on_range_robot/mapping.toml")
-    result = next(r for r in diagnose(mapping=mapping) if r.title == "robot units vs policy frame")
-    assert not result.measurements
-    assert "needs the arm's calibration: pass --so101-calibration" in result.skipped
+    check = BY_NAME["robot-units-vs-policy-frame"]
+    result = run_check(check, Inputs(mapping=mapping), flavor="cli")
+    assert result.skipped and not result.measurements
+    assert "needs the arm's calibration: give a calibration (--calibration)" in result.skipped
+    pytest_side = run_check(check, Inputs(mapping=mapping))
+    assert "(--so101-calibration)" in pytest_side.skipped

@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 
 from pytest_so101.calibration import load_calibration
-from pytest_so101.fingerprint import SIM_RADIANS, conversion, rank_frames
+from pytest_so101.fingerprint import LEROBOT_RADIANS, SIM_RADIANS, conversion, rank_frames
 from pytest_so101.joints import SO101_NEW_CALIB_LIMITS
 from pytest_so101.stats import load_stats
 from tests.helpers import EXAMPLE_CALIBRATION, STATS
@@ -53,6 +53,19 @@ def test_radians_taken_for_degrees_and_ticks_are_implausible_as_degrees():
 
 def test_without_a_calibration_only_calibration_free_frames_compete():
     ranking = rank_frames(load_stats(STATS / "legacy_model"), SO101_NEW_CALIB_LIMITS)
-    assert {c.frame for c in ranking} == {SIM_RADIANS, "lerobot-degrees",
+    assert {c.frame for c in ranking} == {SIM_RADIANS, LEROBOT_RADIANS, "lerobot-degrees",
                                           "lerobot-legacy-degrees"}
     assert ranking[0].frame == "lerobot-legacy-degrees"
+
+
+def test_lerobot_degrees_written_in_radians_fingerprint_as_radians_with_the_factor():
+    """A simulator's qpos written as a LeRobot dataset: joints 1-5 in radians, the gripper
+    still 0..100. Declared as degrees it must be named, with x 57.2958."""
+    stats = load_stats(STATS / "dataset")
+    to_rad = np.array([np.pi / 180] * 5 + [1.0])
+    radians = replace(stats, mean=stats.mean * to_rad, std=stats.std * to_rad)
+    ranking = rank_frames(radians, SO101_NEW_CALIB_LIMITS, calibration=CAL)
+    assert ranking[0].frame == LEROBOT_RADIANS and ranking[0].plausible
+    formulas = conversion(ranking[0], by_frame(ranking)["lerobot-degrees"])
+    assert formulas["elbow_flex"] == "elbow_flex = 57.2958 * x"
+    assert "gripper" not in formulas

@@ -11,8 +11,10 @@ from tests.helpers import REPO
 
 PACKAGE = REPO / "pytest_so101"
 LOWER = ["frames", "mapping", "calibration", "stats", "joints", "errors", "options",
-         "measurement", "chain", "invariants", "fingerprint", "diagnosis", "scenarios"]
-UPPER = ("sim", "bus", "plugin", "arm", "report_header", "suites")
+         "measurement", "chain", "invariants", "fingerprint", "diagnosis", "scenarios",
+         "checks", "gravity", "tolerances", "features"]
+UPPER = ("sim", "bus", "plugin", "arm", "report_header", "suites", "guided", "suite_tools",
+         "fixtures")
 
 
 def imports(path) -> set[str]:

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from pytest_so101 import strategies as so101_st
 from pytest_so101.bus.process import EmulatorProcess
 from pytest_so101.calibration import load_calibration
-from pytest_so101.fixtures import emulator_args_for
 from pytest_so101.frames import RobotUnit, ticks_to_units, units_to_ticks
 from pytest_so101.joints import MOTOR_NAMES
 from tests.helpers import EXAMPLE_CALIBRATION
@@ -61,7 +60,7 @@ def test_lerobot_connects_configures_writes_and_reads_back_a_calibration():
 @pytest.mark.parametrize("unit", [RobotUnit.DEGREES, RobotUnit.RANGE_M100_100])
 def test_lerobot_sync_read_agrees_with_our_frames(unit):
     cal = load_calibration(EXAMPLE_CALIBRATION)
-    with EmulatorProcess(*emulator_args_for(cal)) as emulator:
+    with EmulatorProcess("--calibration", str(EXAMPLE_CALIBRATION)) as emulator:
         bus = lerobot_bus(emulator.port, unit)
         bus.connect()
         bus.calibration = lerobot_calibration(cal)

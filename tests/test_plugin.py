@@ -46,8 +46,9 @@ def test_seed000_stats_declared_as_degrees_fail_naming_mean_limit_and_frame(run)
     result = run(str(SUITES / "test_normalization.py"),
                  *files(str(INCIDENTS / "seed000_stats_declared_degrees.toml"), "legacy_model"))
     assert result.ret == 1
-    # skipped: the declared chain (no [sim_to_policy]: 18), min/max (none in these stats: 6)
-    result.assert_outcomes(failed=4, passed=15, skipped=24)
+    # skipped: the declared chain (no [sim_to_policy]: 18), min/max (none in these stats: 6);
+    # the reference pose near 0 is advisory: MARGINAL on the two joints, never a failure
+    result.assert_outcomes(failed=2, passed=17, skipped=24)
     out = result.stdout.str()
     for joint, mean, limit in (("shoulder_lift", "119.94", "[-100, 100] deg"),
                                ("elbow_flex", "109.77", "[-96.83, 96.83] deg")):
@@ -55,8 +56,11 @@ def test_seed000_stats_declared_as_degrees_fail_naming_mean_limit_and_frame(run)
                     if line.startswith(f"{joint}: stats mean in joint limits"))
         for part in (mean, limit, "lerobot-degrees", "FAIL"):
             assert part in line, line
-    result.stdout.fnmatch_lines(["FAILED *test_stats_mean_within_joint_limits*shoulder_lift*",
-                                 "FAILED *test_stats_mean_within_joint_limits*elbow_flex*"])
+    result.stdout.fnmatch_lines(["shoulder_lift      2     1     1  *",
+                                 "FAILED *test_normalization?stats-mean-in-limits-reference-"
+                                 "shoulder_lift?*",
+                                 "FAILED *test_normalization?stats-mean-in-limits-reference-"
+                                 "elbow_flex?*"])
 
 
 def test_seed000_offset_only_map_fails_with_shoulder_lift_reversed(run):
@@ -66,7 +70,7 @@ def test_seed000_offset_only_map_fails_with_shoulder_lift_reversed(run):
     result.stdout.fnmatch_lines([
         "shoulder_lift: sim_to_policy vs reference = * FAIL: direction reversed*"
         "shoulder_lift = -(x - 90)*",
-        "FAILED *test_sim_to_policy_matches_reference_chain?shoulder_lift?*",
+        "FAILED *test_roundtrip?sim-to-policy-vs-reference-shoulder_lift?*",
     ])
     # The normalization suite alone cannot see it: the rest pose normalizes to ~0.
     result = run(str(SUITES / "test_normalization.py"),
@@ -272,9 +276,10 @@ def test_a_run_without_so101_options_loads_nothing(run, pytester):
         import sys
         def test_light():
             loaded = [m for m in sys.modules if m.startswith("pytest_so101.")]
-            assert sorted(loaded) == ["pytest_so101.errors", "pytest_so101.fixtures",
-                                      "pytest_so101.measurement", "pytest_so101.options",
-                                      "pytest_so101.plugin", "pytest_so101.stash"]
+            assert sorted(loaded) == ["pytest_so101.errors", "pytest_so101.features",
+                                      "pytest_so101.fixtures", "pytest_so101.measurement",
+                                      "pytest_so101.options", "pytest_so101.plugin",
+                                      "pytest_so101.stash"]
     """)
     run().assert_outcomes(passed=1)
 
@@ -298,20 +303,39 @@ def test_bus(so101_bus, so101_calibration):
 """
 
 
-def test_so101_bus_is_an_emulated_arm_calibrated_like_the_users(run, pytester):
-    pytester.makepyfile(BUS_TEST)
-    run("--so101-calibration", str(EXAMPLE_CALIBRATION)).assert_outcomes(passed=1)
+def test_the_twin_is_an_arm_of_its_own_never_a_copy_of_the_file_under_test(run, pytester):
+    """With --so101-calibration alone the twin calibrates itself: its registers are its own,
+    and every check that compares an arm with the file skips saying no arm is present.
+    With --so101-twin-arm the twin is that arm."""
+    pytester.makepyfile("""
+        def test_bus(so101_bus, so101_calibration, so101_twin):
+            assert [s.model for s in so101_bus.identify()] == [777] * 6
+            on_servo = so101_bus.read_calibration().to_json_dict()
+            assert on_servo == so101_twin.calibration.to_json_dict()
+            assert on_servo != so101_calibration.to_json_dict()
+
+        def test_arm(so101_arm):
+            pass
+    """)
+    result = run("--so101-calibration", str(EXAMPLE_CALIBRATION), "-rs")
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*no arm present: the twin is an arm of its own, not the arm "
+                                 "*example_arm.json describes*--so101-twin-arm FILE*"])
+    other = FIXTURES / "scenarios/another_arms_calibration/arm.json"
+    result = run("--so101-calibration", str(EXAMPLE_CALIBRATION), "--so101-twin-arm",
+                 str(other), "-k", "test_arm")
+    result.assert_outcomes(passed=1)
+    result = run("--so101-calibration", str(EXAMPLE_CALIBRATION), "--so101-twin-arm",
+                 str(EXAMPLE_CALIBRATION), "-k", "test_arm", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*built from the calibration under test*"])
 
 
 def test_hardware_path_runs_against_so101_twin_serve(run, pytester):
     """--hardware --so101-port <pty of so101-twin serve>: the real-arm code path in CI."""
     from pytest_so101.bus.process import EmulatorProcess
-    from pytest_so101.calibration import load_calibration
-    from pytest_so101.fixtures import emulator_args_for
-
     pytester.makepyfile(BUS_TEST)
-    args = emulator_args_for(load_calibration(EXAMPLE_CALIBRATION))
-    with EmulatorProcess(*args) as emulator:
+    with EmulatorProcess("--calibration", str(EXAMPLE_CALIBRATION)) as emulator:  # that arm
         result = run("--hardware", "--so101-port", emulator.port, "--so101-calibration",
                      str(EXAMPLE_CALIBRATION))
         result.assert_outcomes(passed=1)

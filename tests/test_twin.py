@@ -14,9 +14,9 @@ import pytest
 
 from pytest_so101.bus.feetech import FeetechBus
 from pytest_so101.bus.process import EmulatorProcess
-from pytest_so101.bus.twin import TOOTH_TICKS, TwinFault, build_twin
+from pytest_so101.bus.twin import TwinFault, build_twin
 from pytest_so101.calibration import load_calibration
-from pytest_so101.frames import expand_units, ticks_to_units
+from pytest_so101.frames import TOOTH_TICKS, expand_units, ticks_to_units
 from pytest_so101.joints import MOTOR_NAMES
 from tests.helpers import EXAMPLE_CALIBRATION, MAPPINGS, REPO, STATS
 
@@ -99,14 +99,15 @@ def test_calibration_out_writes_once_and_never_overwrites(tmp_path):
 
 
 def test_suites_pass_on_the_twin_with_its_own_calibration(run):
-    result = run(str(SUITES), *SUITE_FILES)
+    result = run(str(SUITES), *SUITE_FILES, "--so101-guided")
     outcomes = result.parseoutcomes()
     assert result.ret == 0, result.stdout.str()[-3000:]
-    assert outcomes["passed"] >= 100
+    assert outcomes["passed"] >= 120
     # skipped: the acceptance suite (no baseline yet: 6), wrist_roll's fixed range (1),
-    # robot units vs policy frame (6: the legacy frame is converted through [sim_to_policy])
-    # and min/max in limits (12: these stats have none)
-    assert outcomes["skipped"] == 25
+    # robot units vs policy frame (6: the legacy frame is converted through [sim_to_policy]),
+    # min/max in limits (12: these stats have none), and the registers against the file
+    # (6: the twin wrote both, one source)
+    assert outcomes["skipped"] == 31
 
 
 def test_suites_pass_with_hardware_on_the_pty_of_so101_twin_serve(run, tmp_path):
@@ -116,31 +117,108 @@ def test_suites_pass_with_hardware_on_the_pty_of_so101_twin_serve(run, tmp_path)
                      "--so101-calibration", str(calibration), "--allow-motion", "-rs")
         assert result.ret == 0, result.stdout.str()[-3000:]
         result.stdout.fnmatch_lines([f"so101: real arm on {twin.port} (motion allowed)"])
-        # skipped: the checks that need the twin's observer (6), acceptance (no baseline: 6),
+        # skipped: the checks that need the twin's observer (6), the jog (6: on a real arm
+        # only the servo's own reading would observe it), acceptance (no baseline: 6),
         # wrist_roll's fixed range (1), robot units vs the converted legacy frame (6),
-        # min/max in limits (12: these stats have none)
-        assert result.parseoutcomes().get("skipped", 0) == 31
+        # min/max in limits (12: these stats have none), guided (6: no --so101-guided)
+        assert result.parseoutcomes().get("skipped", 0) == 43
         assert all(s["torque"] == 0 for s in twin.state().values())
 
 
-def test_reseated_horn_with_the_old_calibration_fails_naming_ticks_and_degrees(run):
-    result = run(str(SUITES / "test_hil.py"), *SUITE_FILES, "--so101-twin-fault",
-                 "shoulder_lift:reseat")
-    assert result.ret == 1
-    result.assert_outcomes(failed=1, passed=37)
-    result.stdout.re_match_lines([
-        r"shoulder_lift: reading vs observed pose = 14\.\d+ deg \(limit \|value\| <= 1 deg\) "
-        r"FAIL: reads \d+ ticks, .* off by \+16\d\.\d ticks"])
+def _watched_run(run, twin, *args):
+    """Run the suites on the hardware path while watching the twin's true joint angles
+    through its control socket; return the result and the largest excursion (deg)."""
+    import socket
+    import threading
+
+    watcher = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)   # its own connection
+    watcher.connect(twin.control_path)
+    lines = watcher.makefile("r")
+
+    def q_true():
+        watcher.sendall(b'{"cmd": "state"}\n')
+        return np.array(json.loads(lines.readline())["q_sim_rad"])
+
+    start, worst, done = q_true(), np.zeros(6), threading.Event()
+
+    def watch():
+        nonlocal worst
+        while not done.is_set():
+            worst = np.maximum(worst, np.rad2deg(np.abs(q_true() - start)))
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=watch)
+    thread.start()
+    try:
+        result = run(str(SUITES), *SUITE_FILES, "--hardware", "--so101-port", twin.port, *args)
+    finally:
+        done.set()
+        thread.join()
+        watcher.close()
+    return result, worst
 
 
-def test_mirrored_motor_fails_the_jog_check_naming_the_reversed_direction(run):
-    result = run(str(SUITES / "test_hil.py"), *SUITE_FILES, "--so101-twin-fault",
-                 "elbow_flex:mirror", "-k", "jog")
-    assert result.ret == 1
-    result.assert_outcomes(failed=1, passed=5)
-    result.stdout.re_match_lines([
-        r"elbow_flex: jog response error = .* FAIL: commanded [+-]5\.00 deg in the sim frame, "
-        r"the joint moved [+-]\d\.\d\d deg: direction reversed"])
+def test_mirrored_elbow_on_the_hardware_path_fails_by_gravity_and_never_swings(run, tmp_path):
+    """The mirrored elbow that once passed the jog and swung 178 deg: gravity names it,
+    nothing moves it more than 3 deg during the whole run (motion allowed)."""
+    calibration = tmp_path / "twin_arm.json"
+    with EmulatorProcess("--start", "rest", "--twin-fault", "elbow_flex:mirror",
+                         "--calibration-out", str(calibration)) as twin:
+        result, worst = _watched_run(run, twin, "--so101-calibration", str(calibration),
+                                     "--allow-motion")
+        assert result.ret == 1
+        result.stdout.re_match_lines([
+            r"elbow_flex: gravity load direction = -[\d.]+ x .* FAIL: held at rest .*Likely "
+            r"cause: direction reversed: .*a mirrored motor"])
+        result.stdout.re_match_lines([r"elbow_flex: rest reading vs mapped rest pose = .* "
+                                      r"Likely cause: a mirrored motor"])
+        assert worst[2] <= 3.0, worst
+        assert all(s["torque"] == 0 for s in twin.state().values())
+
+
+def test_an_arm_not_at_rest_is_named_as_such(run, tmp_path):
+    calibration = tmp_path / "twin_arm.json"
+    with EmulatorProcess("--calibration-out", str(calibration)) as twin:     # at its zero
+        result = run(str(SUITES / "test_rest_pose.py"), *SUITE_FILES, "--hardware",
+                     "--so101-port", twin.port, "--so101-calibration", str(calibration))
+        assert result.ret == 1
+        result.stdout.re_match_lines([
+            r"elbow_flex: rest reading vs mapped rest pose = .* Likely cause: the arm is "
+            r"probably not folded in its rest pose: \d of 6 joints .*Fix: fold the arm into its "
+            r"rest pose .*--start rest"])
+
+
+def test_a_passive_twin_joint_holds_still_while_a_hand_still_moves_it():
+    """Gearbox friction: at rest with torque off a joint creeps at most 1 tick in 10
+    minutes (of simulated time), yet a person can still turn it."""
+    arm, servos, _ = build_twin(start_keyframe="rest")
+    arm.frozen = False
+    start = [s.present_ticks(0.0) for s in servos]
+    for second in range(1, 601):
+        arm.advance(float(second))
+    after = [s.present_ticks(600.0) for s in servos]
+    assert max(abs(a - b) for a, b in zip(after, start, strict=True)) <= 1, (start, after)
+    servos[2].shaft.set_raw(servos[2].shaft.raw(600.0) + 200)
+    arm.advance(601.0)
+    assert servos[2].present_ticks(601.0) - after[2] == pytest.approx(200, abs=1)
+
+
+def test_present_load_is_the_holding_torque_in_the_servos_own_direction():
+    """Torque on at rest: Present_Load (0.1 % of the 3.35 N m force limit, sign bit 10) is
+    the model's gravity torque; a mirrored motor reports it with the other sign."""
+    from pytest_so101.bus.protocol import REGISTERS
+
+    for fault, sign in (([], 1), ([TwinFault.parse("elbow_flex:mirror")], -1)):
+        arm, servos, _ = build_twin(start_keyframe="rest", faults=fault)
+        arm.frozen = False
+        for s in servos:
+            s.write(REGISTERS["Torque_Enable"].address, b"\x01", 0.0)
+        arm.advance(0.5)
+        gravity = arm.sim.gravity_torque(arm.sim.keyframe("rest"))
+        load = servos[2].read(REGISTERS["Present_Load"].address, 2, 0.5)
+        raw = int.from_bytes(load, "little")
+        assert raw & (1 << 10) == (0 if sign * gravity[2] > 0 else 1 << 10)
+        assert (raw & 0x3FF) == pytest.approx(abs(gravity[2]) / 3.35 * 1000, abs=5)
 
 
 MOTION_FOREVER = """

@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..calibration import Calibration, MotorCalibration
-from ..frames import RESOLUTION, TICKS_PER_RAD, TOOTH_TICKS
+from ..frames import RESOLUTION, TICKS_PER_RAD
 from ..joints import GRIPPER, MOTOR_IDS, MOTOR_NAMES, WRIST_ROLL
 from ..sim.model import SimModel
 from .servo import VirtualServo
+from .twin_fault import TwinFault
 
 MAX_STEPS_PER_ACCESS = 500             # at most 1 s of physics per bus access
 #: Static gearbox friction of an unpowered STS3215 (N m): a real SO-101 with torque off
@@ -225,37 +226,6 @@ def write_calibration_file(calibration: Calibration, path: str | Path) -> None:
     text = json.dumps(calibration.to_json_dict(), indent=4) + "\n"
     with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), "w") as fh:
         fh.write(text)
-
-
-@dataclass(frozen=True)
-class TwinFault:
-    """A physical fault of the twin: ``reseat`` (horn moved by N spline teeth after
-    calibrating), ``mirror`` (motor mounted reversed, before calibrating), ``stale``
-    (assembly shifted by N ticks after calibrating: motor replaced, horn slipped),
-    ``homing`` (the joint held at N deg of the sim frame instead of the middle of its
-    travel while homing: the sweep may then cross the 0/4095 seam)."""
-
-    joint: int
-    kind: str
-    value: float = 1.0
-
-    KINDS = ("reseat", "mirror", "stale", "homing")
-
-    @classmethod
-    def parse(cls, text: str) -> TwinFault:
-        joint, sep, rest = text.partition(":")
-        kind, _, value = rest.partition("=")
-        if not sep or joint not in MOTOR_NAMES or kind not in cls.KINDS:
-            raise ValueError(f"twin fault must be JOINT:KIND[=N] with JOINT one of "
-                             f"{', '.join(MOTOR_NAMES)} and KIND one of {', '.join(cls.KINDS)}, "
-                             f"got {text!r}")
-        return cls(MOTOR_NAMES.index(joint), kind, float(value) if value else 1.0)
-
-    def apply(self, assembly: Assembly) -> Assembly:
-        if self.kind == "mirror":
-            return replace(assembly, direction=-assembly.direction)
-        shift = self.value * (TOOTH_TICKS if self.kind == "reseat" else 1.0)
-        return replace(assembly, raw_at_zero=assembly.raw_at_zero + shift)
 
 
 def build_twin(*, mjcf: str | None = None, calibration: Calibration | None = None,

@@ -72,8 +72,11 @@ class SimModel:
         return tuple(self.model.key(i).name for i in range(self.model.nkey))
 
     def keyframe(self, name: str) -> np.ndarray:
-        """A keyframe's arm joints, sim radians, motor order."""
+        """A keyframe's arm joints, sim radians, motor order. ``zero`` is the sim zero even
+        in a model without keyframes (the upstream SO-101 files have none)."""
         key_id = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_KEY, name)
+        if key_id < 0 and name == "zero":
+            return np.zeros(N_JOINTS)
         if key_id < 0:
             raise config_error(f"no keyframe of that name (keyframes: "
                                f"{', '.join(self.keyframes) or 'none'})", source=self.source,
@@ -91,6 +94,44 @@ class SimModel:
     def forward(self, data: mujoco.MjData) -> None:
         """Recompute positions after qpos was set by hand (no time passes)."""
         mujoco.mj_forward(self.model, data)
+
+    def gravity_torque(self, q_sim_rad: np.ndarray) -> np.ndarray:
+        """The torque (N m, sim frame: positive toward increasing q) each joint's actuator
+        must apply to hold the arm still at ``q_sim_rad`` against gravity: MuJoCo's bias
+        force at zero velocity."""
+        data = self.new_data()
+        data.qpos[self.qpos_adr] = np.asarray(q_sim_rad, dtype=float)
+        mujoco.mj_forward(self.model, data)
+        return data.qfrc_bias[self.dof_adr].copy()
+
+    def max_torque(self) -> np.ndarray:
+        """Each joint actuator's force limit (N m): what Present_Load's 100 % means here
+        (NaN for a joint without a force-limited actuator)."""
+        out = np.full(N_JOINTS, np.nan)
+        for j, act in enumerate(self.actuator_ids):
+            if act is not None and self.model.actuator_forcelimited[act]:
+                out[j] = float(np.max(np.abs(self.model.actuator_forcerange[act])))
+        return out
+
+    def body_position(self, q_sim_rad: np.ndarray, body: str) -> np.ndarray:
+        """A body's world position (m) at one joint vector."""
+        body_id = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_BODY, body)
+        if body_id < 0:
+            raise config_error("no such body in the model", source=self.source, field="body",
+                               value=body)
+        data = self.new_data()
+        data.qpos[self.qpos_adr] = np.asarray(q_sim_rad, dtype=float)
+        mujoco.mj_kinematics(self.model, data)
+        return data.xpos[body_id].copy()
+
+    def joint_axis(self, q_sim_rad: np.ndarray, joint: int) -> tuple[np.ndarray, np.ndarray]:
+        """A joint's world anchor (m) and unit axis at one joint vector."""
+        data = self.new_data()
+        data.qpos[self.qpos_adr] = np.asarray(q_sim_rad, dtype=float)
+        mujoco.mj_kinematics(self.model, data)
+        mujoco.mj_comPos(self.model, data)
+        jid = self.joint_ids[joint]
+        return data.xanchor[jid].copy(), data.xaxis[jid].copy()
 
     def site_position(self, q_sim_rad: np.ndarray, site: str = "gripperframe") -> np.ndarray:
         """Forward kinematics: a site's world position (m) at the joint vector(s) given."""

@@ -1,0 +1,66 @@
+"""Physical faults of the twin (``--twin-fault`` / ``--so101-twin-fault``): parsed and
+validated without loading MuJoCo, so a typo stops a run before collection."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from ..errors import config_error
+from ..frames import TOOTH_TICKS
+from ..joints import MOTOR_NAMES
+
+
+class _Assembly(Protocol):
+    raw_at_zero: float
+    direction: int
+
+
+@dataclass(frozen=True)
+class TwinFault:
+    """A physical fault of the twin: ``reseat`` (horn moved by N spline teeth after
+    calibrating), ``mirror`` (motor mounted reversed, before calibrating), ``stale``
+    (assembly shifted by N ticks after calibrating: motor replaced, horn slipped),
+    ``homing`` (the joint held at N deg of the sim frame instead of the middle of its
+    travel while homing: the sweep may then cross the 0/4095 seam)."""
+
+    joint: int
+    kind: str
+    value: float = 1.0
+
+    KINDS = ("reseat", "mirror", "stale", "homing")
+
+    @classmethod
+    def parse(cls, text: str, *, source: str = "--twin-fault") -> TwinFault:
+        """``JOINT:KIND[=N]``; a one-line :class:`So101ConfigError` naming what is wrong."""
+        joint, sep, rest = text.strip().partition(":")
+        kind, has_value, value = rest.partition("=")
+        if not sep or joint not in MOTOR_NAMES or kind not in cls.KINDS:
+            raise config_error(
+                f"must be JOINT:KIND[=N] with JOINT one of {', '.join(MOTOR_NAMES)} and KIND "
+                f"one of {', '.join(cls.KINDS)}", source=source, value=text)
+        if kind == "mirror" and has_value:
+            raise config_error("mirror takes no value", source=source, value=text)
+        number = 1.0
+        if has_value:
+            try:
+                number = float(value)
+            except ValueError:
+                number = math.nan
+            if not math.isfinite(number) or abs(number) > 4096:
+                raise config_error("N must be a finite number of at most 4096 in size",
+                                   source=source, joint=joint, value=text)
+        return cls(MOTOR_NAMES.index(joint), kind, number)
+
+    @classmethod
+    def parse_list(cls, text: str | None, *, source: str = "--twin-fault") -> list[TwinFault]:
+        """Comma-separated faults (empty items ignored)."""
+        return [cls.parse(item, source=source) for item in str(text or "").split(",")
+                if item.strip()]
+
+    def apply(self, assembly: _Assembly) -> _Assembly:
+        if self.kind == "mirror":
+            return replace(assembly, direction=-assembly.direction)
+        shift = self.value * (TOOTH_TICKS if self.kind == "reseat" else 1.0)
+        return replace(assembly, raw_at_zero=assembly.raw_at_zero + shift)
