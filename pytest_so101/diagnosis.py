@@ -361,7 +361,7 @@ def check_stats_key(stats: NormStats) -> list[Measurement]:
         f"{stats.feature}, which is missing; the file holds only "
         f"{', '.join(stats.available)}. The policy would get unnormalized inputs without "
         f"any error. Checked stats: [{stats.key}]")
-    return [Measurement("LeRobot's stats key present", joint, float(not problem), "", 1, None,
+    return [Measurement("LeRobot's stats key present", joint, float(not problem), "", 1, 1,
                         problem or f"{stats.source}: '{stats.runtime_key}' present",
                         cause=("the stats are keyed per dataset (or missing): LeRobot's "
                                "normalizer then passes inputs through unnormalized"),
@@ -444,7 +444,9 @@ def check_registers_match_file(on_servo: Calibration, in_file: Calibration, *,
     fields = ("homing_offset", "range_min", "range_max")
     differing = [j for j in MOTOR_NAMES if any(
         getattr(on_servo.motors[j], f) != getattr(in_file.motors[j], f) for f in fields)]
-    cause, fix = explain_register_mismatch(differing)
+    homing_differs = any(on_servo.motors[j].homing_offset != in_file.motors[j].homing_offset
+                         for j in differing)
+    cause, fix = explain_register_mismatch(differing, ranges_only=not homing_differs)
     out = []
     for joint in MOTOR_NAMES:
         for f in fields:
@@ -455,8 +457,15 @@ def check_registers_match_file(on_servo: Calibration, in_file: Calibration, *,
     return out
 
 
-def explain_register_mismatch(differing_joints: list[str]) -> tuple[str, str]:
+def explain_register_mismatch(differing_joints: list[str], *, ranges_only: bool = False
+                              ) -> tuple[str, str]:
     """Why the servos' calibration registers differ from the file."""
+    if differing_joints and ranges_only:
+        return ("the file's ranges differ from the servos' position limits while the homing "
+                "offsets agree: the file comes from another calibration run of this arm (a "
+                "different sweep), so LeRobot's DEGREES zero (the middle of the range) and "
+                "its -100..100 scale differ from the arm's",
+                "use the file of the calibration the servos carry, or " + RECALIBRATE)
     if len(differing_joints) >= 3:
         return ("the calibration file belongs to another arm (or this arm was recalibrated "
                 f"without this file): {len(differing_joints)} of 6 joints differ",

@@ -13,9 +13,15 @@ def header_lines(ctx: So101Context) -> list[str]:
     if s["hardware"].value:
         motion = "motion allowed" if s["allow_motion"].value else "read-only"
         lines.append(f"so101: real arm on {s['port'].value} ({motion})")
+    elif s["twin_arm"].value:
+        lines.append(f"so101: emulated arm: the MuJoCo twin, the arm {s['twin_arm'].value} "
+                     "describes")
     else:
-        own = "its own scripted calibration" if ctx.calibration is None else "this calibration"
-        lines.append(f"so101: emulated arm: the MuJoCo twin, calibrated with {own}")
+        mine = "its own scripted calibration is the calibration under test" \
+            if ctx.calibration is None else \
+            "no arm for the calibration under test: arm-side checks skip"
+        lines.append(f"so101: emulated arm: the MuJoCo twin, an arm of its own "
+                     f"(calibrated by its scripted LeRobot procedure; {mine})")
     cal = ctx.calibration
     if cal is not None:
         lines.append(f"so101: calibration {cal.source} (arm id {Path(cal.source).stem}; "

@@ -238,8 +238,10 @@ def build(out: Path) -> list[Path]:
         "# zero = arm extended (old_calib frame), pan sign opposite to so101_new_calib.\n"
         "# robot_deg = deg(q) - (old - new offsets of domain.md section 4).\n"
         f'[sim]\nmodel = "so100-menagerie"\njoints = {{ {joints} }}\n'
-        f"# seed 003: the menagerie rest keyframe is the shared reference pose\n"
-        f"reference_pose = {_fmt(MENAGERIE_REST)}\n\n")
+        f"# seed 003: the menagerie rest keyframe is the shared reference pose, and the\n"
+        f"# folded rest pose the arm lies in (the menagerie model is not shipped)\n"
+        f"reference_pose = {_fmt(MENAGERIE_REST)}\n"
+        f"rest_pose = {_fmt(MENAGERIE_REST)}\n\n")
         + _map_table("sim_to_robot", men_offset, _degrees_scale(), men_direction,
                      'units = "degrees"\n')
         + "\n# LeRobot legacy frame = arm extended = menagerie zero: only pan and lift reverse.\n"

@@ -78,6 +78,24 @@ def test_seed000_offset_only_map_fails_with_shoulder_lift_reversed(run):
     assert result.ret == 0
 
 
+def test_a_sweep_recorded_short_of_the_arm_is_caught_against_the_arm(run):
+    """Seed 000's calibration (sweeps cut short) checked against the arm it was taken on:
+    the registers name the other sweep, and LeRobot's DEGREES zero (the range middle)
+    reads a few degrees off the observed pose. (A twin built from the file itself, as it
+    once was, agreed with it.)"""
+    result = run(str(SUITES / "test_hil.py"), "--so101-calibration",
+                 str(INCIDENTS / "seed000_short_sweep_calibration.json"), "--so101-twin-arm",
+                 str(EXAMPLE_CALIBRATION), "--so101-mapping", str(MAPPINGS / "so101_degrees.toml"),
+                 "-k", "observed or registers")
+    assert result.ret == 1
+    result.stdout.re_match_lines([
+        r"shoulder_lift: servo range_min - file = -61 ticks .* FAIL: .*Likely cause: the file's "
+        r"ranges differ from the servos' position limits while the homing offsets agree",
+        r"elbow_flex: reading vs observed pose = -5\.7\d* deg .* FAIL: .*off by -65\.0 ticks"])
+    result.stdout.fnmatch_lines(["so101: emulated arm: the MuJoCo twin, the arm "
+                                 "*example_arm.json describes*"])
+
+
 def _one_line_usage_error(result, *parts):
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     err = result.stderr.str()

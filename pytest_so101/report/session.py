@@ -166,7 +166,10 @@ class So101Reporter:
             return
         tr = terminalreporter
         tr.section("so101 per-joint summary")
-        tr.write_line(f"{'joint':<14} {'PASS':>5} {'MARG':>5} {'FAIL':>5}  worst margin")
+        evidence = evidence_by_joint(all_measurements)
+        width = max(len(", ".join(kinds)) for kinds in evidence.values()) if evidence else 8
+        tr.write_line(f"{'joint':<14} {'PASS':>5} {'MARG':>5} {'FAIL':>5}  "
+                      f"{'evidence':<{width}}  worst margin")
         for joint in MOTOR_NAMES:
             rows = [m for m in all_measurements if m["joint"] == joint]
             counts = {k: sum(m["outcome"] == k for m in rows) for k in ("PASS", "MARGINAL",
@@ -175,8 +178,13 @@ class So101Reporter:
             text = "-" if worst is None else \
                 f"{worst['check']}: {worst['value']:.4g} {worst['unit']} ({worst['outcome']})" \
                 if worst["value"] is not None else f"{worst['check']}: n/a ({worst['outcome']})"
+            kinds = ", ".join(evidence.get(joint, ())) or "-"
             tr.write_line(f"{joint:<14} {counts['PASS']:>5} {counts['MARGINAL']:>5} "
-                          f"{counts['FAIL']:>5}  {text}")
+                          f"{counts['FAIL']:>5}  {kinds:<{width}}  {text}")
+        tr.write_line("so101: evidence: files = your files agree with each other; servo = the "
+                      "servos' own registers and readings; twin = the emulated arm's ground "
+                      "truth (proves nothing about a real arm); physical = readings against the "
+                      "rest pose, gravity or a person (docs/evidence.md)")
         self._baseline_changes(tr, all_measurements)
         if self.record_path:
             tr.write_line(f"so101: acceptance record {self.record_path}")
@@ -215,11 +223,26 @@ class So101Reporter:
                  f"Stats: {p['stats']['source']} [{p['stats']['key']}]" if p["stats"]
                  else "Stats: none",
                  f"Mapping: {p['mapping']['source']}" if p["mapping"] else "Mapping: none",
-                 f"Tolerances: {context_of(self.config).tolerances}",
+                 f"Tolerances: {context_of(self.config).tolerances.describe()}",
+                 "Evidence per joint: " + "; ".join(
+                     f"{joint} {', '.join(kinds)}" for joint, kinds in evidence_by_joint(
+                         [m for t in self.tests.values() for m in t["measurements"]]).items()),
                  "Versions: " + ", ".join(f"{k} {v}" for k, v in p["versions"].items())]
         import html as _html
 
         prefix.extend(f"<p class='so101-provenance'>{_html.escape(line)}</p>" for line in lines)
+
+
+#: Evidence kinds from weakest to strongest (measurement.Evidence).
+EVIDENCE_ORDER = ("files", "servo", "twin", "physical")
+
+
+def evidence_by_joint(measurements: list[dict]) -> dict[str, list[str]]:
+    """Per joint, the kinds of evidence the run's measurements of it had, weakest first."""
+    found: dict[str, set[str]] = {}
+    for m in measurements:
+        found.setdefault(m["joint"], set()).add(m.get("evidence") or "files")
+    return {joint: [k for k in EVIDENCE_ORDER if k in kinds] for joint, kinds in found.items()}
 
 
 def _relative_margin(m: dict) -> float:
