@@ -3,8 +3,9 @@
     python benchmarks/bench_bus.py [--reads 2000]
 
 Full-arm SYNC_READ of Present_Position (median, p99), unpaced and paced at 1 Mbaud next
-to the 620 us wire time; a 6-servo SYNC_WRITE of Goal_Position; the cost of a missing
-servo. Figures are recorded in docs/benchmarks.md.
+to the 620 us wire time; a 6-servo SYNC_WRITE of Goal_Position; the same read through
+FeetechBus (every reply checked); the cost of a missing servo. Figures are recorded in
+docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -65,6 +66,15 @@ def time_sync_writes(ph, pk, n: int) -> list[float]:
     return times
 
 
+def time_calls(fn, n: int) -> list[float]:
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
 def row(name: str, times: list[float], reference_s: float | None = None) -> str:
     median, p99 = statistics.median(times), percentile(times, 0.99)
     ref = f"{reference_s * 1e6:.0f} us" if reference_s else "-"
@@ -101,8 +111,13 @@ def main() -> None:
             assert group.txRxPacket() == scs.COMM_RX_TIMEOUT
             missing.append(time.perf_counter() - start)
         rows.append(row("SYNC_READ with servo 4 missing (SDK timeout)", missing))
+        emulator.clear_faults()
         ph.closePort()
         with FeetechBus(emulator.port) as bus:
+            bus.read_positions()
+            rows.append(row("FeetechBus.read_positions (every reply checked)",
+                            time_calls(bus.read_positions, n), wire_read))
+            emulator.fault(4, "missing")
             failures = []
             for _ in range(5):
                 start = time.perf_counter()
@@ -110,7 +125,7 @@ def main() -> None:
                     bus.read_positions()
                 except BusError:
                     failures.append(time.perf_counter() - start)
-            rows.append(row("FeetechBus.read_positions, servo 4 missing (3 tries + settle)",
+            rows.append(row("FeetechBus.read_positions, servo 4 missing (3 tries, 2 resyncs)",
                             failures))
     print("| operation | n | median | p99 | wire time at 1 Mbaud | median / wire |")
     print("|---|---:|---:|---:|---:|---:|")

@@ -7,7 +7,6 @@ integers ``id``, ``drive_mode``, ``homing_offset``, ``range_min``, ``range_max``
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import files
 from .errors import config_error
 from .joints import MOTOR_IDS, MOTOR_NAMES
 
@@ -80,13 +80,6 @@ class Calibration:
         return Calibration(motors, source=self.source)
 
 
-def _check_int(value: object, *, source: str, joint: str, field_name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise config_error("must be an integer", source=source, joint=joint, field=field_name,
-                           value=value)
-    return value
-
-
 def validate_motors(motors: Mapping[str, MotorCalibration], *, source: str) -> None:
     """Check the six motors against LeRobot's rules; raise naming file, joint and value."""
     missing = [m for m in MOTOR_NAMES if m not in motors]
@@ -99,7 +92,8 @@ def validate_motors(motors: Mapping[str, MotorCalibration], *, source: str) -> N
     for name, expected_id in zip(MOTOR_NAMES, MOTOR_IDS, strict=True):
         motor = motors[name]
         for field_name in FIELDS:
-            _check_int(getattr(motor, field_name), source=source, joint=name, field_name=field_name)
+            files.integer(getattr(motor, field_name), source=source, joint=name,
+                          field=field_name)
         if motor.id != expected_id:
             raise config_error(f"SO-101 {name} is servo id {expected_id}", source=source,
                                joint=name, field="id", value=motor.id)
@@ -141,74 +135,81 @@ def parse_calibration(data: object, *, source: str = "<memory>") -> Calibration:
         absent = [f for f in FIELDS if f not in entry]
         if absent:
             raise config_error("field missing", source=source, joint=name, field=absent[0])
-        values = {f: _check_int(entry[f], source=source, joint=name, field_name=f) for f in FIELDS}
+        values = {f: files.integer(entry[f], source=source, joint=name, field=f)
+                  for f in FIELDS}
         motors[name] = MotorCalibration(**values)
     return Calibration(motors, source=source)
 
 
 def load_calibration(path: str | Path) -> Calibration:
     """Load and validate a LeRobot calibration JSON file."""
-    path = Path(path)
     source = str(path)
+    return parse_calibration(files.read_json(path, "calibration file"), source=source)
+
+
+def _expand(path: str) -> Path:
+    """``~`` expanded where it can be (an unknown ``~user`` stays as written)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise config_error("calibration file not found", source=source) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise config_error(f"cannot read calibration file ({exc.__class__.__name__})",
-                           source=source) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise config_error(f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
-                           source=source) from None
-    return parse_calibration(data, source=source)
+        return Path(path).expanduser()
+    except RuntimeError:
+        return Path(path)
 
 
 def calibration_root(environ: Mapping[str, str] | None = None) -> Path:
     """``HF_LEROBOT_CALIBRATION``; defaults through HF_LEROBOT_HOME and HF_HOME as in LeRobot."""
     env = os.environ if environ is None else environ
     if env.get("HF_LEROBOT_CALIBRATION"):
-        return Path(env["HF_LEROBOT_CALIBRATION"]).expanduser()
+        return _expand(env["HF_LEROBOT_CALIBRATION"])
     if env.get("HF_LEROBOT_HOME"):
-        return Path(env["HF_LEROBOT_HOME"]).expanduser() / "calibration"
-    hf_home = Path(env.get("HF_HOME") or "~/.cache/huggingface").expanduser()
-    return hf_home / "lerobot" / "calibration"
+        return _expand(env["HF_LEROBOT_HOME"]) / "calibration"
+    return _expand(env.get("HF_HOME") or "~/.cache/huggingface") / "lerobot" / "calibration"
 
 
-def find_calibration(arm_id: str, environ: Mapping[str, str] | None = None) -> Path:
+def _arm_ids(root: Path) -> list[str]:
+    """The arm ids that have a calibration file under ``root`` (unreadable folders: none)."""
+    found: set[str] = set()
+    for folder in ROBOT_FOLDERS:
+        try:
+            found.update(p.stem for p in (root / folder).glob("*.json"))
+        except OSError:
+            continue
+    return sorted(found)
+
+
+def find_calibration(arm_id: str, environ: Mapping[str, str] | None = None, *,
+                     option: str = "--so101-calibration") -> Path:
     """Path of ``<arm_id>.json`` under every robot-name folder LeRobot has used.
 
     Followers are preferred over leaders; an id found in two follower folders with
-    different contents is ambiguous and an error.
+    different contents is ambiguous and an error. ``option`` is the command-line flag
+    the id came from, named in messages.
     """
     root = calibration_root(environ)
-    hits = [root / folder / f"{arm_id}.json" for folder in ROBOT_FOLDERS]
-    hits = [p for p in hits if p.is_file()]
+    candidates = [root / folder / f"{arm_id}.json" for folder in ROBOT_FOLDERS]
+    hits = [p for p in candidates if files.exists(p)]   # a pipe there is named when read
     if not hits:
-        known = sorted({p.stem for folder in ROBOT_FOLDERS for p in (root / folder).glob("*.json")})
-        listing = ", ".join(known) if known else "none"
+        listing = ", ".join(_arm_ids(root)) or "none"
         raise config_error(
             f"no calibration for this arm id under {root} "
             f"(searched {', '.join(ROBOT_FOLDERS)}; arm ids found: {listing})",
-            source="--so101-calibration", value=arm_id)
+            source=option, value=arm_id)
     followers = [p for p in hits if p.parent.parent.name == "robots"]
     chosen = followers or hits
-    contents = {p.read_bytes() for p in chosen}
-    if len(contents) > 1:
+    if len({files.read_bytes(p, "calibration file") for p in chosen}) > 1:
         raise config_error(
             "arm id is ambiguous: differing files in " + ", ".join(str(p) for p in chosen),
-            source="--so101-calibration", value=arm_id)
+            source=option, value=arm_id)
     return chosen[0]
 
 
-def resolve_calibration(path_or_id: str, environ: Mapping[str, str] | None = None) -> Calibration:
-    """Load a calibration given a file path or an arm id."""
-    candidate = Path(path_or_id).expanduser()
+def resolve_calibration(path_or_id: str, environ: Mapping[str, str] | None = None, *,
+                        option: str = "--so101-calibration") -> Calibration:
+    """Load a calibration given a file path or an arm id (``option`` names the flag)."""
+    candidate = _expand(path_or_id)
     looks_like_path = candidate.suffix == ".json" or os.sep in path_or_id or "/" in path_or_id
-    if candidate.is_file() or looks_like_path:
+    if looks_like_path or files.is_regular(candidate):
         return load_calibration(candidate)
-    return load_calibration(find_calibration(path_or_id, environ))
+    return load_calibration(find_calibration(path_or_id, environ, option=option))
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,8 @@ def _load(args: argparse.Namespace) -> Inputs:
     from .mapping import load_mapping
     from .stats import load_stats
 
-    calibration = resolve_calibration(args.calibration) if args.calibration else None
+    calibration = resolve_calibration(args.calibration, option="--calibration") \
+        if args.calibration else None
     stats = load_stats(args.stats, feature=args.stats_feature,
                        dataset=args.stats_dataset) if args.stats else None
     mapping = load_mapping(args.mapping) if args.mapping else None

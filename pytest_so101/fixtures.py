@@ -7,6 +7,7 @@ Each imports its implementation lazily, so a run that uses none pays for none.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -267,6 +268,7 @@ def so101_observer(so101_twin, so101_context: So101Context, so101_arm_presence: 
 def so101_bus(so101_context: So101Context, request: pytest.FixtureRequest):
     """The arm's bus: the real one with ``--hardware`` (on ``--so101-port``), otherwise the
     twin (an arm of its own: see ``so101_twin``)."""
+    from . import interrupts
     from .bus.feetech import BusError, FeetechBus
 
     twin = request.getfixturevalue("so101_twin")
@@ -275,9 +277,17 @@ def so101_bus(so101_context: So101Context, request: pytest.FixtureRequest):
         bus = FeetechBus(str(port)).connect()
     except BusError as exc:
         pytest.fail(f"pytest-so101: {exc}", pytrace=False)
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    if capture is not None:
+        with capture.global_and_fixture_disabled():
+            interrupts.install(os.dup(2))        # a second Ctrl-C: torque off, exit now
+    else:
+        interrupts.install()
+    interrupts.watch(bus.broadcast_torque_off)
     try:
         yield bus
     finally:
+        interrupts.unwatch(bus.broadcast_torque_off)
         bus.close()
 
 
@@ -328,16 +338,14 @@ def so101_baseline(so101_context: So101Context, so101_calibration: Calibration,
     from .report.baseline import latest_baseline, load_baseline
 
     settings = so101_context.settings
-    if settings["baseline"].value:
-        path = Path(str(settings["baseline"].value))
-    else:
-        reporter = request.config.stash.get(REPORTER_KEY, None)
-        arm_id = reporter.arm_id() if reporter is not None else Path(so101_calibration.source).stem
-        path = latest_baseline(Path(str(settings["report"].value)), arm_id)
+    reporter = request.config.stash.get(REPORTER_KEY, None)
+    arm_id = reporter.arm_id() if reporter is not None else Path(so101_calibration.source).stem
+    try:
+        path = Path(str(settings["baseline"].value)) if settings["baseline"].value else \
+            latest_baseline(Path(str(settings["report"].value)), arm_id)
         if path is None:
             pytest.skip(f"no accepted baseline for arm {arm_id} yet: a passing run with "
                         "--so101-accept stores one")
-    try:
         return path, load_baseline(path)
     except So101ConfigError as exc:
         pytest.fail(f"pytest-so101: {exc}", pytrace=False)

@@ -8,13 +8,13 @@ mapping file of architecture.md (``[sim]``, ``[sim_to_robot]``, ``[sim_to_policy
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from . import files
 from .errors import config_error
 from .frames import PolicyFrame, RobotUnit, expand_units, parse_policy_frame
 from .joints import KNOWN_MODELS, MOTOR_NAMES, N_JOINTS, JointLimits
@@ -212,7 +212,7 @@ class MappingFile:
 
 
 def _per_joint(raw: object, *, source: str, field_name: str) -> np.ndarray:
-    """A list of six numbers, or a table keyed by all six motor names."""
+    """A list of six finite numbers, or a table keyed by all six motor names."""
     if isinstance(raw, Mapping):
         unknown = [k for k in raw if k not in MOTOR_NAMES]
         if unknown:
@@ -223,32 +223,34 @@ def _per_joint(raw: object, *, source: str, field_name: str) -> np.ndarray:
             raise config_error("value missing for this joint", source=source, joint=missing[0],
                                field=field_name)
         raw = [raw[k] for k in MOTOR_NAMES]
-    if not isinstance(raw, Sequence) or isinstance(raw, str) or len(raw) != N_JOINTS:
+    if not isinstance(raw, list) or len(raw) != N_JOINTS:
         raise config_error(f"must be a list of {N_JOINTS} numbers in motor order or a table "
                            "keyed by joint name", source=source, field=field_name, value=raw)
-    for i, value in enumerate(raw):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise config_error("must be a number", source=source, joint=MOTOR_NAMES[i],
-                               field=field_name, value=value)
-        if not np.isfinite(value):
-            raise config_error("must be finite", source=source, joint=MOTOR_NAMES[i],
-                               field=field_name, value=value)
-    return np.array(raw, dtype=float)
+    values = []
+    for joint, value in zip(MOTOR_NAMES, raw, strict=True):
+        number = files.number(value, source=source, joint=joint, field=field_name)
+        values.append(files.finite(number, source=source, joint=joint, field=field_name))
+    return np.array(values)
+
+
+def _names(raw: object, allowed: Sequence[str], *, source: str,
+           field_name: str) -> tuple[str, ...]:
+    """One name for every joint, or a list of six names, each one of ``allowed``."""
+    names = [raw] * N_JOINTS if isinstance(raw, str) else raw
+    if not isinstance(names, list) or len(names) != N_JOINTS:
+        raise config_error(f"must be one of {', '.join(allowed)} or a list of {N_JOINTS}",
+                           source=source, field=field_name, value=raw)
+    for joint, name in zip(MOTOR_NAMES, names, strict=True):
+        if not isinstance(name, str) or name not in allowed:
+            raise config_error(f"must be one of {', '.join(allowed)}", source=source,
+                               joint=joint, field=field_name, value=name)
+    return tuple(names)
 
 
 def _sim_side_scale(raw: object, *, source: str, field_name: str) -> np.ndarray:
     """Factor from sim radians to the declared sim-side unit, per joint."""
-    names = [raw] * N_JOINTS if isinstance(raw, str) else raw
-    if not isinstance(names, list) or len(names) != N_JOINTS:
-        raise config_error(f"must be 'radians', 'degrees' or a list of {N_JOINTS}",
-                           source=source, field=field_name, value=raw)
-    factors = []
-    for i, name in enumerate(names):
-        if name not in SIM_SIDE_UNITS:
-            raise config_error("must be 'radians' or 'degrees'", source=source,
-                               joint=MOTOR_NAMES[i], field=field_name, value=name)
-        factors.append(RAD_TO_DEG if name == "degrees" else 1.0)
-    return np.array(factors)
+    names = _names(raw, SIM_SIDE_UNITS, source=source, field_name=field_name)
+    return np.array([RAD_TO_DEG if name == "degrees" else 1.0 for name in names])
 
 
 def _joint_map(table: Mapping[str, object], name: str, *, source: str) -> JointMap:
@@ -264,10 +266,34 @@ def _joint_map(table: Mapping[str, object], name: str, *, source: str) -> JointM
     )
     to_input = _sim_side_scale(table.get("input", "radians"), source=source,
                                field_name=f"{name}.input")
-    from_rad = JointMap(np.zeros(N_JOINTS), to_input, np.ones(N_JOINTS), name="sim input",
-                        source=source).then(declared)
-    return JointMap(from_rad.offset, from_rad.scale, from_rad.direction, name=name,
+    with np.errstate(over="ignore"):        # a scale that overflows is refused as not finite
+        scale_from_rad = declared.scale * to_input
+    return JointMap(declared.offset, scale_from_rad, declared.direction, name=name,
                     source=source)
+
+
+def _sim_joint_names(sim: Mapping[str, object], model: str, *, source: str) -> tuple[str, ...]:
+    """The model's joint name of each motor: the model's own order, renamed by ``joints``."""
+    known = KNOWN_MODELS[model].joint_names
+    names = list(known)
+    joints = files.table(sim.get("joints", {}), source=source, field="sim.joints")
+    for motor, sim_name in joints.items():
+        if motor not in MOTOR_NAMES:
+            raise config_error(f"unknown joint name; expected {', '.join(MOTOR_NAMES)}",
+                               source=source, joint=motor, field="sim.joints")
+        if not isinstance(sim_name, str) or not sim_name:
+            raise config_error("sim joint name must be a non-empty string", source=source,
+                               joint=motor, field="sim.joints", value=sim_name)
+        if sim_name not in known:
+            raise config_error(f"not a joint of the model {model}; its joints are "
+                               f"{', '.join(known)}", source=source, joint=motor,
+                               field="sim.joints", value=sim_name)
+        names[MOTOR_NAMES.index(motor)] = sim_name
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise config_error("two motors map to the same sim joint", source=source,
+                           field="sim.joints", value=duplicates[0])
+    return tuple(names)
 
 
 def parse_mapping(data: Mapping[str, object], *, source: str = "<memory>") -> MappingFile:
@@ -284,27 +310,11 @@ def parse_mapping(data: Mapping[str, object], *, source: str = "<memory>") -> Ma
             raise config_error(f"unknown key; expected {expected}", source=source,
                                field=f"{table_name}.{unknown[0]}")
     sim = data.get("sim", {})
-    model = sim.get("model", "so101-new-calib")
+    model = files.string(sim.get("model", "so101-new-calib"), source=source, field="sim.model")
     if model not in KNOWN_MODELS:
         raise config_error(f"unknown model; expected one of {', '.join(KNOWN_MODELS)}",
                            source=source, field="sim.model", value=model)
-    names = list(KNOWN_MODELS[model].joint_names)
-    joints = sim.get("joints", {})
-    if not isinstance(joints, Mapping):
-        raise config_error("must be a table {motor name = sim joint name}", source=source,
-                           field="sim.joints", value=joints)
-    for motor, sim_name in joints.items():
-        if motor not in MOTOR_NAMES:
-            raise config_error(f"unknown joint name; expected {', '.join(MOTOR_NAMES)}",
-                               source=source, joint=motor, field="sim.joints")
-        if not isinstance(sim_name, str) or not sim_name:
-            raise config_error("sim joint name must be a non-empty string", source=source,
-                               joint=motor, field="sim.joints", value=sim_name)
-        names[MOTOR_NAMES.index(motor)] = sim_name
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise config_error("two motors map to the same sim joint", source=source,
-                           field="sim.joints", value=duplicates[0])
+    names = _sim_joint_names(sim, model, source=source)
 
     reference_pose, reference_name = np.zeros(N_JOINTS), "sim zero"
     if "reference_pose" in sim:
@@ -321,32 +331,26 @@ def parse_mapping(data: Mapping[str, object], *, source: str = "<memory>") -> Ma
         if "units" not in table:
             raise config_error("key missing (degrees | range_m100_100 | ticks, or a list of 6)",
                                source=source, field="sim_to_robot.units")
-        robot_units = expand_units(table["units"], source=source, field="sim_to_robot.units")
+        units = table["units"]
+        if not isinstance(units, str):
+            _names(units, [u.value for u in RobotUnit], source=source,
+                   field_name="sim_to_robot.units")
+        robot_units = expand_units(units, source=source, field="sim_to_robot.units")
         sim_to_robot = _joint_map(table, "sim_to_robot", source=source)
     if "sim_to_policy" in data:
         sim_to_policy = _joint_map(data["sim_to_policy"], "sim_to_policy", source=source)
     if "policy" in data:
         if "frame" not in data["policy"]:
             raise config_error("key missing", source=source, field="policy.frame")
-        policy_frame = parse_policy_frame(data["policy"]["frame"], source=source)
+        frame = files.string(data["policy"]["frame"], source=source, field="policy.frame")
+        policy_frame = parse_policy_frame(frame, source=source)
     if sim_to_policy is not None and policy_frame is None:
         raise config_error("[sim_to_policy] needs [policy] frame to say what it maps into",
                            source=source, field="policy.frame")
-    return MappingFile(source, model, tuple(names), sim_to_robot, robot_units, sim_to_policy,
+    return MappingFile(source, model, names, sim_to_robot, robot_units, sim_to_policy,
                        policy_frame, reference_pose, reference_name, rest_pose)
 
 
 def load_mapping(path: str | Path) -> MappingFile:
     """Read and validate a mapping TOML file."""
-    path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise config_error("mapping file not found", source=str(path)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise config_error(f"not valid TOML ({exc})", source=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise config_error(f"cannot read mapping file ({exc.__class__.__name__})",
-                           source=str(path)) from None
-    return parse_mapping(data, source=str(path))
+    return parse_mapping(files.read_toml(path, "mapping file"), source=str(path))

@@ -115,7 +115,10 @@ def _parse(spec: OptionSpec, raw: object, origin: str, base_dir: Path) -> object
         raise config_error("must not be empty", source=origin, value=raw)
     if spec.kind == "path" or (spec.kind == "path_or_id" and
                                ("/" in text or text.endswith(".json"))):
-        return str((base_dir / Path(text).expanduser()).resolve())
+        try:
+            return str((base_dir / Path(text).expanduser()).resolve())
+        except RuntimeError:       # a symlink loop, an unknown ~user: the loader names it
+            return os.path.abspath(base_dir / text)
     return text
 
 

@@ -181,6 +181,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     return report
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The tests are over: a Ctrl-C now lets the reports finish (interrupts.py)."""
+    from . import interrupts
+
+    interrupts.reports_begin()
+
+
+@pytest.hookimpl(trylast=True, specname="pytest_sessionfinish")
+def pytest_sessionfinish_reports_written(session: pytest.Session) -> None:
+    from . import interrupts
+
+    interrupts.reports_written()
+
+
 class _StripMeasurements:
     """Takes the measurements out of ``user_properties`` once the reporter (registered
     later, so called earlier) has them: JUnit testcases carry none (xunit2-safe). Not on

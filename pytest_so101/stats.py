@@ -9,6 +9,10 @@ Formats (domain.md section 6), all read without unpickling:
 - a dataset ``meta/stats.json`` (``{"observation.state": {"mean": [...], ...}}``);
 - a plain JSON ``{"mean": [...], "std": [...]}`` (or flat ``"action.mean"`` keys).
 
+Files are read through :mod:`pytest_so101.files`: of a safetensors file only the header
+and the stats tensors (a multi-gigabyte model costs kilobytes), and every value is
+checked for type (a number written as a string is refused, naming joint and value).
+
 The feature is always chosen explicitly; where several datasets exist the dataset too.
 A missing or ambiguous key is an error that lists what the file holds: never a silent
 pass-through (lerobot issues #4415, #1763).
@@ -16,14 +20,15 @@ pass-through (lerobot issues #4415, #1763).
 
 from __future__ import annotations
 
-import json
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from . import files
 from .errors import config_error
 from .features import FEATURES
 from .frames import from_min_max, from_z_score, to_min_max, to_z_score
@@ -114,15 +119,32 @@ def _describe(groups: Mapping[_Group, object]) -> str:
     return ", ".join(sorted(g.prefix for g in groups)) or "no normalization stats at all"
 
 
+def _json_shape(raw: object) -> tuple[int, ...]:
+    """The shape a JSON value would have as an array (following first elements)."""
+    shape = []
+    while isinstance(raw, list):
+        shape.append(len(raw))
+        raw = raw[0] if raw else None
+    return tuple(shape)
+
+
 def _vector(raw: object, *, source: str, key: str) -> np.ndarray:
-    try:
-        values = np.asarray(raw, dtype=float)
-    except (TypeError, ValueError):
-        raise config_error("stats must be numbers", source=source, field=key,
-                           value=str(raw)[:60]) from None
-    if values.shape != (N_JOINTS,):
+    """Six finite stats in motor order: a float tensor, or a JSON list of six numbers."""
+    if isinstance(raw, np.ndarray):
+        if raw.dtype.kind != "f":
+            raise config_error("stats must be floating point (F16, BF16, F32 or F64)",
+                               source=source, field=key, value=str(raw.dtype))
+        shape = raw.shape
+    else:
+        shape = _json_shape(raw)
+    if shape != (N_JOINTS,):
         raise config_error(f"expected shape ({N_JOINTS},): one value per SO-101 joint",
-                           source=source, field=key, value=values.shape)
+                           source=source, field=key, value=shape)
+    if not isinstance(raw, np.ndarray):
+        raw = [files.number(v, source=source, joint=joint, field=key)
+               for joint, v in zip(MOTOR_NAMES, raw, strict=True)]
+    with np.errstate(invalid="ignore"):         # a signalling NaN is refused just below
+        values = np.asarray(raw, dtype=float)
     for i, joint in enumerate(MOTOR_NAMES):
         if not np.isfinite(values[i]):
             raise config_error("stats must be finite", source=source, joint=joint, field=key,
@@ -183,50 +205,51 @@ def _select(groups: dict[_Group, dict[str, str]], tensors: Mapping[str, object],
 
 
 def _count(raw: object, *, source: str, key: str) -> int:
-    """A frame count: one positive whole number (LeRobot stores it as shape (1,))."""
-    values = np.asarray(raw, dtype=object).ravel()
-    if values.size == 0 or isinstance(values[0], (bool, np.bool_)) or \
-            not isinstance(values[0], (int, float, np.integer, np.floating)):
-        raise config_error("count must be a number", source=source, field=key,
-                           value=str(raw)[:60])
-    count = float(values[0])
+    """A frame count: one whole number >= 0 (LeRobot stores it as shape (1,))."""
+    if isinstance(raw, np.ndarray):
+        if raw.dtype.kind not in "iuf" or not 0 < raw.size <= N_JOINTS:
+            raise config_error("count must be one number", source=source, field=key,
+                               value=f"{raw.dtype} {raw.shape}")
+        with np.errstate(invalid="ignore"):     # a signalling NaN is refused just below
+            values = [float(v) for v in raw.ravel()]
+    else:
+        listed = raw if isinstance(raw, list) else [raw]
+        if not 0 < len(listed) <= N_JOINTS:
+            raise config_error("count must be one number", source=source, field=key,
+                               value=raw)
+        values = [files.number(v, source=source, field=key) for v in listed]
+    count = values[0]
     if not np.isfinite(count) or count < 0 or count != int(count) or \
-            np.any(np.asarray(values, dtype=float) != count):
+            any(v != count for v in values):
         raise config_error("count must be one whole number >= 0", source=source, field=key,
-                           value=str(raw)[:60])
+                           value=values if len(values) > 1 else count)
     return int(count)
 
 
-def _read_json(path: Path) -> object:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise config_error("file not found", source=str(path)) from None
-    except json.JSONDecodeError as exc:
-        raise config_error(f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
-                           source=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise config_error(f"cannot read ({exc.__class__.__name__})", source=str(path)) from None
+def _is_stat_key(key: str) -> bool:
+    return key.rpartition(".")[2] in STAT_NAMES
 
 
-def _read_safetensors(path: Path) -> dict[str, np.ndarray]:
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
-
-    if not path.is_file():
-        raise config_error("safetensors file not found", source=str(path))
-    try:
-        return load_file(str(path))
-    except (SafetensorError, OSError, ValueError, TypeError) as exc:
-        raise config_error(f"cannot read safetensors ({exc})", source=str(path)) from None
+def _read_tensors(path: Path, what: str) -> dict[str, np.ndarray]:
+    """The stats tensors of a safetensors file (model weights are never read)."""
+    return files.read_safetensors(path, what, _is_stat_key)
 
 
-def _check_mode(mode: str | None, *, source: str) -> str:
+def _check_mode(mode: str | None, *, source: str, field: str = "mode") -> str:
     mode = (mode or "MEAN_STD").upper()
     if mode not in MODES:
         raise config_error(f"normalization mode must be one of {', '.join(MODES)}",
-                           source=source, field="mode", value=mode)
+                           source=source, field=field, value=mode)
     return mode
+
+
+def _eps(raw: object, *, source: str, field: str) -> float:
+    """LeRobot's eps: a finite number >= 0."""
+    eps = files.finite(files.number(raw, source=source, field=field), source=source,
+                       field=field)
+    if eps < 0:
+        raise config_error("must be >= 0", source=source, field=field, value=eps)
+    return eps
 
 
 def _from_tensors(tensors: Mapping[str, object], *, source: str, feature: str,
@@ -236,22 +259,65 @@ def _from_tensors(tensors: Mapping[str, object], *, source: str, feature: str,
                    eps=eps)
 
 
+# -- LeRobot >= 0.4 processor folders ------------------------------------------------------
+
+def _state_path(raw: object, config_path: Path, *, field: str) -> Path:
+    """The state file a step names: a relative path that stays inside the policy folder."""
+    if not isinstance(raw, str):
+        raise config_error("normalizer step names no state_file", source=str(config_path),
+                           field=field, value=raw)
+    relative = Path(raw)
+    if not raw or relative.is_absolute() or relative.anchor or ".." in relative.parts:
+        raise config_error("must name a file inside the policy folder (a relative path "
+                           "without '..')", source=str(config_path), field=field, value=raw)
+    return config_path.parent / relative
+
+
 def _processor_steps(config_path: Path, step_name: str) -> list[tuple[Path, dict]]:
-    config = _read_json(config_path)
+    """(state file, step config) of each ``step_name`` step of a processor config."""
+    source = str(config_path)
+    config = files.read_json(config_path, "processor config")
     steps = config.get("steps") if isinstance(config, dict) else None
     if not isinstance(steps, list):
         raise config_error("expected {\"steps\": [...]} (a LeRobot processor config)",
-                           source=str(config_path), field="steps")
+                           source=source, field="steps")
     found = []
     for i, step in enumerate(steps):
-        if not isinstance(step, dict) or step.get("registry_name") != step_name:
+        step = files.table(step, source=source, field=f"steps[{i}]")
+        name = step.get("registry_name")
+        if name is not None:
+            files.string(name, source=source, field=f"steps[{i}].registry_name")
+        if name != step_name:
             continue
-        state_file = step.get("state_file")
-        if not isinstance(state_file, str):
-            raise config_error("normalizer step names no state_file", source=str(config_path),
-                               field=f"steps[{i}].state_file", value=state_file)
-        found.append((config_path.parent / state_file, step.get("config") or {}))
+        state_path = _state_path(step.get("state_file"), config_path,
+                                 field=f"steps[{i}].state_file")
+        step_config = step.get("config")
+        found.append((state_path, {} if step_config is None else
+                      files.table(step_config, source=source, field=f"steps[{i}].config")))
     return found
+
+
+def _declared_mode(config: dict, feature: str, *, source: str) -> str | None:
+    """The mode ``norm_map`` gives the feature's type (``features``), if it says."""
+    features = files.table(config.get("features", {}), source=source, field="config.features")
+    entry = features.get(feature)
+    if entry is None:
+        return None
+    entry = files.table(entry, source=source, field=f"config.features.{feature}")
+    if "type" not in entry:
+        return None
+    feature_type = files.string(entry["type"], source=source,
+                                field=f"config.features.{feature}.type")
+    norm_map = files.table(config.get("norm_map", {}), source=source, field="config.norm_map")
+    if feature_type not in norm_map:
+        return None
+    declared = files.string(norm_map[feature_type], source=source,
+                            field=f"config.norm_map.{feature_type}")
+    if declared == "IDENTITY":
+        raise config_error(f"the policy does not normalize '{feature}' (norm_map "
+                           f"{feature_type} = IDENTITY): nothing to check", source=source,
+                           field="norm_map")
+    return _check_mode(declared, source=source, field=f"config.norm_map.{feature_type}")
 
 
 def _from_processor_dir(folder: Path, *, feature: str, dataset: str | None,
@@ -260,25 +326,18 @@ def _from_processor_dir(folder: Path, *, feature: str, dataset: str | None,
                   (folder / "policy_postprocessor.json", "unnormalizer_processor")]
     seen: list[str] = []
     for config_path, step_name in candidates:
-        if not config_path.is_file():
+        if not files.exists(config_path):
             continue
+        source = str(config_path)
         for state_path, config in _processor_steps(config_path, step_name):
-            if not state_path.is_file():
-                raise config_error(f"state file named by {config_path.name} is missing",
-                                   source=str(state_path))
-            tensors = _read_safetensors(state_path)
+            tensors = _read_tensors(state_path, f"state file named by {config_path.name}")
             groups = _group_flat_keys(list(tensors))
             seen.extend(g.prefix for g in groups)
             if not any(g.feature == feature for g in groups):
                 continue
-            eps = float(config.get("eps", DEFAULT_EPS))
-            feature_type = ((config.get("features") or {}).get(feature) or {}).get("type")
-            declared = (config.get("norm_map") or {}).get(feature_type) if feature_type else None
-            if declared == "IDENTITY":
-                raise config_error(f"the policy does not normalize '{feature}' (norm_map "
-                                   f"{feature_type} = IDENTITY): nothing to check",
-                                   source=str(config_path), field="norm_map")
-            chosen_mode = _check_mode(mode or declared, source=str(config_path))
+            eps = _eps(config.get("eps", DEFAULT_EPS), source=source, field="config.eps")
+            declared = _declared_mode(config, feature, source=source)
+            chosen_mode = _check_mode(mode, source=source) if mode else declared or "MEAN_STD"
             return _select(groups, tensors, feature=feature, dataset=dataset,
                            source=str(state_path), mode=chosen_mode, eps=eps)
     listing = ", ".join(sorted(set(seen))) or "no normalizer state"
@@ -286,24 +345,43 @@ def _from_processor_dir(folder: Path, *, feature: str, dataset: str | None,
                        f"{listing}", source=str(folder), field=feature)
 
 
+# -- single files --------------------------------------------------------------------------
+
 def _from_json(path: Path, *, feature: str, dataset: str | None, mode: str) -> NormStats:
-    data = _read_json(path)
+    source = str(path)
+    data = files.read_json(path, "stats file")
     if not isinstance(data, dict):
-        raise config_error("expected a JSON object", source=str(path),
-                           value=type(data).__name__)
+        raise config_error("expected a JSON object", source=source, value=type(data).__name__)
     if "mean" in data or "min" in data:
         if dataset is not None:
-            raise config_error("a plain mean/std file has no datasets", source=str(path),
+            raise config_error("a plain mean/std file has no datasets", source=source,
                                field="dataset", value=dataset)
         tensors = {f"{feature}.{k}": v for k, v in data.items() if k in STAT_NAMES}
-        stats = _from_tensors(tensors, source=str(path), feature=feature, dataset=None,
-                              mode=mode, eps=float(data.get("eps", DEFAULT_EPS)))
+        stats = _from_tensors(tensors, source=source, feature=feature, dataset=None,
+                              mode=mode, eps=_eps(data.get("eps", DEFAULT_EPS), source=source,
+                                                  field="eps"))
         return replace(stats, key="mean/std", runtime_key="mean/std")
     nested = {f"{feat}.{k}": v for feat, table in data.items() if isinstance(table, dict)
               for k, v in table.items()}
     flat = {k: v for k, v in data.items() if not isinstance(v, dict)}
-    return _from_tensors({**flat, **nested}, source=str(path), feature=feature, dataset=dataset,
+    return _from_tensors({**flat, **nested}, source=source, feature=feature, dataset=dataset,
                          mode=mode, eps=DEFAULT_EPS)
+
+
+def _from_file(path: Path, *, feature: str, dataset: str | None,
+               mode: str | None) -> NormStats:
+    """Stats from one file, chosen by its name: safetensors, a processor config, or JSON."""
+    checked_mode = _check_mode(mode, source=str(path))
+    if path.suffix == ".safetensors":
+        return _from_tensors(_read_tensors(path, "safetensors file"), source=str(path),
+                             feature=feature, dataset=dataset, mode=checked_mode,
+                             eps=DEFAULT_EPS)
+    if path.suffix == ".json":
+        if path.name in ("policy_preprocessor.json", "policy_postprocessor.json"):
+            return _from_processor_dir(path.parent, feature=feature, dataset=dataset, mode=mode)
+        return _from_json(path, feature=feature, dataset=dataset, mode=checked_mode)
+    raise config_error("unknown stats format; expected a policy folder, .safetensors or .json",
+                       source=str(path))
 
 
 def load_stats(path: str | Path, *, feature: str = "observation.state",
@@ -317,25 +395,14 @@ def load_stats(path: str | Path, *, feature: str = "observation.state",
         raise config_error(f"feature must be one of {', '.join(FEATURES)}",
                            source="--so101-stats-feature", value=feature)
     path = Path(path)
-    if path.is_dir():
-        if (path / "policy_preprocessor.json").is_file() or \
-                (path / "policy_postprocessor.json").is_file():
-            return _from_processor_dir(path, feature=feature, dataset=dataset, mode=mode)
-        for inner in (path / "model.safetensors", path / "meta" / "stats.json",
-                      path / "stats.json"):
-            if inner.is_file():
-                return load_stats(inner, feature=feature, dataset=dataset, mode=mode)
-        raise config_error("folder holds no policy_preprocessor.json, model.safetensors or "
-                           "meta/stats.json", source=str(path))
-    if not path.exists():
-        raise config_error("stats file not found", source=str(path))
-    checked_mode = _check_mode(mode, source=str(path))
-    if path.suffix == ".safetensors":
-        return _from_tensors(_read_safetensors(path), source=str(path), feature=feature,
-                             dataset=dataset, mode=checked_mode, eps=DEFAULT_EPS)
-    if path.suffix == ".json":
-        if path.name in ("policy_preprocessor.json", "policy_postprocessor.json"):
-            return _from_processor_dir(path.parent, feature=feature, dataset=dataset, mode=mode)
-        return _from_json(path, feature=feature, dataset=dataset, mode=checked_mode)
-    raise config_error("unknown stats format; expected a policy folder, .safetensors or .json",
-                       source=str(path))
+    if not stat.S_ISDIR(files.stat_path(path, "stats file", folder_ok=True).st_mode):
+        return _from_file(path, feature=feature, dataset=dataset, mode=mode)
+    if files.exists(path / "policy_preprocessor.json") or \
+            files.exists(path / "policy_postprocessor.json"):
+        return _from_processor_dir(path, feature=feature, dataset=dataset, mode=mode)
+    for inner in (path / "model.safetensors", path / "meta" / "stats.json",
+                  path / "stats.json"):
+        if files.exists(inner):
+            return _from_file(inner, feature=feature, dataset=dataset, mode=mode)
+    raise config_error("folder holds no policy_preprocessor.json, model.safetensors or "
+                       "meta/stats.json", source=str(path))

@@ -7,7 +7,14 @@ import time
 import pytest
 import scservo_sdk as scs
 
-from pytest_so101.bus.process import EmulatorProcess
+from pytest_so101.bus.process import EmulatorError, EmulatorProcess
+from pytest_so101.bus.protocol import (
+    Instruction,
+    instruction_packet,
+    scan_status,
+    status_packet,
+    to_le,
+)
 from pytest_so101.frames import encode_register
 
 PRESENT, GOAL, HOMING, LOCK, TORQUE = 56, 42, 31, 55, 40
@@ -178,3 +185,59 @@ def test_a_request_with_a_bad_checksum_is_ignored(sdk):
     ph.ser.write(bytes.fromhex("FFFF010201FA"))           # PING with a wrong checksum
     time.sleep(0.05)
     assert ph.ser.in_waiting == 0
+
+
+def raw_exchange(sdk, request: bytes, wait_s: float = 0.05) -> bytes:
+    """Send raw bytes, return everything on the line after ``wait_s``."""
+    ph, _ = sdk
+    ph.ser.reset_input_buffer()
+    ph.writePort(request)
+    time.sleep(wait_s)
+    return bytes(ph.ser.read(4096))
+
+
+def read_request(servo_id: int, address: int, size: int) -> bytes:
+    return instruction_packet(servo_id, Instruction.READ, bytes([address, size]))
+
+
+def test_duplicate_sends_every_reply_twice(sdk, emulator):
+    emulator.fault(2, "duplicate")
+    reply = status_packet(2, 0, to_le(100, 2))
+    assert raw_exchange(sdk, read_request(2, PRESENT, 2)) == reply * 2
+    assert raw_exchange(sdk, read_request(1, PRESENT, 2)) == status_packet(1, 0, to_le(1000, 2))
+
+
+def test_garbage_puts_line_noise_before_each_reply(sdk, emulator):
+    emulator.fault(2, "garbage", 7)
+    emulator.fault(2, "duplicate")
+    line = raw_exchange(sdk, read_request(2, PRESENT, 2))
+    reply = status_packet(2, 0, to_le(100, 2))
+    assert len(line) == 2 * (7 + len(reply))
+    assert line[7:7 + len(reply)] == reply and line.endswith(reply)
+
+
+def test_late_replies_keep_their_order_when_late_is_lowered(sdk, emulator):
+    """A servo answers in order, as on a wire: lowering ``late`` at run time does not let
+    a new reply overtake one still in flight."""
+    ph, _ = sdk
+    emulator.fault(1, "late", 150)
+    ph.writePort(read_request(1, HOMING, 2))            # answered at +150 ms
+    emulator.fault(1, "late", 0)
+    ph.writePort(read_request(1, PRESENT, 2))           # no earlier than that
+    time.sleep(0.25)
+    line = bytes(ph.ser.read(4096))
+    assert [p.params for p in scan_status(line)] == [to_le(0, 2), to_le(1000, 2)]
+
+
+def test_state_reports_faults_and_bad_faults_are_refused_in_one_line(emulator):
+    emulator.fault(4, "late", 200)
+    emulator.fault(4, "duplicate")
+    assert emulator.state()[4]["faults"] == {"duplicate": True, "late_ms": 200.0}
+    assert emulator.state()[3]["faults"] == {}
+    with pytest.raises(EmulatorError, match=r"ValueError: truncated takes a whole number of "
+                       r"bytes from 0 to 255, got -1$"):
+        emulator.fault(4, "truncated", -1)
+    with pytest.raises(EmulatorError, match=r"unknown fault 'slow'"):
+        emulator.fault(4, "slow", 1)
+    emulator.clear_faults()
+    assert emulator.state()[4]["faults"] == {}

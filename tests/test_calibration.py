@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -52,6 +53,11 @@ def test_example_loads_in_motor_order():
         ("elbow_flex", {"range_min": "1005"}, ["range_min = '1005'", "integer"]),
         ("elbow_flex", {"drive_mode": True}, ["drive_mode = True", "integer"]),
         ("elbow_flex", {"velocity": 3}, ["velocity", "unknown field"]),
+        ("elbow_flex", {"range_min": 2**64}, ["range_min = 18446744073709551616",
+                                              "out of range (must fit in 64 bits)"]),
+        ("gripper", {"id": -(2**63) - 1}, ["id = -9223372036854775809", "out of range"]),
+        ("wrist_roll", {"range_max": None}, ["range_max = None", "integer, not null"]),
+        ("wrist_roll", {"range_max": [4095]}, ["range_max = [4095]", "not a list"]),
     ],
 )
 def test_invalid_values_name_file_joint_and_value(tmp_path, example, joint, change, parts):
@@ -158,3 +164,48 @@ def test_compare_calibrations_per_joint():
     flipped = before.replace("gripper", drive_mode=1)
     assert {d.joint for d in compare_calibrations(before, flipped) if d.drive_mode_changed} \
         == {"gripper"}
+
+
+# -- issue 11 ------------------------------------------------------------------------------
+
+def test_a_5000_digit_integer_names_joint_and_a_short_value(tmp_path, example):
+    text = json.dumps(example).replace("-766", "-" + "9" * 5000)
+    path = _write(tmp_path, text)
+    with raises_config_error(path, "shoulder_lift", "homing_offset = -99999999999...9999 "
+                             "(5000 digits)", "out of range") as info:
+        load_calibration(path)
+    assert len(str(info.value)) < 300
+
+
+def test_the_flag_named_is_the_one_used(tmp_path):
+    env = {"HF_LEROBOT_CALIBRATION": str(tmp_path)}
+    with raises_config_error("--calibration: value 'red_arm'", "no calibration"):
+        find_calibration("red_arm", env, option="--calibration")
+    with raises_config_error("--calibration: value 'red_arm'"):
+        resolve_calibration("red_arm", env, option="--calibration")
+    with raises_config_error("--so101-calibration: value 'red_arm'"):
+        resolve_calibration("red_arm", env)
+
+
+def test_an_arm_id_that_is_a_pipe_is_named(tmp_path):
+    folder = tmp_path / "robots/so_follower"
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / "arm.json")
+    with raises_config_error(folder / "arm.json", "named pipe (FIFO)"):
+        resolve_calibration("arm", {"HF_LEROBOT_CALIBRATION": str(tmp_path)})
+
+
+def test_ambiguity_check_never_reads_a_pipe(tmp_path):
+    for folder in ("robots/so_follower", "robots/so101_follower"):
+        (tmp_path / folder).mkdir(parents=True)
+    (tmp_path / "robots/so_follower/arm.json").write_bytes(EXAMPLE_CALIBRATION.read_bytes())
+    os.mkfifo(tmp_path / "robots/so101_follower/arm.json")
+    with raises_config_error(tmp_path / "robots/so101_follower/arm.json", "named pipe"):
+        find_calibration("arm", {"HF_LEROBOT_CALIBRATION": str(tmp_path)})
+
+
+def test_an_unknown_home_is_not_a_traceback(tmp_path):
+    with raises_config_error("~no_such_user_so101/arm.json", "not found"):
+        resolve_calibration("~no_such_user_so101/arm.json")
+    assert calibration_root({"HF_LEROBOT_CALIBRATION": "~no_such_user_so101"}) == \
+        Path("~no_such_user_so101")

@@ -46,6 +46,13 @@ def test_a_bad_file_exits_1_with_one_line_naming_it(tmp_path):
     assert err.count("\n") == 1 and str(bad) in err and "Traceback" not in err
 
 
+def test_an_unknown_arm_id_names_so101_diagnoses_own_flag(tmp_path):
+    code, out, err = diagnose("--calibration", "no_such_arm")
+    assert code == 1 and out == ""
+    assert err.startswith("so101-diagnose: --calibration: value 'no_such_arm': no calibration")
+    assert "--so101-calibration" not in err
+
+
 def test_json_output_is_one_document_with_every_check(capsys):
     folder = FOLDER / "gripper_as_degrees"
     code = diagnose_cli.main(["--json", "--calibration", str(folder / "calibration.json"),

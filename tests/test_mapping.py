@@ -147,8 +147,8 @@ def test_joint_name_maps_for_the_menagerie():
          ["sim.wheels", "unknown key"]),
         ("[policy]", "[polcy]", ["[polcy]", "unknown table"]),
         ('units = "degrees"\n', "", ["sim_to_robot.units", "key missing"]),
-        ('model = "so101-new-calib"', 'joints = { shoulder_pan = "Rotation", '
-         'shoulder_lift = "Rotation" }', ["sim.joints = 'Rotation'", "same sim joint"]),
+        ('model = "so101-new-calib"', 'joints = { shoulder_pan = "shoulder_lift" }',
+         ["sim.joints = 'shoulder_lift'", "same sim joint"]),
         ("scale = [1, 1, 1, 1, 1, 0.909]\n", "", ["sim_to_policy.scale", "key missing"]),
         ('[policy]\nframe = "lerobot-legacy-degrees"\n', "",
          ["[sim_to_policy] needs [policy] frame"]),
@@ -180,3 +180,61 @@ def test_per_joint_tables_are_accepted(tmp_path):
 def test_missing_mapping_file(tmp_path):
     with raises_config_error(tmp_path / "x.toml", "not found"):
         load_mapping(tmp_path / "x.toml")
+
+
+# -- issue 11: every value typed, sim joint names checked ---------------------------------
+
+@pytest.mark.parametrize(
+    ("old", "new", "parts"),
+    [
+        ('units = "degrees"', "units = 5", ["sim_to_robot.units = 5", "degrees"]),
+        ('units = "degrees"', 'units = ["degrees", "degrees", 3, "ticks", "ticks", "ticks"]',
+         ["elbow_flex", "sim_to_robot.units = 3"]),
+        ('units = "degrees"', "units = { a = 1 }", ["sim_to_robot.units = {'a': 1}"]),
+        ('model = "so101-new-calib"', 'model = ["so101-new-calib"]',
+         ["sim.model = ['so101-new-calib']", "must be a string, not a list"]),
+        ('frame = "lerobot-legacy-degrees"', "frame = 1", ["policy.frame = 1", "string"]),
+        ('input = "degrees"', "input = [1, 2, 3, 4, 5, 6]",
+         ["shoulder_pan", "sim_to_policy.input = 1", "radians, degrees"]),
+        ('input = "degrees"', "input = true", ["sim_to_policy.input = True"]),
+        ("scale = [1, 1, 1, 1, 1, 0.909]", 'scale = [1, 1, "1", 1, 1, 0.909]',
+         ["elbow_flex", "sim_to_policy.scale = '1'", "without quotes"]),
+        ("direction = [1, -1, 1, 1, 1, 1]", "direction = [1, -1, true, 1, 1, 1]",
+         ["elbow_flex", "sim_to_policy.direction = True", "not a boolean"]),
+        ("offset = [0, 0, 0, 0, 0, 9.09]", "offset = [0, 18446744073709551616, 0, 0, 0, 9]",
+         ["shoulder_lift", "sim_to_robot.offset = 18446744073709551616", "out of range"]),
+        ("offset = [0, 0, 0, 0, 0, 9.09]", f"offset = [0, 0, 0x{'f' * 5000}, 0, 0, 9]",
+         ["elbow_flex", "sim_to_robot.offset = <an integer of about 6021 digits>"]),
+        ("offset = [0, 0, 0, 0, 0, 9.09]", f"offset = [0, 0, {'7' * 5000}, 0, 0, 9]",
+         ["line 6: integer 777777777777...7777 (5000 digits) out of range"]),
+        ("offset = [0, 0, 0, 0, 0, 9.09]", "offset = [0, 0, 1979-05-27, 0, 0, 9]",
+         ["elbow_flex", "sim_to_robot.offset = datetime.date(1979, 5, 27)", "not a date"]),
+        ("offset = [0, 0, 0, 0, 0, 9.09]", "offset = [0, 0, [1], 0, 0, 9]",
+         ["elbow_flex", "sim_to_robot.offset = [1]", "not a list"]),
+        ("scale = [1, 1, 1, 1, 1, 0.909]", "scale = [1e308, 1, 1, 1, 1, 0.909]",
+         ["shoulder_pan", "sim_to_policy.scale = inf", "finite"]),
+        ('model = "so101-new-calib"', 'joints = { elbow_flex = "Elbow" }',
+         ["elbow_flex", "sim.joints = 'Elbow'", "not a joint of the model so101-new-calib",
+          "shoulder_pan, shoulder_lift, elbow_flex, wrist_flex, wrist_roll, gripper"]),
+        ('model = "so101-new-calib"', 'model = "so100-menagerie"\njoints = { gripper = '
+         '"gripper" }', ["gripper", "sim.joints = 'gripper'", "so100-menagerie",
+                         "Rotation, Pitch, Elbow, Wrist_Pitch, Wrist_Roll, Jaw"]),
+        ('model = "so101-new-calib"', "joints = [1]", ["sim.joints = [1]", "table"]),
+        ("[sim]", '"sim" = 1\n[sim2]', ["sim = 1", "must be a table"]),
+        ("[sim]", "[[sim]]", ["sim = [{", "must be a table"]),
+    ],
+)
+@pytest.mark.filterwarnings("error")            # no numpy overflow warning either
+def test_wrong_types_give_one_line(tmp_path, old, new, parts):
+    assert old in VALID
+    path = tmp_path / "map.toml"
+    path.write_text(VALID.replace(old, new, 1))
+    with raises_config_error(path, *parts):
+        load_mapping(path)
+
+
+def test_menagerie_names_may_be_given_for_the_menagerie(tmp_path):
+    path = tmp_path / "map.toml"
+    path.write_text(VALID.replace('model = "so101-new-calib"', 'model = "so100-menagerie"\n'
+                                  'joints = { gripper = "Jaw", elbow_flex = "Elbow" }'))
+    assert load_mapping(path).sim_joint_names == SO100_MENAGERIE_NAMES

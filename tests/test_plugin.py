@@ -124,6 +124,19 @@ def test_bad_option_values_stop_the_run_with_one_line(run, args, parts):
     _one_line_usage_error(run(*args, HF_LEROBOT_CALIBRATION="/nonexistent"), *parts)
 
 
+def test_a_symlink_loop_given_as_an_option_is_one_line_not_an_internal_error(run, tmp_path):
+    loop = tmp_path / "loop.json"
+    loop.symlink_to(loop)
+    _one_line_usage_error(run("--so101-calibration", str(loop)), str(loop), "symbolic link loop")
+
+
+def test_a_misspelled_twin_fault_and_an_absent_port_stop_before_collection(run, tmp_path):
+    _one_line_usage_error(run("--so101-twin-fault", "shoulder_lift:reseet"),
+                          "--so101-twin-fault", "'shoulder_lift:reseet'", "KIND one of reseat")
+    _one_line_usage_error(run("--hardware", "--so101-port", str(tmp_path / "ttyACM0")),
+                          "--so101-port", "ttyACM0", "no such serial port")
+
+
 def test_bad_ini_value_names_the_ini_key(pytester):
     pytester.makeini("[pytest]\nso101_tolerance_z = lots\n")
     _one_line_usage_error(pytester.runpytest_subprocess(), "ini so101_tolerance_z", "'lots'")

@@ -20,10 +20,32 @@ from .servo import Faults, SimpleShaft, VirtualServo
 
 FAULT_HELP = (
     "inject a fault, ID:KIND[=VALUE], repeatable. KIND: missing (never answers), corrupt "
-    "(bad checksum), late=MS (reply MS late; the SDK gives up after ~35 ms), truncated=N "
-    "(drop N bytes of each reply), noise=TICKS (Present_Position read noise +-TICKS), "
-    "error=BITS (status error byte: 1 voltage, 2 angle, 4 overheat, 8 current, 32 load), "
-    "drop=N (swallow the next N replies: a transient glitch)")
+    "(bad checksum), duplicate (every reply sent twice), late=MS (reply MS late; the SDK "
+    "gives up after ~35 ms), truncated=N (drop N bytes of each reply), garbage=N (N random "
+    "bytes of line noise before each reply), noise=TICKS (Present_Position read noise "
+    "+-TICKS), error=BITS (status error byte: 1 voltage, 2 angle, 4 overheat, 8 overcurrent, "
+    "32 overload), drop=N (swallow the next N replies: a transient glitch)")
+
+
+def parse_fault(spec: str, served: set[int]) -> tuple[int, str, str | bool]:
+    """``ID:KIND[=VALUE]`` -> (id, kind, value), checked against a fresh
+    :class:`Faults`; SystemExit with one line if it is not a fault a served servo can take."""
+    servo_part, sep, kind_value = spec.partition(":")
+    kind, has_value, text = kind_value.partition("=")
+    kind, value = kind.strip(), text if has_value else True
+    if not sep or not servo_part.strip().isdigit() or not kind:
+        raise SystemExit(f"so101-twin: --fault must be ID:KIND[=VALUE] (e.g. 3:late=200), "
+                         f"got {spec!r}")
+    servo_id = int(servo_part)
+    if servo_id not in served:
+        raise SystemExit(f"so101-twin: --fault {spec!r}: no servo with id {servo_id} (serving "
+                         f"{', '.join(map(str, sorted(served)))}); --fault must be "
+                         "ID:KIND[=VALUE] with a served id")
+    try:
+        Faults().set(kind, value)
+    except ValueError as exc:
+        raise SystemExit(f"so101-twin: --fault {spec!r}: {exc}") from None
+    return servo_id, kind, value
 
 
 def _pairs(items: list[str], what: str) -> dict[int, str]:
@@ -88,15 +110,8 @@ def build_servos(args: argparse.Namespace) -> list[VirtualServo]:
             servo.set("Baud_Rate", args.baud_code)
     by_id = {s.servo_id: s for s in servos}
     for spec in args.fault:
-        servo_part, sep, kind_value = spec.partition(":")
-        kind, _, value = kind_value.partition("=")
-        if not sep or not servo_part.isdigit() or int(servo_part) not in by_id:
-            raise SystemExit(f"so101-twin: --fault must be ID:KIND[=VALUE] with a served id, "
-                             f"got {spec!r}")
-        try:
-            by_id[int(servo_part)].faults.set(kind, float(value) if value else True)
-        except (ValueError, TypeError) as exc:
-            raise SystemExit(f"so101-twin: --fault {spec!r}: {exc}") from None
+        servo_id, kind, value = parse_fault(spec, set(by_id))
+        by_id[servo_id].faults.set(kind, value)
     return servos
 
 

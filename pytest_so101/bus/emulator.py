@@ -5,8 +5,9 @@
 keeps its own end of the slave open (so the client's close/reopen in ``setBaudRate``
 works), reads the baud the client set on the tty (servos only hear packets at their
 ``Baud_Rate``), can pace replies at the wire rate (10 bits a byte plus Return_Delay_Time,
-less the pty's own latency, measured at start), delivers late replies, and takes
-run-time commands (faults, state) on a Unix control socket as JSON lines.
+less the pty's own latency, measured at start), delivers late replies (in order: no
+reply overtakes an earlier one of the same servo), and takes run-time commands (faults,
+state) on a Unix control socket as JSON lines.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import fcntl
 import heapq
 import json
 import os
+import random
 import select
 import selectors
 import socket
@@ -64,7 +66,8 @@ def pty_one_way_latency(master: int, slave: int, samples: int = 40) -> float:
 
 @dataclass(frozen=True)
 class Reply:
-    """A status packet one servo puts on the wire, after its faults were applied."""
+    """What one servo puts on the wire for one request, after its faults were applied
+    (a status packet; twice, after line noise, damaged, as the faults say)."""
 
     servo_id: int
     data: bytes
@@ -75,8 +78,9 @@ class Reply:
 class BusEmulator:
     """Servos on one half-duplex bus. Pure logic: no I/O, time passed in."""
 
-    def __init__(self, servos: list[VirtualServo]) -> None:
+    def __init__(self, servos: list[VirtualServo], seed: int = 0) -> None:
         self.servos = servos
+        self._rng = random.Random(seed)          # line noise of the ``garbage`` fault
 
     def by_id(self, servo_id: int) -> VirtualServo | None:
         return next((s for s in self.servos if s.servo_id == servo_id), None)
@@ -85,12 +89,15 @@ class BusEmulator:
         return not servo.faults.missing and BAUD_RATES.get(servo.baud_code) == baud
 
     def _reply(self, servo: VirtualServo, params: bytes = b"") -> Reply:
-        data = status_packet(servo.servo_id, servo.status_error(), params)
-        if servo.faults.corrupt:
-            data = data[:-1] + bytes([(data[-1] + 1) & 0xFF])
-        if servo.faults.truncated:
-            data = data[: max(1, len(data) - servo.faults.truncated)]
-        return Reply(servo.servo_id, data, servo.faults.late_ms / 1000.0,
+        faults = servo.faults
+        packet = status_packet(servo.servo_id, servo.status_error(), params)
+        if faults.corrupt:
+            packet = packet[:-1] + bytes([(packet[-1] + 1) & 0xFF])
+        if faults.truncated:
+            packet = packet[: max(1, len(packet) - faults.truncated)]
+        data = b"".join(self._rng.randbytes(faults.garbage_bytes) + packet
+                        for _ in range(2 if faults.duplicate else 1))
+        return Reply(servo.servo_id, data, faults.late_ms / 1000.0,
                      servo.get("Return_Delay_Time") * 2e-6)
 
     def handle(self, packet: Packet, now: float, baud: int) -> list[Reply]:
@@ -174,6 +181,7 @@ class PtyServer:
         self._parser = PacketParser()
         self._late: list[tuple[float, int, bytes]] = []
         self._seq = 0
+        self._late_until: dict[int, float] = {}   # servo id -> when its last late reply goes
         self._stopping = False
         self._selector = selectors.DefaultSelector()
         self._selector.register(self.master, selectors.EVENT_READ, "bus")
@@ -220,9 +228,13 @@ class PtyServer:
             wire = len(packet.raw)
             for reply in replies:
                 wire += len(reply.data)
-                if reply.late_s > 0:
+                # A servo answers in order, as on a wire: a reply never overtakes an earlier
+                # late one of the same servo (even when `late` is lowered meanwhile).
+                due = max(arrived + reply.late_s, self._late_until.get(reply.servo_id, 0.0))
+                if due > arrived:
+                    self._late_until[reply.servo_id] = due
                     self._seq += 1
-                    heapq.heappush(self._late, (arrived + reply.late_s, self._seq, reply.data))
+                    heapq.heappush(self._late, (due, self._seq, reply.data))
                     continue
                 if self.pace:
                     # The pty is not the wire: take its own latency out of both directions.
@@ -263,7 +275,8 @@ class PtyServer:
                              "homing": s.signed("Homing_Offset"),
                              "goal": s.signed("Goal_Position"),
                              "min": s.get("Min_Position_Limit"),
-                             "max": s.get("Max_Position_Limit"), "baud": s.baud_code}
+                             "max": s.get("Max_Position_Limit"), "baud": s.baud_code,
+                             "faults": s.faults.active()}
                 for s in self.emulator.servos}}
         if cmd == "fault":
             servo = self._servo(request["id"])

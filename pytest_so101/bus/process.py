@@ -72,7 +72,9 @@ class EmulatorProcess:
             raise EmulatorError(f"so101-twin refused {request}: {answer.get('error')}")
         return answer
 
-    def fault(self, servo_id: int, kind: str, value: float | bool = True) -> None:
+    def fault(self, servo_id: int, kind: str, value: float | str | bool = True) -> None:
+        """Put a fault on a servo (kinds as ``--fault``: ``late``, ``duplicate``...); a bad
+        kind or value is an EmulatorError of one line."""
         self.command(cmd="fault", id=servo_id, kind=kind, value=value)
 
     def clear_faults(self) -> None:

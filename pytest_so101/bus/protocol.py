@@ -37,6 +37,21 @@ class ErrorBit(IntEnum):
     OVERLOAD = 0x20
 
 
+#: What each status error bit means, in the words of an error message.
+CONDITIONS = {ErrorBit.VOLTAGE: "input voltage error", ErrorBit.ANGLE: "angle sensor error",
+              ErrorBit.OVERHEAT: "overheat", ErrorBit.OVERCURRENT: "overcurrent",
+              ErrorBit.OVERLOAD: "overload"}
+
+
+def describe_status(error: int) -> str:
+    """The conditions a status error byte reports, e.g. ``"overheat and overload"``;
+    bits the STS3215 does not define are named by value (``"status bit 0x10"``)."""
+    names = [text for bit, text in CONDITIONS.items() if error & bit]
+    unknown = error & ~sum(CONDITIONS)
+    names += [f"status bit {1 << b:#04x}" for b in range(8) if unknown & (1 << b)]
+    return " and ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 #: Baud_Rate register value -> baud (domain.md section 7; 5..7 from the SDK's table).
 BAUD_RATES = {0: 1_000_000, 1: 500_000, 2: 250_000, 3: 128_000, 4: 115_200, 5: 57_600,
               6: 38_400, 7: 19_200}
@@ -102,6 +117,17 @@ REGISTERS: dict[str, Register] = {r.name: r for r in (
 EEPROM_END = REGISTERS["Torque_Enable"].address
 MEMORY_SIZE = 128
 
+#: Largest raw value a register can hold where that is less than its width allows; a
+#: reply beyond it is not this register's value (a stray or damaged reply).
+PLAUSIBLE_MAX = {"ID": MAX_ID, "Baud_Rate": max(BAUD_RATES), "Min_Position_Limit": 4095,
+                 "Max_Position_Limit": 4095, "Homing_Offset": 0x0FFF, "Operating_Mode": 3,
+                 "Lock": 1}
+
+
+def plausible(register: str, raw: int) -> bool:
+    """Whether ``raw`` (unsigned, as on the wire) can be the value of ``register``."""
+    return 0 <= raw <= PLAUSIBLE_MAX.get(register, (1 << 8 * REGISTERS[register].size) - 1)
+
 
 def checksum(body: bytes | bytearray) -> int:
     """``~sum & 0xFF`` over ID, LEN, INST/ERR and the parameters."""
@@ -143,6 +169,51 @@ class Packet:
     params: bytes
     checksum_ok: bool
     raw: bytes
+
+
+def scan_status(stream: bytes | bytearray) -> list[Packet]:
+    """Every complete packet with a valid checksum in a byte stream, in order.
+
+    What a client sees on the line is not always packets: line noise, a truncated or
+    corrupted reply. A header that does not start a valid packet is skipped one byte at
+    a time, so a good packet right after (or inside) noise is still found.
+    """
+    packets, i = [], 0
+    while (i := stream.find(HEADER, i)) >= 0 and i + 4 <= len(stream):
+        servo_id, length = stream[i + 2], stream[i + 3]
+        end = i + 4 + length
+        if servo_id <= MAX_ID and length >= 2 and end <= len(stream) and \
+                checksum(stream[i + 2:end - 1]) == stream[end - 1]:
+            raw = bytes(stream[i:end])
+            packets.append(Packet(servo_id, raw[4], raw[5:-1], True, raw))
+            i = end
+        else:
+            i += 1
+    return packets
+
+
+def heard_ids(stream: bytes | bytearray) -> set[int]:
+    """The servo ids of every header in a byte stream, whole packet or not."""
+    ids, i = set(), 0
+    while (i := stream.find(HEADER, i)) >= 0 and i + 2 < len(stream):
+        if stream[i + 2] <= MAX_ID:
+            ids.add(stream[i + 2])
+        i += 1
+    return ids
+
+
+def damaged_reply(stream: bytes | bytearray, servo_id: int, n_params: int) -> str | None:
+    """Why a status packet of ``servo_id`` with ``n_params`` parameters that begins in
+    ``stream`` is not a valid packet (bad checksum, incomplete), or None if none begins."""
+    head = HEADER + bytes([servo_id, n_params + 2])
+    start = stream.rfind(head)
+    if start < 0:
+        return None
+    total = n_params + 6
+    following = stream.find(HEADER, start + 2, start + total + 1)   # the next packet
+    got = (following if following >= 0 else len(stream)) - start
+    return "bad checksum in its reply" if got >= total else \
+        f"incomplete reply ({got} of {total} bytes)"
 
 
 class PacketParser:

@@ -102,13 +102,26 @@ class Faults:
 
     missing: bool = False        # never answers
     corrupt: bool = False        # replies with a wrong checksum
+    duplicate: bool = False      # sends every reply twice
     late_ms: float = 0.0         # replies this late (past the SDK's ~35 ms timeout)
     truncated: int = 0           # drops this many bytes from the end of each reply
+    garbage_bytes: int = 0       # this many random bytes of line noise before each reply
     noise_ticks: int = 0         # Present_Position read noise, uniform +-noise_ticks
     error_bits: int = 0          # error byte of every status packet (ErrorBit flags)
     drop: int = 0                # swallows the next N replies (a transient glitch)
 
-    KINDS = ("missing", "corrupt", "late", "truncated", "noise", "error", "drop")
+    #: (CLI name, field, what the number is, largest value) of the faults taking a number.
+    NUMERIC = (
+        ("late", "late_ms", "milliseconds", 60_000),
+        ("truncated", "truncated", "a whole number of bytes", 255),
+        ("garbage", "garbage_bytes", "a whole number of bytes", 1000),
+        ("noise", "noise_ticks", "a whole number of ticks", 2048),
+        ("error", "error_bits", "status bits (1 voltage, 2 angle, 4 overheat, "
+         "8 overcurrent, 32 overload)", 0x7F),
+        ("drop", "drop", "a whole number of replies", 1_000_000),
+    )
+    FLAGS = ("missing", "corrupt", "duplicate")
+    KINDS = (*FLAGS, *(spec[0] for spec in NUMERIC))
 
     def swallow(self) -> bool:
         """True (one less to go) while ``drop`` replies remain to be swallowed."""
@@ -117,14 +130,37 @@ class Faults:
             return True
         return False
 
-    def set(self, kind: str, value: float | int | bool = True) -> None:
-        """Set a fault by its CLI name (``noise``, ``late``...)."""
-        names = {"late": "late_ms", "noise": "noise_ticks", "error": "error_bits"}
-        name = names.get(kind, kind)
-        if name not in {f.name for f in fields(self)}:
+    def set(self, kind: str, value: str | float | bool = True) -> None:
+        """Set a fault by its CLI name (``noise``, ``late``...) from a CLI string or a
+        JSON value; a bad kind or value is a ValueError of one line."""
+        if kind in self.FLAGS:
+            flag = {"": True, "1": True, "true": True, "0": False, "false": False}.get(
+                str(value).strip().lower())
+            if flag is None:
+                raise ValueError(f"{kind} takes no value (or 0/1), got {value!r}")
+            setattr(self, kind, flag)
+            return
+        spec = next((spec for spec in self.NUMERIC if spec[0] == kind), None)
+        if spec is None:
             raise ValueError(f"unknown fault {kind!r}; expected one of {', '.join(self.KINDS)}")
-        current = getattr(self, name)
-        setattr(self, name, type(current)(value))
+        _, name, what, largest = spec
+        whole = isinstance(getattr(self, name), int)
+        if value is True:
+            raise ValueError(f"{kind} needs a value ({kind}=N): {what} from 0 to {largest}")
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            number = float(value)
+        except (TypeError, ValueError):
+            number = float("nan")
+        if not 0 <= number <= largest or (whole and number != int(number)):
+            raise ValueError(f"{kind} takes {what} from 0 to {largest}, got {value!r}")
+        setattr(self, name, int(number) if whole else number)
+
+    def active(self) -> dict[str, float | int | bool]:
+        """The faults that are on, by field name (for the control socket's ``state``)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if getattr(self, f.name) != f.default}
 
 
 @dataclass

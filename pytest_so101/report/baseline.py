@@ -1,28 +1,45 @@
 """Accepted baselines of an arm: numbered records that are never overwritten, and what
-changed since the latest one."""
+changed since the latest one.
+
+Baselines are ``0001.json``, ``0002.json``, ...: four digits while the numbers are small,
+as many as needed after ``9999.json``, ordered by number.
+"""
 
 from __future__ import annotations
 
-import json
+import os
 import re
 from pathlib import Path
 
+from .. import files
 from ..calibration import Calibration, parse_calibration
 from ..errors import config_error
 from .record import write_atomic
 
-NUMBERED = re.compile(r"^(\d{4})\.json$")
+NUMBERED = re.compile(r"^(\d+)\.json$")
 
 
 def baseline_dir(report_dir: str | Path, arm_id: str) -> Path:
     return Path(report_dir) / "baselines" / arm_id
 
 
+def _number(path: Path) -> int:
+    match = NUMBERED.match(path.name)
+    assert match is not None
+    return int(match.group(1))
+
+
 def baselines(report_dir: str | Path, arm_id: str) -> list[Path]:
+    """The arm's numbered baselines, oldest (lowest number) first."""
     folder = baseline_dir(report_dir, arm_id)
-    found = [p for p in folder.glob("*.json") if NUMBERED.match(p.name)] if folder.is_dir() \
-        else []
-    return sorted(found)
+    try:
+        names = os.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    except OSError as exc:
+        raise config_error(f"cannot list the baselines: {exc.strerror}",
+                           source=str(folder)) from None
+    return sorted((folder / name for name in names if NUMBERED.match(name)), key=_number)
 
 
 def latest_baseline(report_dir: str | Path, arm_id: str) -> Path | None:
@@ -37,26 +54,53 @@ def accept(record: dict, report_dir: str | Path, arm_id: str) -> Path:
         raise config_error(f"a failing run cannot be accepted ({len(failed)} failed: "
                            f"{', '.join(failed[:3])}); earlier baselines are untouched",
                            source="--so101-accept")
+    folder = baseline_dir(report_dir, arm_id)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise config_error("cannot store a baseline: part of this path is a file, not a "
+                           "folder", source=str(folder)) from None
+    except OSError as exc:
+        raise config_error(f"cannot store a baseline: {exc.strerror}",
+                           source=str(folder)) from None
     found = baselines(report_dir, arm_id)
-    number = int(NUMBERED.match(found[-1].name).group(1)) + 1 if found else 1
-    return write_atomic(baseline_dir(report_dir, arm_id) / f"{number:04d}.json", record,
-                        exclusive=True)
+    number = _number(found[-1]) + 1 if found else 1
+    return write_atomic(folder / f"{number:04d}.json", record, exclusive=True)
+
+
+def _list_of_tables(value: object, *, source: str, field: str) -> list[dict]:
+    return [files.table(item, source=source, field=f"{field}[{i}]")
+            for i, item in enumerate(files.array(value, source=source, field=field))]
+
+
+def _check_record(data: object, source: str) -> dict:
+    """The parts of a record that the baseline comparisons read, checked for type."""
+    if not isinstance(data, dict) or not isinstance(data.get("schema"), str) or \
+            data["schema"].split("/")[:2] != ["pytest-so101", "record"]:
+        raise config_error("not a pytest-so101 acceptance record", source=source,
+                           field="schema", value=data.get("schema") if isinstance(data, dict)
+                           else None)
+    files.string(data.get("created"), source=source, field="created")
+    for i, test in enumerate(_list_of_tables(data.get("tests"), source=source, field="tests")):
+        for j, m in enumerate(_list_of_tables(test.get("measurements"), source=source,
+                                              field=f"tests[{i}].measurements")):
+            field = f"tests[{i}].measurements[{j}]"
+            files.string(m.get("check"), source=source, field=f"{field}.check")
+            files.string(m.get("joint"), source=source, field=f"{field}.joint")
+            if m.get("value") is not None:
+                files.number(m["value"], source=source, field=f"{field}.value")
+    provenance = files.table(data.get("provenance", {}), source=source, field="provenance")
+    calibration = provenance.get("calibration")
+    if calibration is not None:
+        calibration = files.table(calibration, source=source, field="provenance.calibration")
+        files.table(calibration.get("contents"), source=source,
+                    field="provenance.calibration.contents")
+    return data
 
 
 def load_baseline(path: str | Path) -> dict:
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise config_error("baseline not found", source=str(path)) from None
-    except json.JSONDecodeError as exc:
-        raise config_error(f"not valid JSON (line {exc.lineno})", source=str(path)) from None
-    if not isinstance(data, dict) or data.get("schema", "").split("/")[:2] != \
-            ["pytest-so101", "record"]:
-        raise config_error("not a pytest-so101 acceptance record", source=str(path),
-                           field="schema", value=data.get("schema") if isinstance(data, dict)
-                           else None)
-    return data
+    """Read an accepted record, checking the parts the comparisons use."""
+    return _check_record(files.read_json(path, "baseline", files.RECORD_LIMIT), str(path))
 
 
 def baseline_calibration(record: dict, source: str) -> Calibration | None:
@@ -68,7 +112,7 @@ def measurement_changes(baseline: dict, current: list[dict]
                         ) -> list[tuple[str, str, float, float]]:
     """(check, joint, baseline value, current value) of the measurements that changed."""
     before = {(m["check"], m["joint"]): m["value"] for t in baseline.get("tests", [])
-              for m in t["measurements"] if m["value"] is not None}
+              for m in t["measurements"] if m.get("value") is not None}
     out = []
     for m in current:
         key = (m["check"], m["joint"])

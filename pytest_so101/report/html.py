@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 
 COLORS = {"PASS": "#2e7d32", "MARGINAL": "#ef6c00", "FAIL": "#c62828"}
 
@@ -35,30 +33,51 @@ def measurement_table(measurements: list[dict]) -> str:
             f"{rows}</table>")
 
 
-def measurement_plot_png(measurements: list[dict], title: str) -> str:
-    """Base64 PNG: each joint's value against its allowed band, one panel per check."""
-    import matplotlib
+def _scale(lo: float, hi: float, top: float, bottom: float):
+    """Map values in [lo, hi] to pixel rows from bottom (lo) to top (hi)."""
+    span = (hi - lo) or 1.0
+    return lambda v: bottom - (v - lo) / span * (bottom - top)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
+def measurement_plot_svg(measurements: list[dict], title: str) -> str:
+    """An inline SVG: each joint's value (a dot coloured by outcome) against its allowed
+    band (a bar), one panel per check. Hand-written SVG: crisp at any zoom, no plotting
+    library to import (fast, and nothing heavy is imported while a run may be
+    interrupted)."""
     checks = list(dict.fromkeys(m["check"] for m in measurements))
-    fig, axes = plt.subplots(len(checks), 1, figsize=(7, 1.2 + 1.6 * len(checks)),
-                             squeeze=False)
-    for ax, check in zip(axes[:, 0], checks, strict=True):
+    width, panel, left, top_pad = 560, 92, 60, 24
+    parts = [f'<text x="{width / 2}" y="15" text-anchor="middle" font-size="12">'
+             f"{html.escape(title)}</text>"]
+    for k, check in enumerate(checks):
         rows = [m for m in measurements if m["check"] == check]
+        y0 = top_pad + k * panel
+        values = [v for m in rows for v in (m["value"], m["low"], m["high"]) if v is not None]
+        lo, hi = min([*values, 0.0]), max([*values, 0.0])
+        pad = (hi - lo) * 0.1 or 1.0
+        to_y = _scale(lo - pad, hi + pad, y0 + 16, y0 + panel - 22)
+        step = (width - left - 10) / max(1, len(rows))
+        parts.append(f'<text x="{left}" y="{y0 + 10}" font-size="11" font-weight="bold">'
+                     f"{html.escape(check)} ({html.escape(rows[0]['unit'])})</text>")
+        parts.append(f'<line x1="{left}" x2="{width - 10}" y1="{to_y(0.0):.1f}" '
+                     f'y2="{to_y(0.0):.1f}" stroke="#bbb" stroke-dasharray="3,3"/>')
+        for end in (lo - pad, hi + pad):
+            parts.append(f'<text x="{left - 4}" y="{to_y(end) + 4:.1f}" font-size="9" '
+                         f'text-anchor="end">{end:.3g}</text>')
         for i, m in enumerate(rows):
-            low = m["low"] if m["low"] is not None else min(0.0, m["value"] or 0.0)
-            high = m["high"] if m["high"] is not None else max(0.0, m["value"] or 0.0)
-            ax.plot([i, i], [low, high], color="#90caf9", linewidth=10, solid_capstyle="butt")
+            x = left + step * (i + 0.5)
+            band_lo = m["low"] if m["low"] is not None else lo - pad
+            band_hi = m["high"] if m["high"] is not None else hi + pad
+            parts.append(f'<rect x="{x - 9:.1f}" y="{to_y(band_hi):.1f}" width="18" '
+                         f'height="{max(1.0, to_y(band_lo) - to_y(band_hi)):.1f}" '
+                         'fill="#90caf9"/>')
             if m["value"] is not None:
-                ax.plot(i, m["value"], "o", color=COLORS[m["outcome"]], markersize=8)
-        ax.set_xticks(range(len(rows)), [m["joint"] for m in rows], fontsize=8)
-        ax.set_ylabel(rows[0]["unit"], fontsize=8)
-        ax.set_title(check, fontsize=9)
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80)
-    plt.close(fig)
-    return base64.b64encode(buffer.getvalue()).decode()
+                parts.append(f'<circle cx="{x:.1f}" cy="{to_y(m["value"]):.1f}" r="5" '
+                             f'fill="{COLORS[m["outcome"]]}"><title>{html.escape(m["joint"])}: '
+                             f'{_fmt(m["value"])} {html.escape(m["unit"])} ({m["outcome"]})'
+                             "</title></circle>")
+            parts.append(f'<text x="{x:.1f}" y="{y0 + panel - 8}" font-size="9" '
+                         f'text-anchor="middle">{html.escape(m["joint"])}</text>')
+    height = top_pad + panel * len(checks)
+    return (f'<svg class="so101-plot" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+            f'height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif">'
+            + "".join(parts) + "</svg>")

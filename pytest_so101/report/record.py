@@ -1,7 +1,8 @@
 """The acceptance record of a run: provenance and every measurement, as versioned JSON.
 
 Written atomically (a temporary file renamed into place), so a reader never sees half a
-record and an interrupted run leaves the previous file intact.
+record and an interrupted run leaves the previous file intact; with the permissions the
+user's umask gives any new file.
 """
 
 from __future__ import annotations
@@ -9,12 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import secrets
 from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from ..errors import So101ConfigError
+from ..files import open_regular
 from ..measurement import Measurement
 
 SCHEMA = "pytest-so101/record/1"
@@ -24,9 +27,11 @@ PACKAGES = ("pytest-so101", "pytest", "numpy", "mujoco", "feetech-servo-sdk", "h
 
 
 def sha256_file(path: str | Path) -> str | None:
+    """SHA-256 of a regular file; None for a folder, a pipe or anything unreadable."""
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
+        with open_regular(path, "file") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    except (So101ConfigError, OSError):
         return None
 
 
@@ -64,12 +69,24 @@ def build_record(*, provenance: dict, tolerances: dict, tests: list[dict]) -> di
     }
 
 
+def _new_temporary(path: Path) -> tuple[int, Path]:
+    """A new empty file beside ``path``, with the permissions the umask gives any new file
+    (``mkstemp`` would make it 0600)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+
+
 def write_atomic(path: str | Path, data: dict, *, exclusive: bool = False) -> Path:
     """Write JSON through a temporary file renamed into place; with ``exclusive`` never
     replace an existing file (raises FileExistsError)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = _new_temporary(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(data, fh, indent=2, allow_nan=False)

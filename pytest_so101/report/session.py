@@ -18,7 +18,7 @@ from ..joints import MOTOR_NAMES
 from ..measurement import USER_PROPERTY
 from ..stash import context_of
 from .baseline import accept
-from .html import measurement_plot_png, measurement_table
+from .html import measurement_plot_svg, measurement_table
 from .record import build_record, package_versions, sha256_file, write_atomic
 
 RECORD_NAME = "so101-record.json"
@@ -43,7 +43,7 @@ class So101Reporter:
 
     @property
     def html_enabled(self) -> bool:
-        """Plots cost ~40 ms a test: made only when an HTML report is being written."""
+        """Tables and plots are made only when an HTML report is being written."""
         return self.config.pluginmanager.hasplugin("html") and \
             bool(getattr(self.config.option, "htmlpath", None))
 
@@ -60,7 +60,7 @@ class So101Reporter:
         from pytest_html import extras
         report.extras = [*getattr(report, "extras", []),
                          extras.html(measurement_table(measurements)),
-                         extras.png(measurement_plot_png(measurements, item.name))]
+                         extras.html(measurement_plot_svg(measurements, item.name))]
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -161,6 +161,13 @@ class So101Reporter:
 
     # -- showing -----------------------------------------------------------------------
     def pytest_terminal_summary(self, terminalreporter) -> None:
+        from .. import interrupts
+
+        if interrupts.interrupted():
+            terminalreporter.write_line(
+                "so101: run interrupted (Ctrl-C); torque was switched off on the way out "
+                "(a 'torque could not be confirmed off' line above would say otherwise)",
+                yellow=True)
         all_measurements = [m for t in self.tests.values() for m in t["measurements"]]
         if not all_measurements:
             return
@@ -198,10 +205,11 @@ class So101Reporter:
         from .baseline import latest_baseline, load_baseline, measurement_changes
 
         chosen = context_of(self.config).settings["baseline"].value
-        path = Path(str(chosen)) if chosen else latest_baseline(self.report_dir, self.arm_id())
-        if path is None or (self.accepted is not None and path == self.accepted):
-            return
         try:
+            path = Path(str(chosen)) if chosen else \
+                latest_baseline(self.report_dir, self.arm_id())
+            if path is None or (self.accepted is not None and path == self.accepted):
+                return
             changes = measurement_changes(load_baseline(path), measurements)
         except So101ConfigError as exc:
             tr.write_line(f"so101: cannot compare with the baseline: {exc}", red=True)

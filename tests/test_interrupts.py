@@ -1,0 +1,127 @@
+"""Ctrl-C in every phase of a run on the (emulated) arm: collection, a motion test, the
+report; once or twice. Every run ends within a bound (a run that does not is killed and
+the test fails, it never hangs), torque is off on all six servos, and there is no fatal
+error or INTERNALERROR. benchmarks/sigint_soak.py sends 50 at random times."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pytest_so101.bus.process import EmulatorProcess
+
+#: A run must end this soon after the last SIGINT (s); generous on a loaded machine.
+END_WITHIN_S = 20.0
+#: How long to wait for the phase to begin (s).
+START_WITHIN_S = 60.0
+
+MOTION = """
+import pathlib
+import pytest
+
+@pytest.mark.so101_motion
+def test_moves_until_interrupted(so101_arm):
+    with so101_arm.motion():
+        start = so101_arm.read_ticks()
+        pathlib.Path("phase").write_text("motion")
+        for i in range(10_000):
+            so101_arm.move_ticks(start + (20 if i % 2 else -20))
+"""
+COLLECTION = """
+import pathlib, time
+pathlib.Path("phase").write_text("collection")
+time.sleep(30)
+
+def test_never_collected():
+    pass
+"""
+REPORT_CONFTEST = """
+import pathlib, time
+
+def pytest_terminal_summary(terminalreporter):
+    pathlib.Path("phase").write_text("report")
+    time.sleep(30)
+"""
+READ_ONLY = """
+from pytest_so101.measurement import Measurement
+
+def test_reads(so101_bus, so101_check):
+    ticks = so101_bus.read_positions()
+    so101_check([Measurement("position", "elbow_flex", float(ticks[2]), "ticks", 0, 4095)])
+"""
+
+CASES = {
+    # phase: (test module, conftest, signals after the phase began: delays in s)
+    "collection": (COLLECTION, "", (0.2,)),
+    "motion, early": (MOTION, "", (0.05,)),
+    "motion, later": (MOTION, "", (0.7,)),
+    "motion, twice": (MOTION, "", (0.3, 0.05)),
+    "report": (READ_ONLY, REPORT_CONFTEST, (0.2,)),
+}
+
+
+def interrupted_run(pytester, module: str, conftest: str, delays: tuple[float, ...],
+                    calibration) -> tuple[int, str, list[int], float]:
+    """Run pytest on the hardware path against a twin, SIGINT it after the phase began,
+    and return (exit status, output, Torque_Enable of the six servos, seconds to end)."""
+    pytester.makepyfile(test_phase=module)
+    if conftest:
+        pytester.makeconftest(conftest)
+    ini = pytester.makeini("[pytest]\n")
+    phase = pytester.path / "phase"
+    with EmulatorProcess("--calibration-out", str(calibration)) as twin:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-c", str(ini), "--rootdir", str(pytester.path),
+             "-p", "no:cacheprovider", "--hardware", "--so101-port", twin.port,
+             "--allow-motion", "--so101-calibration", str(calibration),
+             "--so101-report", str(pytester.path / "reports")],
+            cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + START_WITHIN_S
+            while not phase.exists():
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the phase never began: {proc.communicate()[0][-2000:]}")
+                time.sleep(0.02)
+            for delay in delays:
+                time.sleep(delay)
+                proc.send_signal(signal.SIGINT)
+            sent = time.monotonic()
+            try:
+                out, _ = proc.communicate(timeout=END_WITHIN_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, _ = proc.communicate()
+                pytest.fail(f"pytest still running {END_WITHIN_S:.0f} s after SIGINT:\n"
+                            f"{out[-3000:]}")
+            took = time.monotonic() - sent
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        torque = [s["torque"] for s in twin.state().values()]
+    return proc.returncode, out, torque, took
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_ctrl_c_in_every_phase_ends_the_run_with_torque_off(pytester, tmp_path, case):
+    module, conftest, delays = CASES[case]
+    code, out, torque, _ = interrupted_run(pytester, module, conftest, delays,
+                                              tmp_path / "twin_arm.json")
+    assert torque == [0] * 6, out[-3000:]
+    assert "Fatal Python error" not in out and "INTERNALERROR" not in out, out[-3000:]
+    if len(delays) > 1:
+        assert code == 130, out[-3000:]
+        assert "so101: second Ctrl-C: torque-off broadcast sent; exiting now" in out
+    elif case == "report":
+        assert code == pytest.ExitCode.INTERRUPTED, out[-3000:]
+        assert "so101: interrupted (Ctrl-C) after the tests; the reports were written" in out
+        assert (pytester.path / "reports/so101-record.json").is_file()
+    else:
+        assert code == pytest.ExitCode.INTERRUPTED, out[-3000:]
+        assert "KeyboardInterrupt" in out
+    if case.startswith("motion") and len(delays) == 1:
+        assert "so101: run interrupted (Ctrl-C)" in out, out[-3000:]
