@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "use the limits of the model the mapping names")
     parser.add_argument("--port", metavar="TTY", help="read the calibration registers of the "
                         "arm on this port (read-only) and compare them with --calibration")
+    parser.add_argument("--solve-map", metavar="POSES.toml", help="solve [sim_to_robot] from "
+                        "paired poses (the same physical poses in the sim and as the robot "
+                        "reads them; seed 003), print it, and judge the --mapping's against it")
     parser.add_argument("--tolerance-deg", type=float, default=Tolerances.deg, metavar="DEG",
                         help=f"angle tolerance in degrees of joint motion (default "
                         f"{Tolerances.deg:g})")
@@ -123,6 +126,24 @@ def _registers(port: str, calibration) -> Line:
     return Line(title, status, not failed, failed)
 
 
+def _solve(path: str, inputs: Inputs) -> tuple[Line, str]:
+    """The paired poses' map as a [sim_to_robot] table, and how the poses and the declared
+    map agree with it."""
+    from .poses import as_toml, check_poses_against_map, load_poses
+
+    title = f"paired poses in {path}"
+    poses = load_poses(path, inputs.mapping)
+    solved = poses.solve()
+    declared = inputs.mapping.sim_to_robot if inputs.mapping is not None else None
+    measurements = check_poses_against_map(poses, solved, declared, inputs.limits,
+                                           tolerance_deg=inputs.tolerances.deg)
+    failed = [m for m in measurements if not m.passed]
+    status = f"FAIL on {', '.join(dict.fromkeys(m.joint for m in failed))}" if failed else "ok"
+    text = (f"# solved from {solved.n_poses} paired poses of {path}\n"
+            + as_toml(solved, poses.units))
+    return Line(title, status, not failed, failed), text
+
+
 def _print_text(lines: list[Line], out) -> None:
     width = max(len(line.title) for line in lines) + 2
     for line in lines:
@@ -163,30 +184,38 @@ def _as_json(lines: list[Line]) -> dict:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if not any((args.calibration, args.stats, args.mapping, args.mjcf)):
-        build_parser().error("give at least one of --calibration, --stats, --mapping, --mjcf")
+    if not any((args.calibration, args.stats, args.mapping, args.mjcf, args.solve_map)):
+        build_parser().error("give at least one of --calibration, --stats, --mapping, --mjcf, "
+                             "--solve-map")
+    solved_map = ""
     try:
         inputs = _load(args)
+        lines = [_line(r) for r in run_checks(inputs, flavor="cli")] if any(
+            (args.calibration, args.stats, args.mapping, args.mjcf)) else []
+        if args.solve_map:
+            solve_line, solved_map = _solve(args.solve_map, inputs)
+            lines.append(solve_line)
     except So101ConfigError as exc:
         if args.json:
             print(json.dumps({"ok": False, "error": str(exc)}))
         else:
             print(f"so101-diagnose: {exc}", file=sys.stderr)
         return 1
-    lines = [_line(r) for r in run_checks(inputs, flavor="cli")]
     if args.port:
         lines.append(_registers(args.port, inputs.calibration))
     ok = all(line.ok for line in lines)
     if args.json:
-        print(json.dumps(_as_json(lines), indent=2))
+        print(json.dumps({**_as_json(lines), "solved_map": solved_map or None}, indent=2))
     else:
         used = [f"{what} {value}" for what, value in (
             ("calibration", inputs.calibration.source if inputs.calibration else None),
             ("stats", inputs.stats.label if inputs.stats else None),
             ("mapping", inputs.mapping.source if inputs.mapping else None),
-            ("mjcf", args.mjcf), ("port", args.port)) if value]
+            ("mjcf", args.mjcf), ("port", args.port), ("poses", args.solve_map)) if value]
         print(f"so101-diagnose: {'; '.join(used)}")
         _print_text(lines, sys.stdout)
+        if solved_map:
+            print(f"\n{solved_map}", end="")
         print(f"\n{'all checks hold' if ok else 'problems found'}")
     return 0 if ok else 1
 

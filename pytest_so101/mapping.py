@@ -202,16 +202,8 @@ class MappingFile:
                                field="sim joint name", value=missing[0])
         return np.array([float(q_by_sim_name[n]) for n in self.sim_joint_names])
 
-    def to_sim_names(self, q_sim_rad: np.ndarray) -> dict[str, float]:
-        """Inverse of :meth:`to_motor_order`: an array in motor order -> {sim joint name: value}."""
-        values = np.asarray(q_sim_rad, dtype=float)
-        if values.shape != (N_JOINTS,):
-            raise config_error(f"expected shape ({N_JOINTS},) in motor order",
-                               source=self.source, value=values.shape)
-        return dict(zip(self.sim_joint_names, values.tolist(), strict=True))
 
-
-def _per_joint(raw: object, *, source: str, field_name: str) -> np.ndarray:
+def per_joint(raw: object, *, source: str, field_name: str) -> np.ndarray:
     """A list of six finite numbers, or a table keyed by all six motor names."""
     if isinstance(raw, Mapping):
         unknown = [k for k in raw if k not in MOTOR_NAMES]
@@ -259,9 +251,9 @@ def _joint_map(table: Mapping[str, object], name: str, *, source: str) -> JointM
         if key not in table:
             raise config_error("key missing", source=source, field=f"{name}.{key}")
     declared = JointMap(
-        _per_joint(table["offset"], source=source, field_name=f"{name}.offset"),
-        _per_joint(table["scale"], source=source, field_name=f"{name}.scale"),
-        _per_joint(table["direction"], source=source, field_name=f"{name}.direction"),
+        per_joint(table["offset"], source=source, field_name=f"{name}.offset"),
+        per_joint(table["scale"], source=source, field_name=f"{name}.scale"),
+        per_joint(table["direction"], source=source, field_name=f"{name}.direction"),
         name=name, source=source,
     )
     to_input = _sim_side_scale(table.get("input", "radians"), source=source,
@@ -318,12 +310,12 @@ def parse_mapping(data: Mapping[str, object], *, source: str = "<memory>") -> Ma
 
     reference_pose, reference_name = np.zeros(N_JOINTS), "sim zero"
     if "reference_pose" in sim:
-        reference_pose = _per_joint(sim["reference_pose"], source=source,
+        reference_pose = per_joint(sim["reference_pose"], source=source,
                                     field_name="sim.reference_pose")
         reference_name = "sim.reference_pose"
     rest_pose = None
     if "rest_pose" in sim:
-        rest_pose = _per_joint(sim["rest_pose"], source=source, field_name="sim.rest_pose")
+        rest_pose = per_joint(sim["rest_pose"], source=source, field_name="sim.rest_pose")
 
     sim_to_robot = robot_units = sim_to_policy = policy_frame = None
     if "sim_to_robot" in data:

@@ -21,7 +21,7 @@ from pytest_so101.diagnosis import (
 )
 from pytest_so101.frames import TOOTH_TICKS
 from pytest_so101.joints import KNOWN_MODELS, SO101_NEW_CALIB_LIMITS, SO101_OLD_CALIB_LIMITS
-from tests.helpers import EXAMPLE_CALIBRATION, FIXTURES
+from tests.helpers import EXAMPLE_CALIBRATION, FIXTURES, MAPPINGS
 
 FOLDER = FIXTURES / "scenarios"
 
@@ -153,3 +153,52 @@ def test_a_units_check_without_the_calibration_says_what_it_needs_never_passes()
     assert "needs the arm's calibration: give a calibration (--calibration)" in result.skipped
     pytest_side = run_check(check, Inputs(mapping=mapping))
     assert "(--so101-calibration)" in pytest_side.skipped
+
+
+def _poses_file(tmp_path, q_deg_rows, robot_rows, *, extra=""):
+    lines = ['units = "degrees"', 'sim_input = "degrees"', extra]
+    for i, (q, r) in enumerate(zip(q_deg_rows, robot_rows, strict=True)):
+        lines += ["[[pose]]", f'name = "pose {i}"', f"sim = {list(map(float, q))}",
+                  f"robot = {list(map(float, r))}"]
+    path = tmp_path / "poses.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_solve_map_from_paired_poses_prints_the_table_and_judges_the_mapping(tmp_path, capsys):
+    """Seed 003: solve [sim_to_robot] from poses taken on the arm; the bundled degrees map
+    is what they give, a map with the elbow reversed is not."""
+    from pytest_so101.mapping import load_mapping
+
+    mapping = load_mapping(MAPPINGS / "so101_degrees.toml")
+    q_deg = np.array([[0, -100, 88, 68, 3, -10], [20, -40, 30, 0, -30, 40],
+                      [-30, 20, -45, -60, 60, 90]])
+    robot = mapping.sim_to_robot.apply(np.deg2rad(q_deg)) + 0.05
+    poses = _poses_file(tmp_path, q_deg, robot)
+    code = diagnose_cli.main(["--solve-map", str(poses), "--mapping",
+                              str(MAPPINGS / "so101_degrees.toml")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "[sim_to_robot]\nunits = \"degrees\"\n" in out
+    assert "scale = [57.2958, 57.2958, 57.2958, 57.2958, 57.2958, 52.0871]" in out
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text((MAPPINGS / "so101_degrees.toml").read_text().replace(
+        "direction = [1, 1, 1, 1, 1, 1]", "direction = [1, 1, -1, 1, 1, 1]"))
+    code = diagnose_cli.main(["--solve-map", str(poses), "--mapping", str(wrong)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "elbow_flex: 1 problem" in out
+    assert "declared [sim_to_robot] vs paired poses" in out
+    assert "fix: set [sim_to_robot] for elbow_flex to offset" in out
+
+
+def test_solve_map_needs_poses_that_move_each_joint(tmp_path):
+    poses = _poses_file(tmp_path, [[0, 0, 0, 0, 0, 0]], [[0, 0, 0, 0, 0, 9]])
+    code, out, err = diagnose("--solve-map", str(poses))
+    assert code == 1 and out == ""
+    assert "shoulder_pan" in err and "do not move this joint" in err and str(poses) in err
+    known = _poses_file(tmp_path, [[0, 0, 0, 0, 0, 0]], [[1, 2, 3, 4, 5, 9]],
+                        extra="scale = [57.2958, 57.2958, 57.2958, 57.2958, 57.2958, 52.0871]\n"
+                        "direction = [1, 1, 1, 1, 1, 1]")
+    code, out, _ = diagnose("--solve-map", str(known))
+    assert code == 0 and "offset = [1, 2, 3, 4, 5, 9]" in out

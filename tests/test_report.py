@@ -37,10 +37,31 @@ def test_suites_write_the_html_report_and_a_valid_record(run, pytester):
     measured = [m for t in record["tests"] for m in t["measurements"]]
     assert {m["joint"] for m in measured} == {"shoulder_pan", "shoulder_lift", "elbow_flex",
                                                "wrist_flex", "wrist_roll", "gripper"}
+    # what backs each joint: its files, and the twin (an emulated arm: nothing physical)
+    assert record["schema"] == "pytest-so101/record/2"
+    assert record["evidence"] == dict.fromkeys(record["evidence"], ["files", "twin"])
+    assert {m["evidence"] for m in measured} == {"files", "twin"}
+    assert any(m["advisory"] for m in measured)           # the reference pose near zero
     page = (reports / "so101-report.html").read_text()
     assert "so101-measurements" in page and "so101-provenance" in page
-    result.stdout.fnmatch_lines(["*so101 per-joint summary*", "joint*PASS*MARG*FAIL*",
-                                 "shoulder_pan *", "so101: acceptance record reports/*"])
+    result.stdout.fnmatch_lines(["*so101 per-joint summary*", "joint*PASS*MARG*FAIL*evidence*",
+                                 "shoulder_pan * files, twin *", "so101: evidence: files = *",
+                                 "so101: acceptance record reports/*"])
+    assert "Evidence per joint: shoulder_pan files, twin;" in page
+
+
+def test_an_accept_that_cannot_be_stored_exits_non_zero(run, pytester, tmp_path):
+    arm = tmp_path / "my_arm.json"
+    arm.write_bytes(EXAMPLE_CALIBRATION.read_bytes())
+    blocker = pytester.path / "reports/baselines/my_arm"
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("not a folder")
+    result = run(str(SUITES / "test_configuration.py"), *FILES, "--so101-calibration",
+                 str(arm), "--so101-accept")
+    assert result.parseoutcomes().get("failed", 0) == 0
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.re_match_lines([r"so101: NOT accepted: .*my_arm"])
+    assert blocker.read_text() == "not a folder"
 
 
 def test_schema_rejects_a_broken_record():

@@ -20,7 +20,7 @@ from ..errors import So101ConfigError
 from ..files import open_regular
 from ..measurement import Measurement
 
-SCHEMA = "pytest-so101/record/1"
+SCHEMA = "pytest-so101/record/2"
 SCHEMA_PATH = Path(__file__).with_name("record.schema.json")
 PACKAGES = ("pytest-so101", "pytest", "numpy", "mujoco", "feetech-servo-sdk", "hypothesis",
             "pytest-html", "lerobot")
@@ -55,8 +55,21 @@ def measurement_dict(m: Measurement) -> dict:
     return data
 
 
+#: Evidence kinds from weakest to strongest (measurement.Evidence).
+EVIDENCE_ORDER = ("files", "servo", "twin", "physical")
+
+
+def evidence_by_joint(measurements: list[dict]) -> dict[str, list[str]]:
+    """Per joint, the kinds of evidence the run's measurements of it had, weakest first."""
+    found: dict[str, set[str]] = {}
+    for m in measurements:
+        found.setdefault(m["joint"], set()).add(m.get("evidence") or "files")
+    return {joint: [k for k in EVIDENCE_ORDER if k in kinds] for joint, kinds in found.items()}
+
+
 def build_record(*, provenance: dict, tolerances: dict, tests: list[dict]) -> dict:
-    """A record: ``tests`` are ``{nodeid, outcome, measurements: [dict]}``."""
+    """A record: ``tests`` are ``{nodeid, outcome, measurements: [dict]}``; ``evidence``
+    says per joint which kinds of evidence the run had (schema 2)."""
     outcomes = [t["outcome"] for t in tests]
     return {
         "schema": SCHEMA,
@@ -65,6 +78,7 @@ def build_record(*, provenance: dict, tolerances: dict, tests: list[dict]) -> di
         "tolerances": tolerances,
         "summary": {k: outcomes.count(k) for k in ("passed", "failed", "skipped", "error")},
         "passed": not any(o in ("failed", "error") for o in outcomes),
+        "evidence": evidence_by_joint([m for t in tests for m in t["measurements"]]),
         "tests": tests,
     }
 

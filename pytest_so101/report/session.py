@@ -19,7 +19,13 @@ from ..measurement import USER_PROPERTY
 from ..stash import context_of
 from .baseline import accept
 from .html import measurement_plot_svg, measurement_table
-from .record import build_record, package_versions, sha256_file, write_atomic
+from .record import (
+    build_record,
+    evidence_by_joint,
+    package_versions,
+    sha256_file,
+    write_atomic,
+)
 
 RECORD_NAME = "so101-record.json"
 TWIN_ARM_ID = "so101-twin"
@@ -153,6 +159,8 @@ class So101Reporter:
                 self.refused = str(exc)
             except FileExistsError:
                 self.refused = "another run took the same baseline number; try again"
+            if self.refused and session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED     # asked for, not done
 
     def _junit(self):
         from _pytest.junitxml import xml_key
@@ -239,18 +247,6 @@ class So101Reporter:
         import html as _html
 
         prefix.extend(f"<p class='so101-provenance'>{_html.escape(line)}</p>" for line in lines)
-
-
-#: Evidence kinds from weakest to strongest (measurement.Evidence).
-EVIDENCE_ORDER = ("files", "servo", "twin", "physical")
-
-
-def evidence_by_joint(measurements: list[dict]) -> dict[str, list[str]]:
-    """Per joint, the kinds of evidence the run's measurements of it had, weakest first."""
-    found: dict[str, set[str]] = {}
-    for m in measurements:
-        found.setdefault(m["joint"], set()).add(m.get("evidence") or "files")
-    return {joint: [k for k in EVIDENCE_ORDER if k in kinds] for joint, kinds in found.items()}
 
 
 def _relative_margin(m: dict) -> float:
