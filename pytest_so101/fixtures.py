@@ -352,6 +352,28 @@ def so101_baseline(so101_context: So101Context, so101_calibration: Calibration,
 
 
 @pytest.fixture
+def so101_picture(request: pytest.FixtureRequest) -> Callable[..., None]:
+    """Attach a pose pair to the test for the report's pictures of the arm: what a check
+    expected and what the arm read (sim rad, the mapping's sim frame). The report draws
+    the rest pose and every failing pair (report/pictures.py)."""
+    from .measurement import POSE_PROPERTY
+
+    def picture(title: str, expected_q_sim_rad, read_q_sim_rad, *, failed: bool) -> None:
+        try:
+            sim = request.getfixturevalue("so101_sim")
+            model, names = str(sim.path), list(sim.joint_names)
+        except pytest.skip.Exception:
+            model, names = None, []
+        pair = {"title": title, "nodeid": request.node.nodeid,
+                "expected_q": [float(q) for q in expected_q_sim_rad],
+                "read_q": [float(q) for q in read_q_sim_rad], "model": model,
+                "joint_names": names, "failed": bool(failed)}
+        request.node.user_properties.append((POSE_PROPERTY, json.dumps(pair)))
+
+    return picture
+
+
+@pytest.fixture
 def so101_check(request: pytest.FixtureRequest) -> Callable[..., list[Measurement]]:
     """Record per-joint measurements on the test and fail with one line per failing joint."""
     recorded = request.node.stash.setdefault(MEASUREMENTS_KEY, [])

@@ -8,6 +8,8 @@ from enum import StrEnum
 
 #: Key under which measurements travel in a test report's user_properties (xdist-safe).
 USER_PROPERTY = "so101_measurement"
+#: Key under which pose pairs (expected vs read, for pictures of the arm) travel there.
+POSE_PROPERTY = "so101_pose"
 #: Fraction of the tolerance beyond which a passing value is reported MARGINAL.
 DEFAULT_MARGINAL_FRACTION = 0.8
 

@@ -28,6 +28,12 @@ class OptionSpec:
     default: object = None
     env: str | None = None
     short_flag: str | None = None  # the few flags without the so101- prefix
+    metavar: str | None = None     # how --help names the value (default from the kind)
+
+    @property
+    def value_name(self) -> str:
+        return self.metavar or {"path": "PATH", "path_or_id": "PATH_OR_ID",
+                                "float": "NUMBER"}.get(self.kind, "VALUE")
 
     @property
     def flag(self) -> str:
@@ -46,7 +52,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("hardware", "use the real arm on --so101-port (default: no hardware)",
                kind="bool", default=False, short_flag="--hardware"),
     OptionSpec("port", "serial port of the real arm, e.g. /dev/ttyACM0 (required with "
-               "--hardware)", env="SO101_PORT"),
+               "--hardware)", env="SO101_PORT", metavar="PATH"),
     OptionSpec("allow_motion", "permit tests that move a real arm (read-only without it)",
                kind="bool", default=False, short_flag="--allow-motion"),
     OptionSpec("calibration", "LeRobot calibration JSON, or an arm id looked up under "
@@ -54,8 +60,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("stats", "normalization stats: a policy folder, a .safetensors file, a dataset "
                "stats.json or a plain mean/std JSON", kind="path", env="SO101_STATS"),
     OptionSpec("stats_feature", f"which stats to check: {' or '.join(FEATURES)}",
-               default="observation.state"),
-    OptionSpec("stats_dataset", "dataset prefix of multi-dataset stats (e.g. so100)"),
+               default="observation.state", metavar="FEATURE"),
+    OptionSpec("stats_dataset", "dataset prefix of multi-dataset stats (e.g. so100)",
+               metavar="NAME"),
     OptionSpec("mapping", "the declared sim<->robot<->policy mapping TOML under test",
                kind="path", env="SO101_MAPPING"),
     OptionSpec("mjcf", "MuJoCo model (MJCF) of the arm; default the embedded SO-101",
@@ -65,23 +72,24 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "them", kind="bool", default=False),
     OptionSpec("twin_fault", "twin only: physical faults of the emulated arm, comma-separated "
                "JOINT:KIND[=N] with KIND reseat (spline teeth), mirror, stale (ticks), "
-               "homing (deg held while homing)"),
+               "homing (deg held while homing)", metavar="JOINT:KIND[=N],..."),
     OptionSpec("twin_arm", "twin only: the twin is the arm this calibration file describes "
-               "(default: the arm of --so101-calibration), e.g. to check a file against "
-               "another arm", kind="path"),
+               "(default: an arm of its own that calibrates itself), to check "
+               "--so101-calibration against an arm", kind="path"),
     OptionSpec("report", "folder for the HTML report, the acceptance record and baselines",
-               kind="path", default="reports"),
+               kind="path", default="reports", metavar="DIR"),
     OptionSpec("accept", "store this run as the arm's next accepted baseline (only if it "
                "passed; earlier baselines are never overwritten)", kind="bool", default=False),
     OptionSpec("baseline", "compare with this acceptance record instead of the arm's latest "
                "baseline", kind="path"),
     OptionSpec("tolerance_deg", "angle tolerance, degrees of joint motion (declared maps vs "
-               "the reference chain)", kind="float", default=1.0),
-    OptionSpec("tolerance_z", "normalized-near-zero tolerance, in std units", kind="float",
-               default=2.0),
+               "the reference chain, poses)", kind="float", default=1.0, metavar="DEG"),
+    OptionSpec("tolerance_z", "the advisory normalized-near-zero tolerance, in std units "
+               "(beyond it MARGINAL, never a failure)", kind="float", default=2.0,
+               metavar="STD"),
     OptionSpec("tolerance_ticks", "servo tolerance in ticks: read noise (peak to peak) and "
                "how far a held or commanded joint may end from its goal", kind="float",
-               default=4.0),
+               default=4.0, metavar="TICKS"),
 )
 SPECS = {spec.name: spec for spec in OPTIONS}
 

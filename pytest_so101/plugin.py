@@ -27,13 +27,14 @@ from .fixtures import (  # noqa: F401  (pytest finds the fixtures on the plugin 
     so101_joint_limits,
     so101_mapping,
     so101_observer,
+    so101_picture,
     so101_rest_pose,
     so101_sim,
     so101_stats,
     so101_tolerances,
     so101_twin,
 )
-from .measurement import USER_PROPERTY
+from .measurement import POSE_PROPERTY, USER_PROPERTY
 from .options import OPTIONS, resolve_settings
 from .stash import (
     CONTEXT_KEY,
@@ -56,7 +57,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             group.addoption(spec.flag, action="store_true", default=None, dest=spec.dest,
                             help=f"{spec.help}{env}")
         else:
-            group.addoption(spec.flag, default=None, dest=spec.dest,
+            group.addoption(spec.flag, default=None, dest=spec.dest, metavar=spec.value_name,
                             help=f"{spec.help}{default}{env}")
         parser.addini(spec.ini, f"ini twin of {spec.flag}", default="")
 
@@ -125,9 +126,20 @@ def _start_reporting(config: pytest.Config, report_dir: Path) -> None:
             not hasattr(config, "workerinput"):
         config.option.htmlpath = str(report_dir / "so101-report.html")
         config.option.self_contained_html = True
+        _collapse_the_html_table(config)
     reporter = So101Reporter(config, report_dir)
     config.stash[REPORTER_KEY] = reporter
     config.pluginmanager.register(reporter, "so101-reporter")
+
+
+def _collapse_the_html_table(config: pytest.Config) -> None:
+    """pytest-html's own table below the overview starts collapsed (the overview has the
+    measurements), unless the user's ini says otherwise (``render_collapsed``)."""
+    try:
+        if "render_collapsed" not in config.inicfg:
+            config._inicache["render_collapsed"] = "all"     # read by pytest-html later
+    except (AttributeError, TypeError):                      # another pytest: keep its own
+        pass
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -204,4 +216,4 @@ class _StripMeasurements:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         report.user_properties[:] = [p for p in report.user_properties
-                                     if p[0] != USER_PROPERTY]
+                                     if p[0] not in (USER_PROPERTY, POSE_PROPERTY)]

@@ -64,12 +64,15 @@ def explain_rest(arm, q_rest: np.ndarray, reading: np.ndarray, joint: int, limit
 @pytest.mark.parametrize("joint", MOTOR_NAMES)
 def test_rest_pose_maps_to_the_reading_at_rest(resting_arm, so101_rest_pose, so101_tolerances,
                                                so101_joint_limits, evidence, so101_check,
-                                               joint):
+                                               so101_picture, joint):
     j = MOTOR_NAMES.index(joint)
     q_rest = np.asarray(so101_rest_pose.q_sim_rad, dtype=float)
     reading = resting_arm.read_ticks()
     expected = resting_arm.sim_to_ticks(q_rest)
-    error_deg = (resting_arm.ticks_to_sim(reading)[j] - q_rest[j]) * RAD_TO_DEG
+    q_read = resting_arm.ticks_to_sim(reading)
+    error_deg = (q_read[j] - q_rest[j]) * RAD_TO_DEG
+    so101_picture("rest pose", q_rest, q_read,
+                  failed=abs(error_deg) > so101_tolerances.deg)
     cause, fix = explain_rest(resting_arm, q_rest, reading, j, so101_joint_limits)
     so101_check([Measurement(
         "rest reading vs mapped rest pose", joint, float(error_deg), "deg",

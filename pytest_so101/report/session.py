@@ -1,9 +1,10 @@
 """Collect every test's measurements and write the reports: the JSON acceptance record,
-the HTML extras, the terminal summary, JUnit testsuite properties, baselines.
+the HTML overview, the terminal summary, JUnit testsuite properties, baselines.
 
-Measurements travel from the test to here in ``report.user_properties`` (so they come
-back from pytest-xdist workers too) and are taken out there, so JUnit testcases carry
-none (xunit2-safe); provenance goes to the testsuite properties instead.
+Measurements and pose pairs travel from the test to here in ``report.user_properties``
+(so they come back from pytest-xdist workers too: a ``-n 2`` page is the serial one) and
+are taken out there, so JUnit testcases carry none (xunit2-safe); provenance goes to the
+testsuite properties instead.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ import pytest
 
 from ..errors import So101ConfigError
 from ..joints import MOTOR_NAMES
-from ..measurement import USER_PROPERTY
+from ..measurement import POSE_PROPERTY, USER_PROPERTY
 from ..stash import context_of
 from .baseline import accept
-from .html import measurement_plot_svg, measurement_table
 from .record import (
     build_record,
     evidence_by_joint,
@@ -35,6 +35,18 @@ def measurements_of(report: pytest.TestReport) -> list[dict]:
     return [json.loads(value) for key, value in report.user_properties if key == USER_PROPERTY]
 
 
+def poses_of(report: pytest.TestReport) -> list[dict]:
+    return [json.loads(value) for key, value in report.user_properties if key == POSE_PROPERTY]
+
+
+def message_of(report: pytest.TestReport) -> str:
+    """A skip's reason, a failure's first lines: plain text, no Python tuple."""
+    if report.skipped and isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    text = report.longreprtext.strip()
+    return text[:600]
+
+
 class So101Reporter:
     """A pytest plugin object, registered by the so101 plugin when a run checks an arm."""
 
@@ -46,6 +58,7 @@ class So101Reporter:
         self.record_path: Path | None = None
         self.accepted: Path | None = None
         self.refused: str | None = None
+        self.poses: dict[str, dict] = {}      # title -> the first pose pair, failed if any
 
     @property
     def html_enabled(self) -> bool:
@@ -54,20 +67,6 @@ class So101Reporter:
             bool(getattr(self.config.option, "htmlpath", None))
 
     # -- collecting --------------------------------------------------------------------
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
-        outcome = yield
-        report = outcome.get_result()
-        if report.when != "call":
-            return
-        measurements = measurements_of(report)
-        if not measurements or not self.html_enabled:
-            return
-        from pytest_html import extras
-        report.extras = [*getattr(report, "extras", []),
-                         extras.html(measurement_table(measurements)),
-                         extras.html(measurement_plot_svg(measurements, item.name))]
-
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         found = measurements_of(report)           # the so101 plugin strips them after us
@@ -75,6 +74,11 @@ class So101Reporter:
                                                       "outcome": "passed", "measurements": []})
         if report.when == "call":
             entry["measurements"] = found
+            for pose in poses_of(report):
+                kept = self.poses.setdefault(pose["title"], pose)
+                kept["failed"] = kept["failed"] or pose["failed"]
+        if report.failed or report.skipped:
+            entry.setdefault("message", message_of(report))
         if report.failed:
             entry["outcome"] = "failed" if report.when == "call" else "error"
         elif report.skipped and entry["outcome"] == "passed":
@@ -209,8 +213,15 @@ class So101Reporter:
             tr.write_line(f"so101: NOT accepted: {self.refused}", red=True)
 
     def _baseline_changes(self, tr, measurements: list[dict], most: int = 8) -> None:
-        """The measurements that moved most since the baseline the run compared with."""
-        from .baseline import latest_baseline, load_baseline, measurement_changes
+        """What changed since the baseline the run compared with: the calibration, joint by
+        joint, then the measurements that moved most."""
+        from ..calibration import compare_calibrations
+        from .baseline import (
+            baseline_calibration,
+            latest_baseline,
+            load_baseline,
+            measurement_changes,
+        )
 
         chosen = context_of(self.config).settings["baseline"].value
         try:
@@ -218,35 +229,62 @@ class So101Reporter:
                 latest_baseline(self.report_dir, self.arm_id())
             if path is None or (self.accepted is not None and path == self.accepted):
                 return
-            changes = measurement_changes(load_baseline(path), measurements)
+            baseline = load_baseline(path)
+            changes = measurement_changes(baseline, measurements)
+            before, now = baseline_calibration(baseline, str(path)), self.calibration()
         except So101ConfigError as exc:
             tr.write_line(f"so101: cannot compare with the baseline: {exc}", red=True)
             return
+        moved = [d for d in compare_calibrations(before, now) if d.changed] \
+            if before is not None and now is not None else []
+        if moved:
+            tr.write_line(f"so101: the calibration changed since {path}:")
+            for d in moved:
+                tr.write_line(f"  {d.joint:<14} homing_offset {d.homing_offset_ticks:+d}, "
+                              f"range_min {d.range_min_ticks:+d}, range_max "
+                              f"{d.range_max_ticks:+d} ticks: zero {d.zero_shift_deg:+.2f} deg")
         changes.sort(key=lambda c: abs(c[3] - c[2]), reverse=True)
-        tr.write_line(f"so101: {len(changes)} measurements changed since {path}"
+        what = "other measurements" if moved else "measurements"
+        tr.write_line(f"so101: {len(changes)} {what} changed since {path}"
                       + (":" if changes else ""))
-        for check, joint, before, after in changes[:most]:
-            tr.write_line(f"  {joint:<14} {check}: {before:.4g} -> {after:.4g}")
+        for check, joint, before_value, after in changes[:most]:
+            tr.write_line(f"  {joint:<14} {check}: {before_value:.4g} -> {after:.4g}")
 
     @pytest.hookimpl(optionalhook=True)       # a hook of pytest-html, which may be off
     def pytest_html_results_summary(self, prefix, summary, postfix) -> None:
-        p = self.provenance()
-        cal = p["calibration"]
-        lines = [f"Arm: {p['arm_id']} ({p['target']}{', port ' + p['port'] if p['port'] else ''})",
-                 f"Calibration: {cal['source']} (sha256 {cal['sha256']})" if cal
-                 else "Calibration: none",
-                 f"Model: {p['model']['source']} (sha256 {p['model']['sha256']})",
-                 f"Stats: {p['stats']['source']} [{p['stats']['key']}]" if p["stats"]
-                 else "Stats: none",
-                 f"Mapping: {p['mapping']['source']}" if p["mapping"] else "Mapping: none",
-                 f"Tolerances: {context_of(self.config).tolerances.describe()}",
-                 "Evidence per joint: " + "; ".join(
-                     f"{joint} {', '.join(kinds)}" for joint, kinds in evidence_by_joint(
-                         [m for t in self.tests.values() for m in t["measurements"]]).items()),
-                 "Versions: " + ", ".join(f"{k} {v}" for k, v in p["versions"].items())]
-        import html as _html
+        """The overview at the top of the page (report/overview.py)."""
+        from .overview import overview_html
+        from .pictures import PosePair, render
 
-        prefix.extend(f"<p class='so101-provenance'>{_html.escape(line)}</p>" for line in lines)
+        tests = [{k: v for k, v in t.items()} for t in self.tests.values()]
+        wanted = [p for p in self.poses.values() if p["title"].startswith("rest") or
+                  p["failed"]]
+        drawable = [p for p in wanted if p.get("model")]
+        pictures, why = render([PosePair(**p) for p in drawable])
+        if not why and len(drawable) < len(wanted):
+            why = ("the mapping's model is not shipped: pass its MJCF with --so101-mjcf to "
+                   "draw its poses")
+        shown = [{**p, "images": images} for p, images in zip(drawable, pictures,
+                                                             strict=False)]
+        prefix.append(overview_html(
+            provenance=self.provenance(), tolerances=context_of(self.config).tolerances.describe(),
+            evidence=evidence_by_joint([m for t in tests for m in t["measurements"]]),
+            tests=tests, pictures=shown, why_no_pictures=why))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_html(self, report, data) -> None:
+        """Skip reasons as plain text (not a Python tuple); nothing for a passing test
+        (its measurements are in the overview)."""
+        if report.skipped:
+            data[:] = [f"<div class='so101-skip'>{_escape(message_of(report))}</div>"]
+        elif report.passed:
+            data[:] = []
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text)
 
 
 def _relative_margin(m: dict) -> float:
