@@ -25,7 +25,9 @@ from pathlib import Path
 
 from pytest_so101.bus.process import EmulatorProcess
 
-MOTION = """
+#: A test that moves the arm back and forth until interrupted; it writes "moving" once
+#: the motion has begun (tests/test_interrupts.py uses it too).
+MOTION_UNTIL_INTERRUPTED = """
 import pathlib
 import pytest
 
@@ -40,7 +42,7 @@ def test_moves_until_interrupted(so101_arm):
 
 
 def one_run(folder: Path, delays: list[float], bound_s: float) -> dict:
-    (folder / "test_motion.py").write_text(MOTION)
+    (folder / "test_motion.py").write_text(MOTION_UNTIL_INTERRUPTED)
     (folder / "pytest.ini").write_text("[pytest]\n")
     calibration = folder / "arm.json"
     with EmulatorProcess("--calibration-out", str(calibration)) as twin:

@@ -80,6 +80,12 @@ class Arm:
         robot = ticks_to_units(ticks, self.calibration, self.units, clamp=False)
         return self.mapping.sim_to_robot.inverse().apply(robot)
 
+    def calibrated_middle_sim(self) -> np.ndarray:
+        """The sim pose (rad) of the middle of every calibrated range: the axis a mirrored
+        motor's reading is reflected about."""
+        cal = self.calibration
+        return self.ticks_to_sim((cal.range_min + cal.range_max) / 2)
+
     def read_ticks(self) -> np.ndarray:
         return self.bus.read_positions()
 

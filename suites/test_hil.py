@@ -123,10 +123,9 @@ def test_reading_matches_the_observed_pose(so101_arm, sim_to_robot, so101_observ
     error_deg = (q_read[j] - truth[j]) * RAD_TO_DEG
     so101_picture("observed pose (the twin's ground truth)", truth, q_read,
                   failed=abs(error_deg) > so101_tolerances.deg)
-    cal = so101_arm.calibration
-    middle = so101_arm.ticks_to_sim((cal.range_min + cal.range_max) / 2)[j]
-    cause, fix = explain_reading(j, so101_arm.ticks_to_sim(ticks)[j], truth[j], middle,
-                                 ticks[j] - expected[j], cal, so101_joint_limits)
+    cause, fix = explain_reading(j, q_read[j], truth[j], so101_arm.calibrated_middle_sim()[j],
+                                 ticks[j] - expected[j], so101_arm.calibration,
+                                 so101_joint_limits)
     so101_check([Measurement("reading vs observed pose", joint, float(error_deg), "deg",
                              -so101_tolerances.deg, so101_tolerances.deg,
                              f"reads {ticks[j]} ticks, the observed pose "

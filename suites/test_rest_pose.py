@@ -54,11 +54,10 @@ def explain_rest(arm, q_rest: np.ndarray, reading: np.ndarray, joint: int, limit
     not_at_rest = arm_not_at_rest(q_read, q_rest)
     if not_at_rest is not None:
         return not_at_rest
-    cal = arm.calibration
-    middle = arm.ticks_to_sim((cal.range_min + cal.range_max) / 2)[joint]
     expected = arm.sim_to_ticks(q_rest)
-    return explain_reading(joint, q_read[joint], q_rest[joint], middle,
-                           reading[joint] - expected[joint], cal, limits)
+    return explain_reading(joint, q_read[joint], q_rest[joint],
+                           arm.calibrated_middle_sim()[joint],
+                           reading[joint] - expected[joint], arm.calibration, limits)
 
 
 @pytest.mark.parametrize("joint", MOTOR_NAMES)

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from benchmarks.sigint_soak import MOTION_UNTIL_INTERRUPTED
 from pytest_so101.bus.process import EmulatorProcess
 
 #: A run must end this soon after the last SIGINT (s); generous on a loaded machine.
@@ -19,18 +20,6 @@ END_WITHIN_S = 20.0
 #: How long to wait for the phase to begin (s).
 START_WITHIN_S = 60.0
 
-MOTION = """
-import pathlib
-import pytest
-
-@pytest.mark.so101_motion
-def test_moves_until_interrupted(so101_arm):
-    with so101_arm.motion():
-        start = so101_arm.read_ticks()
-        pathlib.Path("phase").write_text("motion")
-        for i in range(10_000):
-            so101_arm.move_ticks(start + (20 if i % 2 else -20))
-"""
 COLLECTION = """
 import pathlib, time
 pathlib.Path("phase").write_text("collection")
@@ -57,9 +46,9 @@ def test_reads(so101_bus, so101_check):
 CASES = {
     # phase: (test module, conftest, signals after the phase began: delays in s)
     "collection": (COLLECTION, "", (0.2,)),
-    "motion, early": (MOTION, "", (0.05,)),
-    "motion, later": (MOTION, "", (0.7,)),
-    "motion, twice": (MOTION, "", (0.3, 0.05)),
+    "motion, early": (MOTION_UNTIL_INTERRUPTED, "", (0.05,)),
+    "motion, later": (MOTION_UNTIL_INTERRUPTED, "", (0.7,)),
+    "motion, twice": (MOTION_UNTIL_INTERRUPTED, "", (0.3, 0.05)),
     "report": (READ_ONLY, REPORT_CONFTEST, (0.2,)),
 }
 
@@ -68,7 +57,7 @@ def interrupted_run(pytester, module: str, conftest: str, delays: tuple[float, .
                     calibration) -> tuple[int, str, list[int], float]:
     """Run pytest on the hardware path against a twin, SIGINT it after the phase began,
     and return (exit status, output, Torque_Enable of the six servos, seconds to end)."""
-    pytester.makepyfile(test_phase=module)
+    pytester.makepyfile(test_phase=module.replace("moving", "phase"))
     if conftest:
         pytester.makeconftest(conftest)
     ini = pytester.makeini("[pytest]\n")

@@ -1,10 +1,9 @@
-"""The MuJoCo twin: scripted calibration, assemblies and their faults, the suites on it,
-and torque off when a motion test is interrupted."""
+"""The MuJoCo twin: scripted calibration, assemblies and their faults, holding still,
+Present_Load, and the suites on it (interrupts: tests/test_interrupts.py)."""
 
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -219,41 +218,3 @@ def test_present_load_is_the_holding_torque_in_the_servos_own_direction():
         raw = int.from_bytes(load, "little")
         assert raw & (1 << 10) == (0 if sign * gravity[2] > 0 else 1 << 10)
         assert (raw & 0x3FF) == pytest.approx(abs(gravity[2]) / 3.35 * 1000, abs=5)
-
-
-MOTION_FOREVER = """
-import pathlib
-import numpy as np
-import pytest
-
-@pytest.mark.so101_motion
-def test_moves_until_interrupted(so101_arm):
-    with so101_arm.motion():
-        start = so101_arm.read_ticks()
-        pathlib.Path("moving").write_text("yes")
-        for i in range(10_000):
-            so101_arm.move_ticks(start + (20 if i % 2 else -20))
-"""
-
-
-def test_sigint_during_a_motion_test_leaves_torque_off_on_all_six(pytester, tmp_path):
-    calibration = tmp_path / "twin_arm.json"
-    pytester.makepyfile(MOTION_FOREVER)
-    ini = pytester.makeini("[pytest]\n")
-    with EmulatorProcess("--calibration-out", str(calibration)) as twin:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "pytest", "-c", str(ini), "--rootdir", str(pytester.path),
-             "-p", "no:cacheprovider", "--hardware", "--so101-port", twin.port,
-             "--allow-motion", "--so101-calibration", str(calibration)],
-            cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + 60
-        while not (pytester.path / "moving").exists():
-            assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()
-            time.sleep(0.05)
-        time.sleep(0.3)
-        assert any(s["torque"] == 1 for s in twin.state().values())
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=60)
-        assert proc.returncode == pytest.ExitCode.INTERRUPTED, out
-        assert "KeyboardInterrupt" in out
-        assert [s["torque"] for s in twin.state().values()] == [0] * 6

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from ..joints import MOTOR_NAMES
 from .html import COLORS, measurement_plot_svg, measurement_table
+from .record import worst_measurement
 
 SKIP_COLOR = "#9e9e9e"
 ERROR_COLOR = "#6a1b9a"
@@ -78,22 +79,6 @@ def columns(tests: list[dict]) -> list[Column]:
     return list(found.values())
 
 
-def _worst(measurements: list[dict]) -> dict | None:
-    order = {"FAIL": 0, "MARGINAL": 1, "PASS": 2}
-    return min(measurements, key=lambda m: (order[m["outcome"]], _relative(m)), default=None)
-
-
-def _relative(m: dict) -> float:
-    """Margin as a fraction of the allowed band (small: close to a limit)."""
-    if m["margin"] is None:
-        return float("-inf") if m["outcome"] == "FAIL" else float("inf")
-    low, high = m["low"], m["high"]
-    if low is not None and high is not None:
-        return m["margin"] / (high - low) if high > low else float("inf")
-    bound = high if high is not None else low
-    return m["margin"] / abs(bound) if bound else float("inf")
-
-
 def cell(column: Column, joint: str) -> tuple[str, str, str]:
     """(status, text, tooltip) of one grid cell."""
     tests = [t for t in column.tests if t["joint"] in (joint, None)]
@@ -102,7 +87,7 @@ def cell(column: Column, joint: str) -> tuple[str, str, str]:
     arm_wide = [t for t in tests if t["joint"] is None]
     if not mine and not own and not arm_wide:
         return "", "", ""
-    worst = _worst(mine)
+    worst = worst_measurement(mine)
     outcomes = {t["outcome"] for t in own or arm_wide}
     if "error" in outcomes and worst is None:
         return "ERROR", "error", (own or arm_wide)[0].get("message", "")

@@ -67,6 +67,26 @@ def evidence_by_joint(measurements: list[dict]) -> dict[str, list[str]]:
     return {joint: [k for k in EVIDENCE_ORDER if k in kinds] for joint, kinds in found.items()}
 
 
+def relative_margin(m: dict) -> float:
+    """A measurement dict's margin as a fraction of its allowed band (small: close to a
+    limit); equality checks that hold rank last, a failure without a value first."""
+    if m["margin"] is None:
+        return float("-inf") if m["outcome"] == "FAIL" else float("inf")
+    low, high = m["low"], m["high"]
+    if low is not None and high is not None:
+        return m["margin"] / (high - low) if high > low else float("inf")
+    bound = high if high is not None else low
+    return m["margin"] / abs(bound) if bound else float("inf")
+
+
+def worst_measurement(measurements: list[dict]) -> dict | None:
+    """The measurement to show for a set: failures first, then MARGINAL, then the one
+    closest to its limit."""
+    order = {"FAIL": 0, "MARGINAL": 1, "PASS": 2}
+    return min(measurements, key=lambda m: (order[m["outcome"]], relative_margin(m)),
+               default=None)
+
+
 def build_record(*, provenance: dict, tolerances: dict, tests: list[dict]) -> dict:
     """A record: ``tests`` are ``{nodeid, outcome, measurements: [dict]}``; ``evidence``
     says per joint which kinds of evidence the run had (schema 2)."""

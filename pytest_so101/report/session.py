@@ -24,6 +24,7 @@ from .record import (
     evidence_by_joint,
     package_versions,
     sha256_file,
+    worst_measurement,
     write_atomic,
 )
 
@@ -193,7 +194,7 @@ class So101Reporter:
             rows = [m for m in all_measurements if m["joint"] == joint]
             counts = {k: sum(m["outcome"] == k for m in rows) for k in ("PASS", "MARGINAL",
                                                                           "FAIL")}
-            worst = min(rows, key=_relative_margin, default=None)
+            worst = worst_measurement(rows)
             text = "-" if worst is None else \
                 f"{worst['check']}: {worst['value']:.4g} {worst['unit']} ({worst['outcome']})" \
                 if worst["value"] is not None else f"{worst['check']}: n/a ({worst['outcome']})"
@@ -285,14 +286,3 @@ def _escape(text: str) -> str:
     import html
 
     return html.escape(text)
-
-
-def _relative_margin(m: dict) -> float:
-    """Margin as a fraction of the allowed band; equality checks that hold rank last."""
-    if m["outcome"] == "FAIL" or m["margin"] is None:
-        return float("-inf") if m["outcome"] == "FAIL" else float("inf")
-    low, high = m["low"], m["high"]
-    if low is not None and high is not None:
-        return m["margin"] / (high - low) if high > low else float("inf")
-    bound = high if high is not None else low
-    return m["margin"] / abs(bound) if bound else float("inf")
