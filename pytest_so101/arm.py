@@ -95,9 +95,12 @@ class Arm:
     # -- motion ------------------------------------------------------------------------
     @contextmanager
     def motion(self) -> Iterator[Arm]:
-        """Torque on for the block, off on every way out."""
+        """Torque on for the block, off on every way out. Refused before torque goes on if
+        a joint rests outside its servo's position limits: the servo would clamp the held
+        goal into them and move that joint at once."""
         with self.bus.torque_off_on_exit():
             present = self.read_ticks()
+            self._refuse_outside_limits(present)
             self.bus.write_goals(present, self.envelope, present)   # hold where it is first
             self.torque_was_enabled = True
             self.bus.torque(True)
@@ -106,6 +109,17 @@ class Arm:
                 yield self
             finally:
                 self._moving = False
+
+    def _refuse_outside_limits(self, present_ticks: np.ndarray) -> None:
+        registers = self.bus.read_calibration()          # the limits the servos enforce
+        for j, joint in enumerate(MOTOR_NAMES):
+            low, high = int(registers.range_min[j]), int(registers.range_max[j])
+            if not low - HOLD_TICKS <= present_ticks[j] <= high + HOLD_TICKS:
+                raise MotionRefusedError(
+                    f"{joint}: rests at {present_ticks[j]:.0f} ticks, outside its servo's "
+                    f"position limits [{low}, {high}]: torque on would drive it to the limit "
+                    "at once; nothing was switched on (recalibrate with a full sweep, or "
+                    "move the joint back by hand)")
 
     def move_ticks(self, goal_ticks: np.ndarray, *, settle_ticks: float = 3.0,
                    max_travel_ticks: float | None = None) -> np.ndarray:

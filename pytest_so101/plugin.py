@@ -135,8 +135,11 @@ def _start_reporting(config: pytest.Config, report_dir: Path) -> None:
 def _collapse_the_html_table(config: pytest.Config) -> None:
     """pytest-html's own table below the overview starts collapsed (the overview has the
     measurements), unless the user's ini says otherwise (``render_collapsed``)."""
+    given = getattr(config, "_inicfg", None)                # pytest >= 9; before: inicfg
+    if given is None:
+        given = getattr(config, "inicfg", {})
     try:
-        if "render_collapsed" not in config.inicfg:
+        if "render_collapsed" not in given:
             config._inicache["render_collapsed"] = "all"     # read by pytest-html later
     except (AttributeError, TypeError):                      # another pytest: keep its own
         pass

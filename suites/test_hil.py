@@ -191,8 +191,11 @@ def test_reached_pose_matches_commanded(so101_arm, so101_tolerances, bus_evidenc
         target = np.where(held, so101_arm.read_ticks(), target)
         reached = so101_arm.move_ticks(target, settle_ticks=so101_tolerances.ticks)
         reached_all.append((target, reached))
-        assert np.all(np.abs(reached - target) <= so101_tolerances.ticks), \
-            f"target {target.tolist()} reached {reached.tolist()}"
+        off = [f"{joint} reached {reached[j]:.0f} for {target[j]:.0f} ticks"
+               for j, joint in enumerate(MOTOR_NAMES)
+               if abs(reached[j] - target[j]) > so101_tolerances.ticks]
+        assert not off, (f"beyond {so101_tolerances.ticks:g} ticks of the target: "
+                         + "; ".join(off))
 
     with so101_arm.motion():
         move()

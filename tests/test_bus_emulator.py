@@ -17,7 +17,7 @@ from pytest_so101.bus.protocol import (
 )
 from pytest_so101.frames import encode_register
 
-PRESENT, GOAL, HOMING, LOCK, TORQUE = 56, 42, 31, 55, 40
+PRESENT, GOAL, HOMING, LOCK, TORQUE, PHASE = 56, 42, 31, 55, 40, 18
 MIN_LIMIT, MAX_LIMIT = 9, 11
 
 
@@ -83,6 +83,27 @@ def test_lock_protects_eeprom(sdk):
     write(sdk, 1, LOCK, 1, size=1)
     write(sdk, 1, MIN_LIMIT, 10)
     assert read2(sdk, 1, MIN_LIMIT) == 0
+
+
+def test_phase_bit_4_switches_present_position_to_the_full_angle(sdk):
+    """Phase (address 18, EEPROM): 12 at power-on, a write needs Lock 0; with bit 4 (0x10)
+    set Present_Position is the full angle (raw 100 - Homing_Offset 300 = -200 ticks, sign
+    bit 15), cleared again (as LeRobot 0.6's configure_motors does) it wraps into 0..4095."""
+    ph, pk = sdk
+    assert pk.read1ByteTxRx(ph, 2, PHASE)[0] == 12
+    write(sdk, 2, PHASE, 12 | 0x10, size=1)             # Lock is 1 at power-on: ignored
+    assert pk.read1ByteTxRx(ph, 2, PHASE)[0] == 12
+    write(sdk, 2, LOCK, 0, size=1)
+    write(sdk, 2, HOMING, int(encode_register("Homing_Offset", 300)))
+    assert read2(sdk, 2, PRESENT) == 3896
+    write(sdk, 2, PHASE, 12 | 0x10, size=1)
+    assert pk.read1ByteTxRx(ph, 2, PHASE)[0] == 0x1C
+    assert read2(sdk, 2, PRESENT) == int(encode_register("Present_Position", -200))
+    assert read2(sdk, 1, PRESENT) == 1000                # the other servos are unchanged
+    write(sdk, 2, PHASE, 0x1C & ~0x10, size=1)
+    assert read2(sdk, 2, PRESENT) == 3896
+    pk.txRxPacket(ph, [0xFF, 0xFF, 2, 2, 0x06, 0])       # RESET: the power-on value again
+    assert pk.read1ByteTxRx(ph, 2, PHASE)[0] == 12
 
 
 def test_goals_are_clamped_to_the_limits_and_torque_moves_the_shaft(sdk):

@@ -218,3 +218,18 @@ def test_present_load_is_the_holding_torque_in_the_servos_own_direction():
         raw = int.from_bytes(load, "little")
         assert raw & (1 << 10) == (0 if sign * gravity[2] > 0 else 1 << 10)
         assert (raw & 0x3FF) == pytest.approx(abs(gravity[2]) / 3.35 * 1000, abs=5)
+
+
+def test_torque_is_not_switched_on_with_a_joint_outside_its_servo_limits(run, tmp_path):
+    """A servo clamps the held goal into its position limits: torque on would swing a
+    joint resting outside them. The run refuses, names the joint, and nothing moves."""
+    calibration = tmp_path / "twin_arm.json"
+    with EmulatorProcess("--start", "rest", "--calibration-out", str(calibration),
+                         "--limits", "3=1100:2900") as twin:     # the elbow rests at 3048
+        result, worst = _watched_run(run, twin, "--so101-calibration", str(calibration),
+                                     "--allow-motion", "-k", "gravity")
+        assert result.ret == 1
+        result.stdout.re_match_lines([r".*elbow_flex: rests at 30\d\d ticks, outside its "
+                                      r"servo's position limits \[1100, 2900\]"])
+        assert worst[2] <= 0.5, worst
+        assert all(s["torque"] == 0 for s in twin.state().values())

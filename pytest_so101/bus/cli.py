@@ -4,6 +4,12 @@
 
 prints the pty path as the first line on stdout, then serves until SIGINT or SIGTERM
 and exits with status 0, the pty closed. Point any Feetech client at that path.
+
+    so101-twin calibrate-with-lerobot --robot-id ID --out-dir DIR [serve options]
+
+serves a twin, calibrates it with LeRobot's own ``lerobot-calibrate`` (a scripted person
+answers its prompts and sweeps the joints: docs/lerobot.md), prints the port and the file
+LeRobot wrote, then serves on until SIGINT or SIGTERM (``--exit``: stops at once).
 """
 
 from __future__ import annotations
@@ -164,7 +170,66 @@ def parser() -> argparse.ArgumentParser:
                        help="Unix socket taking JSON-line commands (fault, clear_faults, "
                        "set_raw, pace, state)")
     serve.add_argument("--seed", type=int, default=0, help="seed of the read noise")
+    calibrate = sub.add_parser(
+        "calibrate-with-lerobot", help="serve a twin and calibrate it with lerobot-calibrate",
+        description="Serve a twin (any serve option may follow) and calibrate it with "
+        "LeRobot's own lerobot-calibrate --robot.type=so101_follower, answering its prompts "
+        "and sweeping the joints through the control socket; prints the port and the "
+        "calibration file, then serves until SIGINT or SIGTERM. Needs LeRobot installed.")
+    calibrate.add_argument("--robot-id", required=True, help="LeRobot's --robot.id")
+    calibrate.add_argument("--out-dir", required=True, metavar="DIR",
+                           help="HF_LEROBOT_CALIBRATION for lerobot-calibrate: the file goes "
+                           "to DIR/robots/so_follower/ID.json")
+    calibrate.add_argument("--short-sweep", action="append", default=[],
+                           metavar="JOINT=FRACTION", help="sweep only this fraction of the "
+                           "joint's range, from its lower limit (0: not at all), repeatable")
+    calibrate.add_argument("--end-pose", default="rest", metavar="KEYFRAME",
+                           help="where the arm is left once calibrated (default rest)")
+    calibrate.add_argument("--exit", action="store_true",
+                           help="stop the twin once calibrated instead of serving on")
     return p
+
+
+def parse_short_sweeps(items: list[str]) -> dict[str, float]:
+    """``JOINT=FRACTION`` items -> {joint: fraction in 0..1}; SystemExit on a bad one."""
+    from ..joints import MOTOR_NAMES
+
+    out = {}
+    for item in items:
+        joint, _, text = item.partition("=")
+        try:
+            fraction = float(text)
+        except ValueError:
+            fraction = -1.0
+        if joint not in MOTOR_NAMES or not 0 <= fraction <= 1:
+            raise SystemExit(f"so101-twin: --short-sweep must be JOINT=FRACTION with a joint of "
+                             f"{', '.join(MOTOR_NAMES)} and a fraction in 0..1, got {item!r}")
+        out[joint] = fraction
+    return out
+
+
+def calibrate_with_lerobot(args: argparse.Namespace, serve_args: list[str]) -> int:
+    """``so101-twin calibrate-with-lerobot``: serve, calibrate with LeRobot, serve on."""
+    import threading
+
+    from .lerobot_calibrate import LeRobotCalibrateError, Sweep, lerobot_calibrated_twin
+
+    parser().parse_args(["serve", *serve_args])            # a bad serve option stops here
+    sweep = Sweep(parse_short_sweeps(args.short_sweep))
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    try:
+        with lerobot_calibrated_twin(args.robot_id, args.out_dir, serve_args, sweep=sweep,
+                                     end_pose=args.end_pose) as twin:
+            print(f"port: {twin.port}", flush=True)
+            print(f"calibration: {twin.calibration_path}", flush=True)
+            while not args.exit and not stopping.is_set() and twin.emulator.proc.poll() is None:
+                stopping.wait(0.5)
+    except LeRobotCalibrateError as exc:
+        print(f"so101-twin: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def apply_scenario(args: argparse.Namespace, argv: list[str]) -> argparse.Namespace:
@@ -185,6 +250,9 @@ def apply_scenario(args: argparse.Namespace, argv: list[str]) -> argparse.Namesp
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    known, extra = parser().parse_known_args(argv)
+    if known.command == "calibrate-with-lerobot":
+        return calibrate_with_lerobot(known, extra)
     args = parser().parse_args(argv)
     if args.scenario:
         args = apply_scenario(args, argv)

@@ -9,6 +9,9 @@ The model (documented where real servos leave room):
   Homing_Offset sign-magnitude (bit 11) and Goal/Present_Position bit 15.
 - ``Goal_Position`` is clamped into [Min_Position_Limit, Max_Position_Limit]; while
   torque is off it follows Present_Position, so enabling torque holds the pose.
+- ``Phase`` (address 18, EEPROM) starts at 12; its bit 4 (0x10) is the angle feedback
+  mode: set, Present_Position reports the full angle instead of the single-turn one
+  (LeRobot >= 0.6 clears the bit in ``configure_motors``).
 """
 
 from __future__ import annotations
@@ -28,12 +31,21 @@ from .protocol import (
 )
 
 FIRMWARE = (3, 10)
+#: Phase bit 4: angle feedback mode, 0 single-turn (0..4095), 1 full angle (Feetech's STS
+#: memory table, "special bytes"; lerobot PR #3373 clears it so readings stay in 0..4095).
+PHASE_FULL_ANGLE = 0x10
+#: Phase at power-on. The STS3215's factory value was not found in any source at hand
+#: (LeRobot's configure_motors comment and the Feetech memory tables reached give none);
+#: 12 (0x0C: bits 2 and 3, bit 4 clear) is what LeRobot 0.6.1 itself writes to the
+#: STS3215s of its openarm_mini teleoperator, and it keeps the single-turn feedback
+#: LeRobot expects.
+PHASE_DEFAULT = 12
 DEFAULTS = {
     "Firmware_Major_Version": FIRMWARE[0], "Firmware_Minor_Version": FIRMWARE[1],
     "Model_Number": MODEL_STS3215, "Baud_Rate": 0, "Return_Delay_Time": 250,
     "Response_Status_Level": 1, "Min_Position_Limit": 0, "Max_Position_Limit": 4095,
     "Max_Temperature_Limit": 70, "Max_Voltage_Limit": 140, "Min_Voltage_Limit": 40,
-    "Max_Torque_Limit": 1000, "Phase": 12, "P_Coefficient": 32, "D_Coefficient": 32,
+    "Max_Torque_Limit": 1000, "Phase": PHASE_DEFAULT, "P_Coefficient": 32, "D_Coefficient": 32,
     "I_Coefficient": 0, "Protection_Current": 500, "Angular_Resolution": 1,
     "Homing_Offset": 0, "Operating_Mode": 0, "Overload_Torque": 80, "Torque_Enable": 0,
     "Acceleration": 0, "Torque_Limit": 1000, "Lock": 1, "Present_Voltage": 74,
@@ -217,9 +229,23 @@ class VirtualServo:
         raw = self.shaft.raw(now)
         return round(raw - self.signed("Homing_Offset")) % RESOLUTION
 
+    @property
+    def full_angle(self) -> bool:
+        """Phase bit 4 set: Present_Position reports the full angle."""
+        return bool(self.get("Phase") & PHASE_FULL_ANGLE)
+
+    def feedback_ticks(self, now: float) -> int:
+        """Present_Position as the register reports it (ticks): single-turn, or with Phase
+        bit 4 set the full angle ``raw - Homing_Offset`` unwrapped (below 0: sign bit 15).
+        The emulator's model of the full angle: the shaft's own turns, not a turn count
+        kept since power-on as real firmware does."""
+        if self.full_angle:
+            return round(self.shaft.raw(now) - self.signed("Homing_Offset"))
+        return self.present_ticks(now)
+
     def _refresh(self, now: float) -> None:
         present = self.present_ticks(now)
-        self.set("Present_Position", present)
+        self.set_signed("Present_Position", self.feedback_ticks(now))
         load = round(self.shaft.load(now) * LOAD_FULL_SCALE) if self.torque_on else 0
         self.set_signed("Present_Load", max(-LOAD_FULL_SCALE, min(LOAD_FULL_SCALE, load)))
         if not self.torque_on:
@@ -233,9 +259,12 @@ class VirtualServo:
         data = bytearray(self.memory[address: address + length])
         pos = REGISTERS["Present_Position"].address
         if self.faults.noise_ticks and address <= pos < address + length - 1:
-            noisy = self.present_ticks(now) + self._rng.randint(-self.faults.noise_ticks,
-                                                                 self.faults.noise_ticks)
-            data[pos - address: pos - address + 2] = to_le(noisy % RESOLUTION, 2)
+            noisy = self.feedback_ticks(now) + self._rng.randint(-self.faults.noise_ticks,
+                                                                  self.faults.noise_ticks)
+            if not self.full_angle:
+                noisy %= RESOLUTION
+            encoded = int(encode_register("Present_Position", noisy))
+            data[pos - address: pos - address + 2] = to_le(encoded, 2)
         if len(data) < length:
             data += bytes(length - len(data))
         return bytes(data)
