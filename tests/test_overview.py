@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from pytest_so101.report import overview, pictures
+from pytest_so101.sim import render as drawing
 from pytest_so101.sim.model import EMBEDDED_MJCF
 
 
@@ -61,7 +62,7 @@ def test_cells_show_the_worst_margin_a_skip_or_nothing():
 def test_png_is_a_valid_image():
     image = np.zeros((3, 4, 3), dtype=np.uint8)
     image[1, 2] = (255, 0, 10)
-    data = pictures.png(image)
+    data = drawing.png(image)
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
     assert (width, height) == (4, 3)
