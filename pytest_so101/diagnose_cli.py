@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,17 @@ from .features import FEATURES
 from .joints import MOTOR_NAMES
 from .measurement import Measurement, Outcome
 from .tolerances import Tolerances
+
+
+def _positive(text: str) -> float:
+    """A tolerance: a finite number > 0 (NaN would make every comparison pass)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,10 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--solve-map", metavar="POSES.toml", help="solve [sim_to_robot] from "
                         "paired poses (the same physical poses in the sim and as the robot "
                         "reads them; seed 003), print it, and judge the --mapping's against it")
-    parser.add_argument("--tolerance-deg", type=float, default=Tolerances.deg, metavar="DEG",
+    parser.add_argument("--tolerance-deg", type=_positive, default=Tolerances.deg, metavar="DEG",
                         help=f"angle tolerance in degrees of joint motion (default "
                         f"{Tolerances.deg:g})")
-    parser.add_argument("--tolerance-z", type=float, default=Tolerances.z, metavar="STD",
+    parser.add_argument("--tolerance-z", type=_positive, default=Tolerances.z, metavar="STD",
                         help=f"advisory normalized-near-zero tolerance in std (default "
                         f"{Tolerances.z:g})")
     parser.add_argument("--json", action="store_true", help="print one JSON document")

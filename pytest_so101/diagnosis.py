@@ -261,7 +261,8 @@ def check_model_matches_mapping(mapping: MappingFile, limits: JointLimits) -> li
                    f"{joint}; so101_old_calib and SO-100 put zero with the arm stretched out, "
                    f"so101_new_calib in the middle of each range) but the mapping was written "
                    f"for {mapping.model}"),
-            fix=(f"load the {mapping.model} MJCF (--so101-mjcf), or write the mapping for "
+            fix=(f"load the {mapping.model} MJCF (--so101-mjcf; so101-diagnose: --mjcf), "
+                 "or write the mapping for "
                  f"{found or 'this model'} ([sim] model, with {joint} offset shifted by "
                  f"{-shift[j]:+.4g} deg)")))
     return out
@@ -380,7 +381,7 @@ def explain_zero_shift(joint: int, off_ticks: float, cal: Calibration | None = N
         return SEAM_CAUSE, SEAM_FIX
     if abs(teeth) >= 0.5 and abs(teeth - round(teeth)) * TOOTH_TICKS <= 12:
         n = round(abs(teeth))
-        return (f"the horn was re-seated {n} spline tooth{'' if n == 1 else ' teeth'} "
+        return (f"the horn was re-seated {n} spline {'tooth' if n == 1 else 'teeth'} "
                 f"({n * TOOTH_TICKS:.0f} ticks, {n * TOOTH_TICKS * DEG_PER_TICK:.1f} deg) "
                 "since calibrating",
                 f"re-seat the horn where it was, or {RECALIBRATE}")
@@ -414,6 +415,31 @@ def arm_not_at_rest(q_read_rad: np.ndarray, q_rest_rad: np.ndarray) -> tuple[str
             "serve, start it with --start rest")
 
 
+def drive_mode_reverses(cal: Calibration | None, units: tuple[RobotUnit, ...] | None,
+                        joint: int) -> bool:
+    """drive_mode 1 reverses a joint only where LeRobot reads it in its range units (its
+    DEGREES mode ignores drive_mode)."""
+    return cal is not None and units is not None and cal.drive_mode[joint] == 1 and \
+        units[joint] in (RobotUnit.RANGE_M100_100, RobotUnit.RANGE_0_100)
+
+
+def explain_reversed(joint: int, *, declared_direction: float | None = None,
+                     drive_mode_reversed: bool = False) -> tuple[str, str]:
+    """Why a joint turns the other way round than declared, and the fix that turns it back
+    (a drive_mode 1 LeRobot never writes; else a mirrored motor or the declared direction:
+    the fix flips whichever direction the mapping declares)."""
+    name = MOTOR_NAMES[joint]
+    if drive_mode_reversed:
+        return (f"direction reversed: {name} has drive_mode 1 in the calibration file, which "
+                "reverses it in LeRobot's range units, but the motor is not mirrored "
+                "(LeRobot's calibration never writes 1)",
+                f"set {name} drive_mode to 0 in the calibration file")
+    flip = "+1" if declared_direction is not None and declared_direction < 0 else "-1"
+    return ("direction reversed: a mirrored motor (mounted reversed; LeRobot does not detect "
+            f"it, lerobot issue #3942), or the wrong direction for {name} in [sim_to_robot]",
+            f"set direction = {flip} for {name} in [sim_to_robot] (or remount the motor)")
+
+
 #: A reading this close to the true angle's mirror image (about the calibrated middle)
 #: names a mirrored motor (deg).
 MIRROR_MATCH_DEG = 5.0
@@ -421,20 +447,20 @@ MIRROR_MATCH_DEG = 5.0
 
 def explain_reading(joint: int, q_read_rad: float, q_true_rad: float, q_middle_rad: float,
                     off_ticks: float, cal: Calibration | None = None,
-                    limits: JointLimits = SO101_NEW_CALIB_LIMITS) -> tuple[str, str]:
+                    limits: JointLimits = SO101_NEW_CALIB_LIMITS, *,
+                    declared_direction: float | None = None,
+                    units: tuple[RobotUnit, ...] | None = None) -> tuple[str, str]:
     """Why a joint reads ``q_read_rad`` where it physically is at ``q_true_rad`` (sim
     frame): a mirrored motor when the reading is the true angle mirrored about the
     calibrated middle (``q_middle_rad``), else a shifted zero (:func:`explain_zero_shift`)."""
     off_deg = abs(q_read_rad - q_true_rad) * RAD_TO_DEG
     mirror_deg = abs(q_read_rad + q_true_rad - 2 * q_middle_rad) * RAD_TO_DEG
     if off_deg > 2 * MIRROR_MATCH_DEG and mirror_deg < MIRROR_MATCH_DEG:
-        name = MOTOR_NAMES[joint]
-        return (f"a mirrored motor: it reads {np.rad2deg(q_read_rad):.1f} deg where the joint "
-                f"is at {np.rad2deg(q_true_rad):.1f} deg, the mirror image about the middle of "
-                "the calibrated range (mounted reversed; LeRobot does not detect it, lerobot "
-                "issue #3942)",
-                f"set direction = -1 for {name} in [sim_to_robot] (or remount the motor); the "
-                "gravity check and --so101-guided confirm it")
+        cause, fix = explain_reversed(joint, declared_direction=declared_direction,
+                                      drive_mode_reversed=drive_mode_reverses(cal, units, joint))
+        return (f"{cause}: it reads {np.rad2deg(q_read_rad):.1f} deg where the joint is at "
+                f"{np.rad2deg(q_true_rad):.1f} deg, the mirror image about the middle of the "
+                "calibrated range", f"{fix}; the gravity check and --so101-guided confirm it")
     return explain_zero_shift(joint, off_ticks, cal, limits)
 
 
@@ -476,17 +502,13 @@ def explain_register_mismatch(differing_joints: list[str], *, ranges_only: bool 
 
 
 def explain_jog(joint: int, commanded_deg: float, moved_deg: float,
-                cal: Calibration | None = None) -> tuple[str, str]:
+                cal: Calibration | None = None, *, declared_direction: float | None = None,
+                units: tuple[RobotUnit, ...] | None = None) -> tuple[str, str]:
     """Why a jog moved the joint the wrong way or by the wrong amount."""
     name = MOTOR_NAMES[joint]
     if abs(moved_deg) > 0.5 and np.sign(moved_deg) != np.sign(commanded_deg):
-        drive = cal is not None and cal.drive_mode[joint] == 1
-        return ((f"direction reversed: {name} has drive_mode 1 in the calibration file but "
-                 "the motor is not mirrored" if drive else
-                 "direction reversed: a mirrored motor (mounted reversed; LeRobot does not "
-                 "detect it, lerobot issue #3942) or direction +1 where -1 belongs"),
-                (f"set {name} drive_mode to 0" if drive else
-                 f"set direction = -1 for {name} in [sim_to_robot] (or remount the motor)"))
+        return explain_reversed(joint, declared_direction=declared_direction,
+                                drive_mode_reversed=drive_mode_reverses(cal, units, joint))
     ratio = moved_deg / commanded_deg if commanded_deg else np.nan
     if np.isclose(ratio, RAD_TO_DEG, rtol=0.1) or np.isclose(ratio, 1 / RAD_TO_DEG, rtol=0.1):
         return ("radians taken for degrees in [sim_to_robot] (a factor of 57.3)",

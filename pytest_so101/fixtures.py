@@ -136,12 +136,18 @@ def so101_rest_pose(so101_context: So101Context, request: pytest.FixtureRequest)
     return RestPose(sim.keyframe("rest"), f"the 'rest' keyframe of {sim.source}")
 
 
-def place_twin_at_rest(twin, ctx: So101Context, rest: RestPose) -> None:
-    """Fold the twin into its rest pose, as a person would: the declared rest pose when the
-    twin's model is the mapping's (same sim frame), else the twin's own rest keyframe."""
-    mapping = ctx.mapping
-    same_frame = ctx.settings["mjcf"].value or mapping is None or mapping.model == EMBEDDED_MODEL
-    twin.place([float(q) for q in rest.q_sim_rad] if same_frame else "rest")
+def place_twin_at_rest(twin) -> None:
+    """Fold the twin into its own rest pose (its model's ``rest`` keyframe), as a person
+    would: never the pose the mapping declares, which would then be compared with itself.
+    Skips when the twin's model has no rest keyframe."""
+    from .bus.process import EmulatorError
+
+    try:
+        twin.place("rest")
+    except EmulatorError:
+        pytest.skip("the twin's model has no 'rest' keyframe: its rest pose would be the "
+                    "declared [sim] rest_pose itself, compared with itself; check the rest "
+                    "pose on the arm (--hardware)")
 
 
 @pytest.fixture
@@ -231,11 +237,18 @@ def arm_presence(ctx: So101Context) -> ArmPresence:
                            f"{ctx.calibration.source} describes; run with --hardware "
                            "--so101-port PORT on that arm, or give the twin an arm with "
                            "--so101-twin-arm FILE")
-    if Path(str(twin_arm)).resolve() == Path(ctx.calibration.source).resolve():
+    if not s["twin_fault"].value and _same_calibration(str(twin_arm), ctx.calibration):
         return ArmPresence(False, f"the twin would be built from the calibration under test "
-                           f"({ctx.calibration.source}) and agree with it by construction: "
-                           "give --so101-twin-arm another arm's file")
+                           f"({ctx.calibration.source}: {twin_arm} holds the same values) and "
+                           "agree with it by construction: give --so101-twin-arm another "
+                           "arm's file, or a physical fault with --so101-twin-fault")
     return ArmPresence(True, evidence=Evidence.TWIN)
+
+
+def _same_calibration(path: str, calibration: Calibration) -> bool:
+    from .calibration import load_calibration
+
+    return load_calibration(path).to_json_dict() == calibration.to_json_dict()
 
 
 @pytest.fixture(scope="session")

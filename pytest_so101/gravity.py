@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .diagnosis import explain_reversed
 from .joints import MOTOR_NAMES, JointLimits
 from .mapping import RAD_TO_DEG
 from .measurement import Evidence, Measurement
@@ -54,7 +55,8 @@ def _loaded(sample: GravitySample, limits: JointLimits, j: int) -> bool:
 
 def check_gravity_loads(samples: list[GravitySample], *, ticks_per_sim: np.ndarray,
                         max_torque_nm: np.ndarray, limits: JointLimits,
-                        evidence: Evidence) -> list[Measurement]:
+                        evidence: Evidence, declared_direction: np.ndarray | None = None,
+                        drive_mode_reversed: np.ndarray | None = None) -> list[Measurement]:
     """Per loaded joint: the measured holding torque, brought into the sim frame through
     the *declared* direction (``ticks_per_sim``: sign of d ticks / d q_sim from the mapping
     and calibration), over the model's; its sign must be positive (firm), its size within
@@ -80,16 +82,17 @@ def check_gravity_loads(samples: list[GravitySample], *, ticks_per_sim: np.ndarr
                   f"Present_Load {worst_s.load_fraction[j] * 100:+.1f} % "
                   f"({worst_s.load_fraction[j] * max_torque_nm[j]:+.3f} N m in its own frame); "
                   f"{len(rs)} loaded pose(s)")
-        cause = ("direction reversed: the servo pushes against gravity the other way round "
-                 "than the declared chain turns it: a mirrored motor (mounted reversed; "
-                 "LeRobot does not detect it, lerobot issue #3942), direction +1 where -1 "
-                 "belongs in [sim_to_robot], or a wrong drive_mode")
+        reason, remedy = explain_reversed(
+            j, declared_direction=None if declared_direction is None else
+            float(declared_direction[j]),
+            drive_mode_reversed=bool(drive_mode_reversed is not None and drive_mode_reversed[j]))
+        cause = ("the servo pushes against gravity the other way round than the declared "
+                 f"chain turns it: {reason}")
         if everything:
             cause += ("; every loaded joint reads reversed, so the servos may report "
                       "Present_Load with the opposite sign (assumed, not verified, for this "
                       "firmware): confirm with --so101-guided")
-        fix = (f"check {joint} with --so101-guided; set direction = -1 for {joint} in "
-               "[sim_to_robot] (or remount the motor)")
+        fix = f"check {joint} with --so101-guided; {remedy}"
         if firm:
             out.append(Measurement("gravity load direction", joint, worst_r, "x", 0.0, None,
                                    detail, cause=cause, fix=fix, evidence=evidence))

@@ -203,6 +203,23 @@ class MappingFile:
         return np.array([float(q_by_sim_name[n]) for n in self.sim_joint_names])
 
 
+#: A declared pose may lie this far beyond the model's joint limits (rad): some models'
+#: own rest keyframe does (the SO-100 menagerie's shoulder, 0.18 rad beyond its range).
+POSE_SLACK_RAD = 0.35
+
+
+def _within_reach(q_sim_rad: np.ndarray, limits: JointLimits, *, source: str,
+                  field_name: str) -> None:
+    """A declared pose the arm can be in: within the model's limits, give or take a little."""
+    for j, joint in enumerate(MOTOR_NAMES):
+        if not limits.lower_rad[j] - POSE_SLACK_RAD <= q_sim_rad[j] <= \
+                limits.upper_rad[j] + POSE_SLACK_RAD:
+            raise config_error(
+                f"outside the {limits.source} range [{limits.lower_rad[j]:.4g}, "
+                f"{limits.upper_rad[j]:.4g}] rad (the joint cannot rest there)",
+                source=source, joint=joint, field=field_name, value=float(q_sim_rad[j]))
+
+
 def per_joint(raw: object, *, source: str, field_name: str) -> np.ndarray:
     """A list of six finite numbers, or a table keyed by all six motor names."""
     if isinstance(raw, Mapping):
@@ -316,6 +333,8 @@ def parse_mapping(data: Mapping[str, object], *, source: str = "<memory>") -> Ma
     rest_pose = None
     if "rest_pose" in sim:
         rest_pose = per_joint(sim["rest_pose"], source=source, field_name="sim.rest_pose")
+        _within_reach(rest_pose, KNOWN_MODELS[model].limits, source=source,
+                      field_name="sim.rest_pose")
 
     sim_to_robot = robot_units = sim_to_policy = policy_frame = None
     if "sim_to_robot" in data:

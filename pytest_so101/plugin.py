@@ -82,39 +82,64 @@ def pytest_configure(config: pytest.Config) -> None:
             cwd=Path(config.invocation_params.dir), ini_dir=Path(ini_dir))
         config.stash[SETTINGS_KEY] = settings
         config.stash[FROZEN_KEY] = {}
-        _validate_arm_options(settings)
+        _validate_arm_options(settings, config)
         if any(settings[name].value is not None for name in FILE_OPTIONS):
             from .context import load_context
 
             config.stash[CONTEXT_KEY] = load_context(settings)
+        if settings["mjcf"].value:
+            _validate_model(config, settings)
     except So101ConfigError as exc:
         raise pytest.UsageError(f"pytest-so101: {exc}") from None
     if CONTEXT_KEY in config.stash or settings["hardware"].value:
         _start_reporting(config, Path(str(settings["report"].value)))
 
 
-def _validate_arm_options(settings: dict) -> None:
+def _validate_arm_options(settings: dict, config: pytest.Config) -> None:
     """The arm's options, checked before collection so a typo is one line, not a setup
-    error per test: the port exists (or is a pyserial URL), the twin's faults and arm
-    file parse."""
+    error per test: the port exists (or is a pyserial URL) and has one process on it, the
+    report folder can be one, the twin's faults and arm file parse and go together."""
     from .errors import config_error
 
+    report = Path(str(settings["report"].value))
+    if report.exists() and not report.is_dir():
+        raise config_error("is a file, not a folder for the reports",
+                           source=settings["report"].origin, value=str(report))
     if settings["hardware"].value:
         port = str(settings["port"].value)
         if "://" not in port and not Path(port).exists():
             raise config_error("no such serial port; is the arm's USB adapter plugged in "
                                "(ls /dev/ttyACM* /dev/ttyUSB*)?", source=settings["port"].origin,
                                value=port)
+        workers = getattr(config.option, "numprocesses", None)
+        if workers not in (None, 0) or hasattr(config, "workerinput"):
+            raise config_error("one arm, one process: pytest -n would have several processes "
+                               "talk on the same serial port at once; run without -n",
+                               source="--hardware", value=f"-n {workers}")
         return
     if settings["twin_fault"].value:
         from .bus.twin_fault import TwinFault
 
-        TwinFault.parse_list(str(settings["twin_fault"].value),
-                             source=settings["twin_fault"].origin)
+        faults = TwinFault.parse_list(str(settings["twin_fault"].value),
+                                      source=settings["twin_fault"].origin)
+        if settings["twin_arm"].value and any(f.kind == "homing" for f in faults):
+            raise config_error("a homing fault happens while the twin calibrates itself; "
+                               "it cannot go with --so101-twin-arm (an arm already "
+                               "calibrated)", source=settings["twin_fault"].origin,
+                               value=settings["twin_fault"].value)
     if settings["twin_arm"].value:
         from .calibration import load_calibration
 
         load_calibration(str(settings["twin_arm"].value))
+
+
+def _validate_model(config: pytest.Config, settings: dict) -> None:
+    """``--so101-mjcf`` loads, with the joints the mapping names (one line, not an error
+    per test)."""
+    from .sim.model import SimModel
+
+    mapping = context_of(config).mapping
+    SimModel(str(settings["mjcf"].value), *([mapping.sim_joint_names] if mapping else []))
 
 
 def _start_reporting(config: pytest.Config, report_dir: Path) -> None:

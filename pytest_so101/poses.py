@@ -77,7 +77,7 @@ def load_poses(path: str | Path, mapping: MappingFile | None = None) -> PairedPo
     units = expand_units(data["units"], source=source, field="units")
     to_rad = {"radians": 1.0, "degrees": 1 / RAD_TO_DEG}
     sim_input = data.get("sim_input", "radians")
-    if sim_input not in to_rad:
+    if not isinstance(sim_input, str) or sim_input not in to_rad:
         raise config_error("must be 'radians' or 'degrees'", source=source, field="sim_input",
                            value=sim_input)
     known = {k: per_joint(data[k], source=source, field_name=k) if k in data else None
@@ -85,6 +85,9 @@ def load_poses(path: str | Path, mapping: MappingFile | None = None) -> PairedPo
     if (known["scale"] is None) != (known["direction"] is None):
         raise config_error("give both scale and direction, or neither", source=source,
                            field="scale" if known["scale"] is None else "direction")
+    if known["scale"] is not None:            # scale > 0, direction +-1: JointMap says which
+        JointMap(np.zeros(len(MOTOR_NAMES)), known["scale"], known["direction"],
+                 name="poses", source=source)
     poses = files.array(data.get("pose", []), source=source, field="pose")
     if not poses:
         raise config_error("no [[pose]] tables", source=source, field="pose")

@@ -138,14 +138,15 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
       static=True, correct="degrees_policy_on_degrees_robot"),
     S("mirrored_elbow", "mirrored-motor", ("calibration.json", ARM_FILE, *LEGACY),
       ("test_gravity.py", "test_hil.py"), twin_faults=("elbow_flex:mirror",),
-      expect=r"elbow_flex: gravity load direction = -[\d.]+ x .* FAIL: .*Likely cause: "
-      r"direction reversed: .*a mirrored motor.*Fix: .*set direction = -1 for elbow_flex",
+      expect=r"elbow_flex: gravity load direction = -[\d.]+ x .* FAIL: .*Likely cause: the "
+      r"servo pushes against gravity the other way round .*direction reversed: a mirrored "
+      r"motor.*Fix: .*set direction = -1 for elbow_flex",
       correct="twin_as_built"),
     S("drive_mode_on_healthy_motor", "mirrored-motor", ("calibration.json", ARM_FILE,
       "stats.json", "mapping.toml"), ("test_hil.py",), select="jog and wrist_flex",
       expect=r"wrist_flex: jog response error = .* FAIL: .*Likely cause: direction reversed: "
-      r"wrist_flex has drive_mode 1 in the calibration file but the motor is not mirrored\. "
-      r"Fix: set wrist_flex drive_mode to 0",
+      r"wrist_flex has drive_mode 1 in the calibration file, which reverses it in LeRobot's "
+      r"range units, but the motor is not mirrored .*Fix: set wrist_flex drive_mode to 0",
       correct="range_policy_on_range_robot"),
     S("drive_mode_ignored_in_degrees", "mirrored-motor", ("calibration.json", ARM_FILE,
       *LEGACY), ("test_configuration.py",), twin_faults=("elbow_flex:mirror",),

@@ -164,7 +164,8 @@ def _select(groups: dict[_Group, dict[str, str]], tensors: Mapping[str, object],
     if dataset is None and len(datasets) > 1:
         names = ", ".join(d or "(unprefixed)" for d in datasets)
         raise config_error(f"stats for '{feature}' exist for several datasets ({names}); "
-                           "choose one with --so101-stats-dataset", source=source, field=feature)
+                           "choose one (--so101-stats-dataset; so101-diagnose: "
+                           "--stats-dataset)", source=source, field=feature)
     chosen_dataset = dataset if dataset is not None else datasets[0]
     chosen = [g for g in wanted if g.dataset == chosen_dataset]
     if not chosen:

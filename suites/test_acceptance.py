@@ -39,4 +39,13 @@ def test_calibration_zero_unchanged_since_the_baseline(changes, so101_tolerances
                     "ticks", None, limit_ticks * 4,
                     f"range_min {change.range_min_ticks:+d}, range_max "
                     f"{change.range_max_ticks:+d} ticks"),
+        Measurement("drive_mode or id changed since baseline", joint,
+                    float(change.drive_mode_changed or change.id_changed), "", 0, 0,
+                    ("drive_mode changed: in LeRobot's range units the joint now turns the "
+                     "other way" if change.drive_mode_changed else "")
+                    + ("; " if change.drive_mode_changed and change.id_changed else "")
+                    + ("the servo id changed" if change.id_changed else ""),
+                    cause="the calibration file was edited or written for another wiring",
+                    fix="restore drive_mode/id from the baseline, or recalibrate and accept "
+                    "a new baseline (--so101-accept)"),
     ])

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from pytest_so101.bus.servo import LOAD_FULL_SCALE
-from pytest_so101.diagnosis import arm_not_at_rest
+from pytest_so101.diagnosis import arm_not_at_rest, drive_mode_reverses
 from pytest_so101.fixtures import place_twin_at_rest
 from pytest_so101.gravity import GravitySample, check_gravity_loads
 from pytest_so101.measurement import Evidence
@@ -75,7 +75,7 @@ def test_gravity_load_agrees_with_the_model(so101_arm, so101_bus, so101_twin, mo
         try:
             for name, q in poses.items():
                 if q is None:
-                    place_twin_at_rest(so101_twin, so101_context, so101_rest_pose)
+                    place_twin_at_rest(so101_twin)
                 else:
                     so101_twin.place(q.tolist())
                 loads = hold_and_read(so101_arm, so101_bus)
@@ -85,9 +85,13 @@ def test_gravity_load_agrees_with_the_model(so101_arm, so101_bus, so101_twin, mo
             so101_twin.place(before.tolist())
         evidence = Evidence.TWIN
     ticks_per_sim = so101_arm.sim_to_ticks(q_rest + 1e-3) - so101_arm.sim_to_ticks(q_rest)
-    measurements = check_gravity_loads(samples, ticks_per_sim=ticks_per_sim,
-                                       max_torque_nm=model.max_torque(),
-                                       limits=model.limits, evidence=evidence)
+    units = so101_mapping.robot_units
+    measurements = check_gravity_loads(
+        samples, ticks_per_sim=ticks_per_sim, max_torque_nm=model.max_torque(),
+        limits=model.limits, evidence=evidence,
+        declared_direction=so101_mapping.sim_to_robot.direction,
+        drive_mode_reversed=np.array([drive_mode_reverses(so101_arm.calibration, units, j)
+                                      for j in range(len(units))]))
     if not measurements:
         pytest.skip("no joint is loaded by gravity at the sampled poses")
     so101_check(measurements)

@@ -14,6 +14,7 @@ import sys
 
 import pytest
 
+from pytest_so101.diagnosis import drive_mode_reverses, explain_reversed
 from pytest_so101.guided import (
     MAX_MOVE_DEG,
     MIN_MOVE_DEG,
@@ -49,12 +50,26 @@ class TerminalOperator:
             pytest.skip("skipped by the person at the terminal")
 
 
+def at_a_terminal(config: pytest.Config) -> bool:
+    """Whether a person can be asked: stdin is a terminal once pytest's capture (which
+    points it at /dev/null during a test) is suspended, and this is not an xdist worker."""
+    if hasattr(config, "workerinput"):
+        return False
+    capture = config.pluginmanager.getplugin("capturemanager")
+    if capture is None:
+        return sys.stdin is not None and sys.stdin.isatty()
+    capture.suspend_global_capture(in_=True)
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    finally:
+        capture.resume_global_capture()
+
+
 @pytest.fixture(scope="module")
 def operator(so101_twin, so101_sim, pytestconfig):
     if so101_twin is not None:
         return ScriptedOperator(so101_twin, so101_sim), Evidence.TWIN
-    if hasattr(pytestconfig, "workerinput") or sys.__stdin__ is None or \
-            not sys.__stdin__.isatty():
+    if not at_a_terminal(pytestconfig):
         pytest.skip("guided checks need a person at a terminal (not CI, not pytest -n)")
     return TerminalOperator(pytestconfig), Evidence.PHYSICAL
 
@@ -83,10 +98,11 @@ def test_guided_move_changes_the_reading_the_declared_way(so101_arm, so101_bus, 
               f"frame ({before[j]} -> {after[j]} ticks), {along:+.1f} deg the asked way"
               + (f"; other joints moved too: {', '.join(others)}" if others else ""))
     if along < 0:
-        cause = ("direction reversed: the joint turned the asked way but its reading went the "
-                 "other: a mirrored motor (LeRobot does not detect it, lerobot issue #3942) "
-                 "or direction +1 where -1 belongs in [sim_to_robot]")
-        fix = f"set direction = -1 for {joint} in [sim_to_robot] (or remount the motor)"
+        reason, fix = explain_reversed(
+            j, declared_direction=so101_mapping.sim_to_robot.direction[j],
+            drive_mode_reversed=drive_mode_reverses(so101_arm.calibration,
+                                                    so101_mapping.robot_units, j))
+        cause = f"the joint turned the asked way but its reading went the other: {reason}"
     elif along < MIN_MOVE_DEG:
         cause = "the reading hardly changed: the joint did not move, or the map's scale is " \
                 "far too small (radians taken for degrees)"

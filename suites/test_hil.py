@@ -94,13 +94,22 @@ def test_read_noise_within_tolerance(so101_bus, so101_tolerances, bus_evidence, 
 
 @pytest.mark.parametrize("joint", MOTOR_NAMES)
 def test_pose_in_the_model_limits(so101_arm, sim_to_robot, so101_joint_limits,
-                                  so101_tolerances, so101_arm_presence, so101_check, joint):
+                                  so101_tolerances, so101_arm_presence, so101_check, request,
+                                  joint):
     """The arm's pose, mapped to the sim frame, lies within the model's joint limits
-    (widened by the angle tolerance: an arm resting on a limit reads a hair beyond it)."""
+    (widened by the angle tolerance: an arm resting on a limit reads a hair beyond it;
+    and to the declared rest pose: some models' rest lies beyond their own range, like the
+    SO-100 menagerie's shoulder at -190 deg)."""
     j = MOTOR_NAMES.index(joint)
     q_deg = so101_arm.read_sim()[j] * RAD_TO_DEG
-    low = float(so101_joint_limits.lower_deg[j]) - so101_tolerances.deg
-    high = float(so101_joint_limits.upper_deg[j]) + so101_tolerances.deg
+    low = float(so101_joint_limits.lower_deg[j])
+    high = float(so101_joint_limits.upper_deg[j])
+    try:
+        rest_deg = float(request.getfixturevalue("so101_rest_pose").q_sim_rad[j]) * RAD_TO_DEG
+        low, high = min(low, rest_deg), max(high, rest_deg)
+    except pytest.skip.Exception:
+        pass
+    low, high = low - so101_tolerances.deg, high + so101_tolerances.deg
     so101_check([Measurement("pose in model limits", joint, float(q_deg), "deg", low, high,
                              f"model limits [{so101_joint_limits.lower_deg[j]:.4g}, "
                              f"{so101_joint_limits.upper_deg[j]:.4g}] deg "
@@ -125,7 +134,8 @@ def test_reading_matches_the_observed_pose(so101_arm, sim_to_robot, so101_observ
                   failed=abs(error_deg) > so101_tolerances.deg)
     cause, fix = explain_reading(j, q_read[j], truth[j], so101_arm.calibrated_middle_sim()[j],
                                  ticks[j] - expected[j], so101_arm.calibration,
-                                 so101_joint_limits)
+                                 so101_joint_limits, declared_direction=sim_to_robot.direction[j],
+                                 units=so101_arm.units)
     so101_check([Measurement("reading vs observed pose", joint, float(error_deg), "deg",
                              -so101_tolerances.deg, so101_tolerances.deg,
                              f"reads {ticks[j]} ticks, the observed pose "
@@ -166,7 +176,9 @@ def test_jog_moves_the_joint_the_declared_way(so101_arm, sim_to_robot, so101_con
     detail = (f"commanded {commanded_deg:+.2f} deg in the sim frame, the joint moved "
               f"{moved_deg:+.2f} deg" + (": direction reversed (a mirrored motor or a wrong "
                                           "direction in [sim_to_robot])" if reversed_ else ""))
-    cause, fix = explain_jog(j, commanded_deg, moved_deg, so101_arm.calibration)
+    cause, fix = explain_jog(j, commanded_deg, moved_deg, so101_arm.calibration,
+                             declared_direction=sim_to_robot.direction[j],
+                             units=so101_arm.units)
     so101_check([Measurement("jog response error", joint, float(moved_deg - commanded_deg),
                              "deg", -so101_tolerances.deg, so101_tolerances.deg, detail,
                              cause=cause, fix=fix, evidence=Evidence.TWIN)])

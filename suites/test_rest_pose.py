@@ -41,7 +41,7 @@ def resting_arm(so101_arm, so101_twin, so101_mapping, so101_rest_pose, so101_con
         yield so101_arm
         return
     before = so101_twin.q_sim_rad()
-    place_twin_at_rest(so101_twin, so101_context, so101_rest_pose)
+    place_twin_at_rest(so101_twin)
     yield so101_arm
     so101_twin.place(before.tolist())
 
@@ -57,7 +57,9 @@ def explain_rest(arm, q_rest: np.ndarray, reading: np.ndarray, joint: int, limit
     expected = arm.sim_to_ticks(q_rest)
     return explain_reading(joint, q_read[joint], q_rest[joint],
                            arm.calibrated_middle_sim()[joint],
-                           reading[joint] - expected[joint], arm.calibration, limits)
+                           reading[joint] - expected[joint], arm.calibration, limits,
+                           declared_direction=arm.mapping.sim_to_robot.direction[joint],
+                           units=arm.units)
 
 
 @pytest.mark.parametrize("joint", MOTOR_NAMES)

@@ -53,6 +53,13 @@ def test_an_unknown_arm_id_names_so101_diagnoses_own_flag(tmp_path):
     assert "--so101-calibration" not in err
 
 
+def test_a_tolerance_that_is_not_a_positive_number_is_a_usage_error():
+    for bad in ("nan", "inf", "0", "-1"):
+        code, _, err = diagnose("--mapping", str(MAPPINGS / "so101_degrees.toml"),
+                                "--tolerance-deg", bad)
+        assert code == 2 and "must be a finite number > 0" in err, (bad, err)
+
+
 def test_json_output_is_one_document_with_every_check(capsys):
     folder = FOLDER / "gripper_as_degrees"
     code = diagnose_cli.main(["--json", "--calibration", str(folder / "calibration.json"),
@@ -114,7 +121,8 @@ def test_twin_serve_scenario_reproduces_the_arm_of_the_scenario(tmp_path):
 @given(teeth=st.integers(-3, 3).filter(bool), slip=st.floats(-6, 6))
 def test_a_zero_moved_by_whole_teeth_is_named_as_a_reseated_horn(teeth, slip):
     cause, _ = explain_zero_shift(1, teeth * TOOTH_TICKS + slip)
-    assert f"re-seated {abs(teeth)} spline tooth" in cause
+    assert f"re-seated {abs(teeth)} spline {'tooth' if abs(teeth) == 1 else 'teeth'} (" \
+        in cause
 
 
 @settings(max_examples=50, deadline=None)

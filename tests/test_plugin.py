@@ -118,6 +118,12 @@ def _one_line_usage_error(result, *parts):
         (["--so101-stats", str(STATS / "multi_dataset_model")], ["several datasets",
                                                                  "--so101-stats-dataset"]),
         (["--so101-stats-dataset", "so100"], ["--so101-stats-dataset", "no stats were given"]),
+        (["--so101-mjcf", "/nonexistent/model.xml"], ["/nonexistent/model.xml", "not found"]),
+        (["--so101-report", str(EXAMPLE_CALIBRATION)], ["--so101-report", "is a file"]),
+        (["--so101-twin-arm", str(EXAMPLE_CALIBRATION), "--so101-twin-fault",
+          "shoulder_pan:homing=100"], ["--so101-twin-fault", "cannot go with --so101-twin-arm"]),
+        (["--hardware", "--so101-port", "/dev/null", "-n", "2"],
+         ["--hardware", "'-n 2'", "one arm, one process"]),
     ],
 )
 def test_bad_option_values_stop_the_run_with_one_line(run, args, parts):
@@ -352,7 +358,7 @@ def test_the_twin_is_an_arm_of_its_own_never_a_copy_of_the_file_under_test(run, 
     result.assert_outcomes(passed=1, skipped=1)
     result.stdout.fnmatch_lines(["*no arm present: the twin is an arm of its own, not the arm "
                                  "*example_arm.json describes*--so101-twin-arm FILE*"])
-    other = FIXTURES / "scenarios/another_arms_calibration/arm.json"
+    other = FIXTURES / "scenarios/another_arms_calibration/calibration.json"
     result = run("--so101-calibration", str(EXAMPLE_CALIBRATION), "--so101-twin-arm",
                  str(other), "-k", "test_arm")
     result.assert_outcomes(passed=1)
@@ -384,3 +390,49 @@ def test_so101_emulator_injects_faults_per_test(run, pytester):
                 bus.read_positions()
     """)
     run().assert_outcomes(passed=1)
+
+
+def test_a_copy_of_the_file_under_test_is_not_an_independent_twin_arm(run, pytester, tmp_path):
+    """The twin built from a copy of the calibration under test would agree with it by
+    construction: the arm-side checks skip, unless a physical fault makes the arm differ."""
+    copy = tmp_path / "copy.json"
+    copy.write_bytes(EXAMPLE_CALIBRATION.read_bytes())
+    pytester.makepyfile("def test_arm(so101_arm):\n    pass\n")
+    result = run("--so101-calibration", str(EXAMPLE_CALIBRATION), "--so101-twin-arm",
+                 str(copy), "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*holds the same values*agree with it by construction*"])
+    result = run("--so101-calibration", str(EXAMPLE_CALIBRATION), "--so101-twin-arm",
+                 str(copy), "--so101-twin-fault", "elbow_flex:reseat")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_declared_rest_pose_is_checked_against_the_twins_own(run, tmp_path):
+    """The twin folds into its own rest pose; a wrong [sim] rest_pose fails (it was once
+    placed at the declared pose and compared with itself)."""
+    mapping = tmp_path / "wrong_rest.toml"
+    mapping.write_text((MAPPINGS / "so101_degrees.toml").read_text().replace(
+        "[sim]\n", "[sim]\nrest_pose = [0.5, 0.3, -0.4, 0.2, 1.0, 0.5]\n", 1))
+    result = run(str(SUITES / "test_rest_pose.py"), "--so101-mapping", str(mapping),
+                 "-k", "maps_to_the_reading")
+    assert result.ret == 1
+    result.stdout.re_match_lines([r"elbow_flex: rest reading vs mapped rest pose = .* FAIL"])
+    unreachable = tmp_path / "unreachable_rest.toml"
+    unreachable.write_text((MAPPINGS / "so101_degrees.toml").read_text().replace(
+        "[sim]\n", "[sim]\nrest_pose = [3, 3, 3, 3, 3, 3]\n", 1))
+    _one_line_usage_error(run("--so101-mapping", str(unreachable)), str(unreachable),
+                          "shoulder_pan", "sim.rest_pose = 3.0", "cannot rest there")
+
+
+def test_a_direction_declared_reversed_is_fixed_by_flipping_it_back(run, tmp_path):
+    """The fix flips whichever direction the mapping declares: +1 here, not -1 again."""
+    mapping = tmp_path / "elbow_reversed.toml"
+    mapping.write_text((MAPPINGS / "so101_degrees.toml").read_text().replace(
+        "direction = [1, 1, 1, 1, 1, 1]", "direction = [1, 1, -1, 1, 1, 1]", 1))
+    result = run(str(SUITES / "test_rest_pose.py"), str(SUITES / "test_gravity.py"),
+                 "--so101-mapping", str(mapping), "--so101-stats",
+                 str(STATS / "plain_mean_std.json"))
+    assert result.ret == 1
+    out = result.stdout.str()
+    assert "Fix: check elbow_flex with --so101-guided; set direction = +1 for elbow_flex" in out
+    assert "set direction = -1 for elbow_flex" not in out

@@ -169,6 +169,14 @@ def test_xdist_runs_give_the_same_record_and_page(run, pytester):
     assert parallel["provenance"]["arm_id"] == serial["provenance"]["arm_id"] == "so101-twin"
 
 
+def test_under_xdist_the_record_names_the_twin_arm_it_used(run, pytester):
+    arm = REPO / "fixtures/scenarios/another_arms_calibration/calibration.json"
+    assert run(str(SUITES / "test_configuration.py"), *FILES, "--so101-twin-arm", str(arm),
+               "-n", "2").ret == 0
+    record = json.loads((pytester.path / "reports/so101-record.json").read_text())
+    assert record["provenance"]["calibration"]["contents"] == json.loads(arm.read_text())
+
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
@@ -204,3 +212,18 @@ def test_the_html_table_explains_failures_only():
     passing, failing = (measurement_table([measurement_dict(m)]) for m in rows)
     assert "Likely cause" not in passing and "do this" not in passing
     assert "d. Likely cause: why. Fix: do this" in failing
+
+
+def test_a_drive_mode_changed_since_the_baseline_fails(run, pytester, tmp_path):
+    arm = tmp_path / "my_arm.json"
+    arm.write_bytes(EXAMPLE_CALIBRATION.read_bytes())
+    args = [str(SUITES / "test_acceptance.py"), str(SUITES / "test_configuration.py"), *FILES,
+            "--so101-calibration", str(arm)]
+    assert run(*args, "--so101-accept").ret == 0
+    data = json.loads(arm.read_text())
+    data["elbow_flex"]["drive_mode"] = 1
+    arm.write_text(json.dumps(data, indent=4))
+    result = run(*args, "-k", "acceptance")
+    assert result.ret == 1
+    result.stdout.re_match_lines([r"elbow_flex: drive_mode or id changed since baseline = 1 .* "
+                                  r"FAIL: drive_mode changed"])

@@ -92,6 +92,10 @@ class So101Reporter:
         ctx = context_of(self.config)
         if ctx.calibration is not None or ctx.settings["hardware"].value:
             return ctx.calibration
+        if self.twin_calibration is None and ctx.settings["twin_arm"].value:
+            from ..calibration import load_calibration
+
+            self.twin_calibration = load_calibration(str(ctx.settings["twin_arm"].value))
         if self.twin_calibration is None:
             from ..bus.twin import TwinFault, build_twin
 
