@@ -293,8 +293,17 @@ def twin_arm(rng: np.random.Generator) -> Calibration:
     return Calibration(motors, source="random twin arm")
 
 
-def run_suites(args: list[str]) -> tuple[int, dict[str, set[str]]]:
-    """The suites on the twin; exit code and the failing checks with their joints."""
+def run_suites(args: list[str], serve: list[str] | None = None
+               ) -> tuple[int, dict[str, set[str]]]:
+    """The suites on the twin; exit code and the failing checks with their joints. With
+    ``serve`` (``so101-twin serve`` options), on the hardware path against that twin,
+    started at rest, motion allowed."""
+    if serve is not None:
+        from pytest_so101.bus.process import EmulatorProcess
+
+        with EmulatorProcess(*serve, "--start", "rest") as twin:
+            return run_suites([*args, "--hardware", "--so101-port", twin.port,
+                               "--allow-motion"])
     files = ["--so101-mapping", str(REPO / "fixtures/mapping/so101_legacy_policy.toml"),
              "--so101-stats", str(REPO / "fixtures/stats/legacy_model")]
     suites = [str(REPO / "suites" / f) for f in ("test_hil.py", "test_rest_pose.py",
@@ -339,14 +348,16 @@ def twin_rates(seed: int) -> dict:
         path.write_text(json.dumps(other.to_json_dict(), indent=4))
         cases.append(("another-arm", "any", "servo homing_offset - file",
                       ["--so101-calibration", str(path), "--so101-twin-arm", str(arm)]))
-    correct = []
+    # correct arms: random arms served as real ones (their file is the one LeRobot wrote on
+    # them: a twin arm holding the same values would agree by construction), checked on
+    # the hardware path (rest pose, gravity, tracking); and the twin calibrating itself
+    correct: list[tuple[list[str], list[str] | None]] = []
     for i in range(5):
         mine = json.dumps(twin_arm(rng).to_json_dict(), indent=4)
         (tmp / f"arm_{i}.json").write_text(mine)
-        (tmp / f"cal_{i}.json").write_text(mine)
-        correct.append(["--so101-calibration", str(tmp / f"cal_{i}.json"), "--so101-twin-arm",
-                        str(tmp / f"arm_{i}.json")])
-    correct.append([])                         # the twin calibrating itself
+        correct.append((["--so101-calibration", str(tmp / f"arm_{i}.json")],
+                        ["--calibration", str(tmp / f"arm_{i}.json")]))
+    correct.append(([], None))
     out: dict = {"faults": defaultdict(lambda: {"variants": 0, "detected": 0, "attributed": 0,
                                                  "by_check": defaultdict(int)}),
                  "correct": {"configs": 0, "false_alarms_by_check": defaultdict(int),
@@ -363,8 +374,8 @@ def twin_rates(seed: int) -> dict:
             for check, joints in failing.items())
         for check in failing:
             row["by_check"][check] += 1
-    for args in correct:
-        code, failing = run_suites(args)
+    for args, serve in correct:
+        code, failing = run_suites(args, serve)
         out["correct"]["configs"] += 1
         out["correct"]["failed_runs"] += code != 0
         for check in failing:
