@@ -72,7 +72,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "them", kind="bool", default=False),
     OptionSpec("twin_fault", "twin only: physical faults of the emulated arm, comma-separated "
                "JOINT:KIND[=N] with KIND reseat (spline teeth), mirror, stale (ticks), "
-               "homing (deg held while homing)", metavar="JOINT:KIND[=N],..."),
+               "homing (deg held while homing), backlash (deg of gear play)",
+               metavar="JOINT:KIND[=N],..."),
     OptionSpec("twin_arm", "twin only: the twin is the arm this calibration file describes "
                "(default: an arm of its own that calibrates itself), to check "
                "--so101-calibration against an arm", kind="path"),
@@ -90,6 +91,21 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("tolerance_ticks", "servo tolerance in ticks: read noise (peak to peak) and "
                "how far a held or commanded joint may end from its goal", kind="float",
                default=4.0, metavar="TICKS"),
+    OptionSpec("backlash_deg", "mechanics: largest gap between a target approached from below "
+               "and from above (SO-ARM100 #134 measured ~1 deg on new STS3215)", kind="float",
+               default=1.5, metavar="DEG"),
+    OptionSpec("repeatability_ticks", "mechanics: largest spread of the returns to a target "
+               "from one side, in servo ticks (SO-ARM100 #134: +-0.3 mm at 10 cm, 4 ticks)",
+               kind="float", default=4.0, metavar="TICKS"),
+    OptionSpec("repeatability_mm", "mechanics: largest spread of those returns at the "
+               "gripperframe site, through the model's forward kinematics", kind="float",
+               default=2.0, metavar="MM"),
+    OptionSpec("tracking_deg", "mechanics: largest steady-state error after a step (a joint "
+               "may settle anywhere within its play: half the backlash bound, and more)",
+               kind="float", default=2.0, metavar="DEG"),
+    OptionSpec("settle_s", "mechanics: settle time after a step beyond which it is MARGINAL "
+               "(advisory: it depends on the host's timing)", kind="float", default=1.0,
+               metavar="S"),
 )
 SPECS = {spec.name: spec for spec in OPTIONS}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import pytest
@@ -262,3 +264,74 @@ def test_state_reports_faults_and_bad_faults_are_refused_in_one_line(emulator):
         emulator.fault(4, "slow", 1)
     emulator.clear_faults()
     assert emulator.state()[4]["faults"] == {}
+
+
+# -- what a servo reports about itself (health faults) ---------------------------------
+
+VOLTAGE, TEMPERATURE, LOAD, STATUS = 62, 63, 60, 65
+
+
+def read2_any(sdk, servo_id, address):
+    """A 2-byte read whatever the status byte says."""
+    ph, pk = sdk
+    value, comm, _ = pk.read2ByteTxRx(ph, servo_id, address)
+    assert comm == scs.COMM_SUCCESS, pk.getTxRxResult(comm)
+    return value
+
+
+def test_health_faults_change_the_readings_and_clearing_restores_them(sdk, emulator):
+    ph, pk = sdk
+    assert [pk.read1ByteTxRx(ph, 3, a)[0] for a in (VOLTAGE, TEMPERATURE)] == [74, 28]
+    assert (pk.read1ByteTxRx(ph, 3, 0)[0], pk.read1ByteTxRx(ph, 3, 1)[0]) == (3, 10)
+    for kind, value in (("voltage", 12), ("temperature", 66), ("load", 30),
+                        ("firmware", "3.9"), ("error", 32)):
+        emulator.fault(3, kind, value)
+    assert [pk.read1ByteTxRx(ph, 3, a)[0] for a in (VOLTAGE, TEMPERATURE)] == [120, 66]
+    assert read2_any(sdk, 3, LOAD) == 300                 # torque off, yet a load
+    assert (pk.read1ByteTxRx(ph, 3, 0)[0], pk.read1ByteTxRx(ph, 3, 1)[0]) == (3, 9)
+    assert pk.read1ByteTxRx(ph, 3, STATUS)[0] == 32       # Status mirrors the error bits
+    assert emulator.state()[3]["faults"] == {"error_bits": 32, "voltage_v": 12.0,
+                                             "temperature_c": 66.0, "load_pct": 30.0,
+                                             "firmware": "3.9"}
+    emulator.clear_faults()
+    assert [pk.read1ByteTxRx(ph, 3, a)[0] for a in (VOLTAGE, TEMPERATURE, STATUS)] == [74, 28, 0]
+    assert read2(sdk, 3, LOAD) == 0 and pk.read1ByteTxRx(ph, 3, 1)[0] == 10
+
+
+def test_a_second_servo_on_an_id_collides_except_where_both_say_the_same(sdk, emulator):
+    """Two servos on id 2 answer at once: a ping, a write's acknowledgement or a register
+    both hold alike reads as one clean reply; their positions differ, so the reply to a
+    position read is garbled (a wired AND: a driven low wins). Both obey writes."""
+    emulator.fault(2, "duplicate_id")
+    assert raw_exchange(sdk, instruction_packet(2, Instruction.PING)) == status_packet(2, 0)
+    assert raw_exchange(sdk, read_request(2, VOLTAGE, 1)) == status_packet(2, 0, bytes([74]))
+    line = raw_exchange(sdk, read_request(2, PRESENT, 2))
+    assert len(line) == 8 and scan_status(line) == []     # 100 and 100 + 1365: garbled
+    write(sdk, 2, LOCK, 0, size=1)                         # both servos unlock
+    write(sdk, 2, 7, 0, size=1)                            # Return_Delay_Time 0 on both
+    assert raw_exchange(sdk, read_request(2, 7, 1)) == status_packet(2, 0, bytes([0]))
+    emulator.clear_faults()
+    assert read2(sdk, 2, PRESENT) == 100
+
+
+def test_wired_and_keeps_the_low_bits_of_both_replies():
+    from pytest_so101.bus.emulator import wired_and
+
+    assert wired_and(b"\xff\x0f\xf0", b"\x3c\xff") == b"\x3c\x0f\xf0"
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--control", "/nonexistent/dir/sock"], "--control /nonexistent/dir/sock: cannot listen"),
+    (["--limits", "1=abc"], "--limits '1=abc': must look like MIN:MAX"),
+    (["--limits", "3=2000:1000"], "MIN must be below MAX"),
+    (["--homing", "1=99999"], "--homing '1=99999': must be within -2047..2047"),
+    (["--model", "1=-1"], "--model '1=-1': must be within 0..65535"),
+    (["--shaft", "simple", "--raw", "1=abc"], "--raw '1=abc'"),
+    (["--shaft", "simple", "--ids", "1,a"], "--ids '1,a': ids are 0..253"),
+])
+def test_bad_serve_options_are_one_line_not_a_traceback(args, says):
+    done = subprocess.run([sys.executable, "-m", "pytest_so101.bus.cli", "serve", *args],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("so101-twin: ")
+    assert says in done.stderr

@@ -135,9 +135,17 @@ def test_a_zero_between_teeth_is_named_a_stale_calibration(off):
 
 
 def test_jog_explanations_name_mirror_drive_mode_and_units():
+    from pytest_so101.frames import expand_units
+
     cal = load_calibration(FOLDER / "drive_mode_on_healthy_motor/calibration.json")
-    assert "drive_mode 1" in explain_jog(3, 5.0, -4.9, cal)[0]
-    assert "mirrored motor" in explain_jog(2, 5.0, -4.9, cal)[0]
+    in_range, in_degrees = expand_units("range_m100_100"), expand_units("degrees")
+    cause, fix = explain_jog(3, 5.0, -4.9, cal, units=in_range)
+    assert "drive_mode 1" in cause and fix == "set wrist_flex drive_mode to 0 in the " \
+        "calibration file"
+    # in degrees LeRobot ignores drive_mode: the reversal is a motor or the direction
+    assert "mirrored motor" in explain_jog(3, 5.0, -4.9, cal, units=in_degrees)[0]
+    cause, fix = explain_jog(2, 5.0, -4.9, cal, declared_direction=-1.0, units=in_range)
+    assert "mirrored motor" in cause and "set direction = +1 for elbow_flex" in fix
     assert "radians taken for degrees" in explain_jog(2, 5.0, 5.0 * 57.3, cal)[0]
 
 

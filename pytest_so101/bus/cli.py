@@ -21,8 +21,8 @@ import sys
 from ..joints import MOTOR_IDS
 from ..scenarios import SCENARIOS, scenario
 from .emulator import BusEmulator, PtyServer
-from .protocol import BAUD_RATES
-from .servo import Faults, SimpleShaft, VirtualServo
+from .protocol import BAUD_RATES, MAX_ID
+from .servo import Faults, HealthFaults, SimpleShaft, VirtualServo, set_fault
 
 FAULT_HELP = (
     "inject a fault, ID:KIND[=VALUE], repeatable. KIND: missing (never answers), corrupt "
@@ -30,7 +30,11 @@ FAULT_HELP = (
     "gives up after ~35 ms), truncated=N (drop N bytes of each reply), garbage=N (N random "
     "bytes of line noise before each reply), noise=TICKS (Present_Position read noise "
     "+-TICKS), error=BITS (status error byte: 1 voltage, 2 angle, 4 overheat, 8 overcurrent, "
-    "32 overload), drop=N (swallow the next N replies: a transient glitch)")
+    "32 overload), drop=N (swallow the next N replies: a transient glitch); and what the "
+    "servo reports: voltage=V (Present_Voltage, e.g. 12 on its 7.4 V motor), "
+    "temperature=C (Present_Temperature), load=PCT (added to Present_Load, torque on or "
+    "off), firmware=X.Y (its firmware version, e.g. 3.9), duplicate_id (a second servo on "
+    "the id: their replies collide). None of these sets a status bit: add error=BITS")
 
 
 def parse_fault(spec: str, served: set[int]) -> tuple[int, str, str | bool]:
@@ -48,20 +52,46 @@ def parse_fault(spec: str, served: set[int]) -> tuple[int, str, str | bool]:
                          f"{', '.join(map(str, sorted(served)))}); --fault must be "
                          "ID:KIND[=VALUE] with a served id")
     try:
-        Faults().set(kind, value)
+        set_fault(Faults(), HealthFaults(), kind, value)
     except ValueError as exc:
         raise SystemExit(f"so101-twin: --fault {spec!r}: {exc}") from None
     return servo_id, kind, value
 
 
-def _pairs(items: list[str], what: str) -> dict[int, str]:
+def _pairs(items: list[str], what: str, parse=str) -> dict[int, object]:
+    """``ID=VALUE`` options, each value through ``parse``; one line naming the option and
+    the item when it does not parse."""
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
-        if not sep or not key.strip().isdigit():
-            raise SystemExit(f"so101-twin: {what} must look like ID=VALUE, got {item!r}")
-        out[int(key)] = value
+        if not sep or not key.strip().isdigit() or not 0 <= int(key) <= MAX_ID:
+            raise SystemExit(f"so101-twin: {what} must look like ID=VALUE with ID 0..{MAX_ID}, "
+                             f"got {item!r}")
+        try:
+            out[int(key)] = parse(value)
+        except (ValueError, TypeError) as exc:
+            raise SystemExit(f"so101-twin: {what} {item!r}: {exc}") from None
     return out
+
+
+def _in_range(low: int, high: int, kind=int):
+    """A parser of a whole number (or float) within [low, high]."""
+    def parse(text: str):
+        value = kind(text)
+        if not low <= value <= high:
+            raise ValueError(f"must be within {low}..{high}")
+        return value
+    return parse
+
+
+def _limits_pair(text: str) -> tuple[int, int]:
+    low, sep, high = text.partition(":")
+    if not sep:
+        raise ValueError("must look like MIN:MAX")
+    low, high = _in_range(0, 4095)(low), _in_range(0, 4095)(high)
+    if low >= high:
+        raise ValueError("MIN must be below MAX")
+    return low, high
 
 
 def build_twin_servos(args: argparse.Namespace):
@@ -87,7 +117,12 @@ def build_twin_servos(args: argparse.Namespace):
 
 
 def build_servos(args: argparse.Namespace) -> list[VirtualServo]:
-    ids = [int(i) for i in args.ids.split(",")] if args.ids else list(MOTOR_IDS)
+    try:
+        ids = [_in_range(0, MAX_ID)(i) for i in args.ids.split(",")] if args.ids \
+            else list(MOTOR_IDS)
+    except ValueError as exc:
+        raise SystemExit(f"so101-twin: --ids {args.ids!r}: ids are 0..{MAX_ID} ({exc})") \
+            from None
     if args.shaft == "twin":
         if args.ids or args.raw:
             raise SystemExit("so101-twin: --ids and --raw go with --shaft simple")
@@ -95,10 +130,10 @@ def build_servos(args: argparse.Namespace) -> list[VirtualServo]:
         args.arm = arm
     else:
         servos = None
-    raws = {k: float(v) for k, v in _pairs(args.raw, "--raw").items()}
-    homings = {k: int(v) for k, v in _pairs(args.homing, "--homing").items()}
-    models = {k: int(v) for k, v in _pairs(args.model, "--model").items()}
-    limits = {k: v.partition(":") for k, v in _pairs(args.limits, "--limits").items()}
+    raws = _pairs(args.raw, "--raw", _in_range(-65535, 65535, float))
+    homings = _pairs(args.homing, "--homing", _in_range(-2047, 2047))
+    models = _pairs(args.model, "--model", _in_range(0, 65535))
+    limits = _pairs(args.limits, "--limits", _limits_pair)
     if servos is None:
         servos = [VirtualServo(servo_id, SimpleShaft(raws.get(servo_id, 2048.0)), Faults(),
                                seed=args.seed) for servo_id in ids]
@@ -107,9 +142,9 @@ def build_servos(args: argparse.Namespace) -> list[VirtualServo]:
         if servo_id in homings:
             servo.set_signed("Homing_Offset", homings[servo_id])
         if servo_id in limits:
-            low, _, high = limits[servo_id]
-            servo.set("Min_Position_Limit", int(low))
-            servo.set("Max_Position_Limit", int(high))
+            low, high = limits[servo_id]
+            servo.set("Min_Position_Limit", low)
+            servo.set("Max_Position_Limit", high)
         if servo_id in models:
             servo.set("Model_Number", models[servo_id])
         if args.baud_code is not None:
@@ -117,7 +152,7 @@ def build_servos(args: argparse.Namespace) -> list[VirtualServo]:
     by_id = {s.servo_id: s for s in servos}
     for spec in args.fault:
         servo_id, kind, value = parse_fault(spec, set(by_id))
-        by_id[servo_id].faults.set(kind, value)
+        by_id[servo_id].set_fault(kind, value)
     return servos
 
 
@@ -141,7 +176,9 @@ def parser() -> argparse.ArgumentParser:
                        help="twin: reseat[=TEETH] (horn moved by whole spline teeth after "
                        "calibrating), mirror (motor mounted reversed), stale=TICKS (assembly "
                        "shifted after calibrating), homing=DEG (held at DEG instead of the "
-                       "middle while homing: the sweep may cross the 0/4095 seam)")
+                       "middle while homing: the sweep may cross the 0/4095 seam), "
+                       "backlash=DEG (a gear play of DEG: the joint settles within DEG/2 of "
+                       "its goal, short of it on the side it came from)")
     serve.add_argument("--scenario", metavar="NAME",
                        help="twin: the arm of a fault-catalog scenario (docs/faults.md): its "
                        "twin faults and the arm its files describe; one of "
@@ -168,7 +205,7 @@ def parser() -> argparse.ArgumentParser:
                        "(10 bits per byte, plus Return_Delay_Time)")
     serve.add_argument("--control", metavar="SOCKET",
                        help="Unix socket taking JSON-line commands (fault, clear_faults, "
-                       "set_raw, pace, state)")
+                       "set_raw, place, pace, state)")
     serve.add_argument("--seed", type=int, default=0, help="seed of the read noise")
     calibrate = sub.add_parser(
         "calibrate-with-lerobot", help="serve a twin and calibrate it with lerobot-calibrate",
@@ -257,8 +294,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.scenario:
         args = apply_scenario(args, argv)
     args.arm = None
-    server = PtyServer(BusEmulator(build_servos(args)), pace=args.pace,
-                       control_path=args.control, arm=args.arm)
+    servos = build_servos(args)
+    try:
+        server = PtyServer(BusEmulator(servos), pace=args.pace, control_path=args.control,
+                           arm=args.arm)
+    except OSError as exc:
+        raise SystemExit(f"so101-twin: --control {args.control}: cannot listen there "
+                         f"({exc.strerror or exc})") from None
 
     def stop(signum: int, frame: object) -> None:
         server.stop()

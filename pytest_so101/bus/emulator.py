@@ -1,6 +1,7 @@
 """The emulated arm: STS3215 servos answering on a pseudo-terminal, byte for byte.
 
-:class:`BusEmulator` is the bus logic (which servo hears a packet, what it answers);
+:class:`BusEmulator` is the bus logic (which servo hears a packet, what it answers; a
+second servo on a duplicated id answers at the same moment, the two replies colliding);
 :class:`PtyServer` runs it behind a pty for the unmodified ``scservo_sdk`` client: it
 keeps its own end of the slave open (so the client's close/reopen in ``setBaudRate``
 works), reads the baud the client set on the tty (servos only hear packets at their
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import heapq
+import itertools
 import json
 import os
 import random
@@ -34,10 +36,13 @@ from .protocol import (
     PacketParser,
     status_packet,
 )
-from .servo import VirtualServo
+from .servo import SimpleShaft, VirtualServo
 
 TCGETS2 = 0x802C542A  # Linux: struct termios2, c_ospeed at byte 40
 BITS_PER_BYTE = 10    # 8N1
+#: Where a second servo on a duplicated id sits: a third of a turn from the first (raw
+#: ticks), so that their position replies differ and collide visibly.
+SHADOW_OFFSET_TICKS = 1365
 
 
 def tty_baud(fd: int) -> int:
@@ -49,6 +54,12 @@ def tty_baud(fd: int) -> int:
 
 def wire_seconds(n_bytes: int, baud: int) -> float:
     return n_bytes * BITS_PER_BYTE / baud
+
+
+def wired_and(a: bytes, b: bytes) -> bytes:
+    """Two servos driving the line at once: each bit is low where either drives it low (a
+    wired AND; the shorter reply leaves the line idle, high, after its end)."""
+    return bytes(x & y for x, y in itertools.zip_longest(a, b, fillvalue=0xFF))
 
 
 def pty_one_way_latency(master: int, slave: int, samples: int = 40) -> float:
@@ -81,6 +92,7 @@ class BusEmulator:
     def __init__(self, servos: list[VirtualServo], seed: int = 0) -> None:
         self.servos = servos
         self._rng = random.Random(seed)          # line noise of the ``garbage`` fault
+        self._shadows: dict[int, VirtualServo] = {}   # second servos on duplicated ids
 
     def by_id(self, servo_id: int) -> VirtualServo | None:
         return next((s for s in self.servos if s.servo_id == servo_id), None)
@@ -88,9 +100,23 @@ class BusEmulator:
     def _hears(self, servo: VirtualServo, baud: int) -> bool:
         return not servo.faults.missing and BAUD_RATES.get(servo.baud_code) == baud
 
-    def _reply(self, servo: VirtualServo, params: bytes = b"") -> Reply:
+    def _shadow(self, servo: VirtualServo, now: float) -> VirtualServo | None:
+        """The second servo on this servo's id (``duplicate_id``), made on first use: its
+        registers those of the first (it heard the same writes), its shaft elsewhere."""
+        if not servo.health.duplicate_id:
+            self._shadows.pop(id(servo), None)
+            return None
+        shadow = self._shadows.get(id(servo))
+        if shadow is None:
+            raw = servo.shaft.raw(now) + SHADOW_OFFSET_TICKS
+            shadow = VirtualServo(servo.servo_id, SimpleShaft(raw), seed=servo.seed + 1)
+            shadow.memory[:] = servo.memory
+            self._shadows[id(servo)] = shadow
+        return shadow
+
+    def _reply(self, servo: VirtualServo, packet: bytes) -> Reply:
+        """What goes on the wire for a status packet, after the servo's wire faults."""
         faults = servo.faults
-        packet = status_packet(servo.servo_id, servo.status_error(), params)
         if faults.corrupt:
             packet = packet[:-1] + bytes([(packet[-1] + 1) & 0xFF])
         if faults.truncated:
@@ -100,6 +126,22 @@ class BusEmulator:
         return Reply(servo.servo_id, data, faults.late_ms / 1000.0,
                      servo.get("Return_Delay_Time") * 2e-6)
 
+    def _answer(self, servo: VirtualServo, inst: int, params: bytes, now: float
+                ) -> Reply | None:
+        """Apply one instruction to the servo (and to a second servo on its id, whose reply
+        collides with its own); its reply, or None for an instruction it ignores."""
+        data = self._execute(servo, inst, params, now)
+        if data is None:
+            return None
+        packet = status_packet(servo.servo_id, servo.status_error(), data)
+        shadow = self._shadow(servo, now)
+        if shadow is not None:
+            other = self._execute(shadow, inst, params, now)
+            if other is not None:
+                packet = wired_and(packet, status_packet(shadow.servo_id,
+                                                         shadow.status_error(), other))
+        return self._reply(servo, packet)
+
     def handle(self, packet: Packet, now: float, baud: int) -> list[Reply]:
         """Apply one instruction packet; return the replies in bus order."""
         if not packet.checksum_ok:
@@ -108,13 +150,12 @@ class BusEmulator:
         if inst == Instruction.SYNC_READ and packet.servo_id == BROADCAST_ID:
             if len(params) < 2:
                 return []
-            address, length = params[0], params[1]
             replies = []
             for servo_id in params[2:]:
                 servo = self.by_id(servo_id)
                 if servo is not None and self._hears(servo, baud) and \
                         not servo.faults.swallow():
-                    replies.append(self._reply(servo, servo.read(address, length, now)))
+                    replies.append(self._answer(servo, Instruction.READ, params[:2], now))
             return replies
         if inst == Instruction.SYNC_WRITE and packet.servo_id == BROADCAST_ID:
             if len(params) < 2 or params[1] == 0:
@@ -124,7 +165,9 @@ class BusEmulator:
             for i in range(0, len(body) - length, length + 1):
                 servo = self.by_id(body[i])
                 if servo is not None and self._hears(servo, baud):
-                    servo.write(address, body[i + 1: i + 1 + length], now)
+                    for target in (servo, self._shadow(servo, now)):
+                        if target is not None:
+                            target.write(address, body[i + 1: i + 1 + length], now)
             return []
         broadcast = packet.servo_id == BROADCAST_ID
         targets = [s for s in self.servos if broadcast or s.servo_id == packet.servo_id]
@@ -132,7 +175,7 @@ class BusEmulator:
         for servo in targets:
             if not self._hears(servo, baud):
                 continue
-            reply = self._execute(servo, inst, params, now)
+            reply = self._answer(servo, inst, params, now)
             if reply is None:
                 continue
             level_quiet = servo.get("Response_Status_Level") == 0 and \
@@ -144,23 +187,25 @@ class BusEmulator:
         return replies
 
     def _execute(self, servo: VirtualServo, inst: int, params: bytes, now: float
-                 ) -> Reply | None:
+                 ) -> bytes | None:
+        """Apply one instruction to one servo; the parameters of its status reply (empty
+        but for a READ), or None when a servo ignores the instruction."""
         if inst == Instruction.PING:
-            return self._reply(servo)
+            return b""
         if inst == Instruction.READ and len(params) == 2:
-            return self._reply(servo, servo.read(params[0], params[1], now))
+            return servo.read(params[0], params[1], now)
         if inst == Instruction.WRITE and len(params) >= 2:
             servo.write(params[0], params[1:], now)
-            return self._reply(servo)
+            return b""
         if inst == Instruction.REG_WRITE and len(params) >= 2:
             servo.reg_write(params[0], params[1:])
-            return self._reply(servo)
+            return b""
         if inst == Instruction.ACTION:
             servo.action(now)
-            return self._reply(servo)
+            return b""
         if inst in (Instruction.RESET, 0x0A):
             servo.reset()
-            return self._reply(servo)
+            return b""
         return None  # unknown or malformed: a servo ignores it
 
 
@@ -276,15 +321,16 @@ class PtyServer:
                              "goal": s.signed("Goal_Position"),
                              "min": s.get("Min_Position_Limit"),
                              "max": s.get("Max_Position_Limit"), "baud": s.baud_code,
-                             "faults": s.faults.active()}
-                for s in self.emulator.servos}}
+                             "faults": s.active_faults()}
+                for s in self.emulator.servos},
+                "backlash_deg": None if self.arm is None else self.arm.backlash_deg()}
         if cmd == "fault":
             servo = self._servo(request["id"])
-            servo.faults.set(request["kind"], request.get("value", True))
+            servo.set_fault(request["kind"], request.get("value", True))
             return {"ok": True}
         if cmd == "clear_faults":
             for servo in self.emulator.servos:
-                servo.faults = type(servo.faults)()
+                servo.clear_faults()
             return {"ok": True}
         if cmd == "set_raw":
             self._servo(request["id"]).shaft.set_raw(float(request["raw"]))

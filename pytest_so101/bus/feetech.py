@@ -33,6 +33,7 @@ from ..safety import SafetyEnvelope
 from .protocol import (
     BAUD_RATES,
     BROADCAST_ID,
+    MAX_ID,
     MODEL_STS3215,
     REGISTERS,
     Instruction,
@@ -88,6 +89,36 @@ class ServoInfo:
     joint: str
     model: int
     firmware: str
+
+
+#: A scan pings one id every this long (s): a servo answers within its Return_Delay_Time
+#: (at most 0.5 ms) plus its 60 us reply, so no ping meets a reply on the wire, and two
+#: pings never share one 1 ms USB frame.
+SCAN_GAP_S = 0.0015
+
+
+@dataclass(frozen=True)
+class RegisterBlock:
+    """Registers of one servo read in one READ: decoded values by name, and the status
+    error byte of the reply (returned, not raised: the health checks name it)."""
+
+    servo_id: int
+    values: dict[str, int]
+    status: int
+
+
+@dataclass(frozen=True)
+class BusScan:
+    """Who answered a scan at one baud: valid ping replies per id (two or more: two
+    servos on one id that answer one after the other), ids whose position reads collide
+    (two servos answering at once: their ping replies are bit-identical, their positions
+    are not), and how long the scan took (s)."""
+
+    baudrate: int
+    scanned: tuple[int, ...]
+    replies: dict[int, int]
+    collided: dict[int, str]
+    elapsed_s: float
 
 
 class FeetechBus:
@@ -365,6 +396,77 @@ class FeetechBus:
                   f"reports {describe_status(packets[servo_id].code)}", file=sys.stderr)
             return
         self._check_status(packets, operation)
+
+    def read_block(self, servo_id: int, names: Sequence[str]) -> RegisterBlock:
+        """Several registers of one servo in one READ (from the lowest address to the end
+        of the highest), decoded, each checked plausible; the reply's status error byte is
+        returned, not raised. Read-only."""
+        regs = [REGISTERS[name] for name in names]
+        start = min(r.address for r in regs)
+        length = max(r.address + r.size for r in regs) - start
+        request = instruction_packet(servo_id, Instruction.READ, bytes([start, length]))
+        operation = f"reading {names[0]}..{names[-1]}" if len(names) > 1 else \
+            f"reading {names[0]}"
+
+        def once() -> RegisterBlock:
+            packet = self._exchange(request, {servo_id: length})[servo_id]
+            values = {}
+            for r in regs:
+                raw = from_le(packet.params[r.address - start: r.address - start + r.size])
+                if not plausible(r.name, raw):
+                    self._tainted.add(servo_id)
+                    raise _TryError({servo_id: f"implausible {r.name} {raw:#06x} in its reply"})
+                values[r.name] = int(decode_register(r.name, raw))
+            return RegisterBlock(servo_id, values, packet.code)
+
+        with self._boundary(operation, [servo_id]):
+            return self._retry([servo_id], once)
+
+    def scan_bound_s(self, n_ids: int = MAX_ID + 1) -> float:
+        """Longest a scan of ``n_ids`` ids can take (s), OS scheduling aside: one gap per
+        id, the line going quiet, and one position read per answering servo."""
+        return n_ids * self._scan_gap() + DRAIN_MAX_S + len(self.ids) * self.failure_bound_s()
+
+    def _scan_gap(self) -> float:
+        """A ping and its reply on the wire, three times over, and at least SCAN_GAP_S."""
+        return max(SCAN_GAP_S, 3 * 12 * BITS_PER_BYTE / self.baudrate)
+
+    def scan(self, ids: Sequence[int] = range(MAX_ID + 1)) -> BusScan:
+        """Ping every id in ``ids`` at the bus's baud, one every gap (about 0.5 s for 0..253
+        at 1 Mbaud: bounded, never a hang), and read Present_Position of every id that answered:
+        two servos on one id answer a ping with identical bytes, but their positions
+        differ and their replies collide. Read-only."""
+        gap = self._scan_gap()
+        with self._boundary(f"scanning ids {ids[0]}..{ids[-1]}", list(self.ids)):
+            self._drain()
+            start = time.monotonic()
+            stream = bytearray()
+            for servo_id in ids:
+                self._ph.writePort(instruction_packet(servo_id, Instruction.PING))
+                time.sleep(gap)
+                stream += self._read_available(0)
+            stop_by = time.monotonic() + DRAIN_MAX_S          # the last replies land
+            quiet_until = time.monotonic() + REPLY_TIMEOUT_S
+            while (wait := min(quiet_until, stop_by) - time.monotonic()) > 0:
+                more = self._read_available(wait)
+                if more:
+                    stream += more
+                    quiet_until = time.monotonic() + QUIET_S
+            replies: dict[int, int] = {}
+            for packet in scan_status(stream):
+                if packet.servo_id in ids and not packet.params:
+                    replies[packet.servo_id] = replies.get(packet.servo_id, 0) + 1
+            collided = {}
+            position = REGISTERS["Present_Position"]
+            for servo_id in sorted(replies.keys() | (heard_ids(stream) & set(ids))):
+                request = instruction_packet(servo_id, Instruction.READ,
+                                             bytes([position.address, position.size]))
+                try:
+                    self._exchange(request, {servo_id: position.size})
+                except _TryError as failed:
+                    collided[servo_id] = failed.problems[servo_id]
+            return BusScan(self.baudrate, tuple(ids), replies, collided,
+                           time.monotonic() - start)
 
     # -- the whole arm -----------------------------------------------------------------
     def identify(self) -> list[ServoInfo]:

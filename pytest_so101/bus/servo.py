@@ -12,6 +12,10 @@ The model (documented where real servos leave room):
 - ``Phase`` (address 18, EEPROM) starts at 12; its bit 4 (0x10) is the angle feedback
   mode: set, Present_Position reports the full angle instead of the single-turn one
   (LeRobot >= 0.6 clears the bit in ``configure_motors``).
+- A 7.4 V STS3215 (C001) on a 7.4 V supply at room temperature: Present_Voltage 7.4 V,
+  Present_Temperature 28 deg C, Max_Voltage_Limit 8.0 V (below 12 V: such a servo reports
+  an input voltage error on a 12 V supply, lerobot #1010, #2387; the exact factory value
+  is assumed), Max_Temperature_Limit 70 deg C. ``Status`` mirrors the status error bits.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ DEFAULTS = {
     "Firmware_Major_Version": FIRMWARE[0], "Firmware_Minor_Version": FIRMWARE[1],
     "Model_Number": MODEL_STS3215, "Baud_Rate": 0, "Return_Delay_Time": 250,
     "Response_Status_Level": 1, "Min_Position_Limit": 0, "Max_Position_Limit": 4095,
-    "Max_Temperature_Limit": 70, "Max_Voltage_Limit": 140, "Min_Voltage_Limit": 40,
+    "Max_Temperature_Limit": 70, "Max_Voltage_Limit": 80, "Min_Voltage_Limit": 40,
     "Max_Torque_Limit": 1000, "Phase": PHASE_DEFAULT, "P_Coefficient": 32, "D_Coefficient": 32,
     "I_Coefficient": 0, "Protection_Current": 500, "Angular_Resolution": 1,
     "Homing_Offset": 0, "Operating_Mode": 0, "Overload_Torque": 80, "Torque_Enable": 0,
@@ -55,6 +59,9 @@ READ_ONLY = {a for r in REGISTERS.values() if not r.writable
              for a in range(r.address, r.address + r.size)}
 #: Default top speed of the simple shaft: ~270 deg/s, an STS3215 at 7.4 V unloaded.
 DEFAULT_SPEED_TICKS_PER_S = 3000.0
+#: What a healthy servo of the emulated arm reads: its supply (V) and temperature (deg C).
+SUPPLY_V = 7.4
+AMBIENT_C = 28.0
 
 
 #: Present_Load full scale: 1000 = 100 % of the servo's maximum torque (0.1 % units).
@@ -146,11 +153,7 @@ class Faults:
         """Set a fault by its CLI name (``noise``, ``late``...) from a CLI string or a
         JSON value; a bad kind or value is a ValueError of one line."""
         if kind in self.FLAGS:
-            flag = {"": True, "1": True, "true": True, "0": False, "false": False}.get(
-                str(value).strip().lower())
-            if flag is None:
-                raise ValueError(f"{kind} takes no value (or 0/1), got {value!r}")
-            setattr(self, kind, flag)
+            setattr(self, kind, _flag(kind, value))
             return
         spec = next((spec for spec in self.NUMERIC if spec[0] == kind), None)
         if spec is None:
@@ -175,6 +178,101 @@ class Faults:
                 if getattr(self, f.name) != f.default}
 
 
+def _flag(kind: str, value: str | float | bool) -> bool:
+    """A flag fault's value: none (on), or 0/1, true/false; a ValueError otherwise."""
+    flag = {"": True, "1": True, "true": True, "0": False, "false": False}.get(
+        str(value).strip().lower())
+    if flag is None:
+        raise ValueError(f"{kind} takes no value (or 0/1), got {value!r}")
+    return flag
+
+
+@dataclass
+class HealthFaults:
+    """What a servo reports about itself, and a second servo on its id; all off by default.
+
+    ``voltage`` (V) and ``temperature`` (deg C) replace the readings; ``load`` (% of the
+    maximum torque) is added to Present_Load, torque on or off (a servo still driving its
+    motor); ``firmware`` (``X.Y``) replaces the version registers; ``duplicate_id`` puts a
+    second servo on the id: it hears every request to that id and answers at the same
+    moment, so the two replies collide on the wire (a wired AND: a driven low wins). None
+    of them sets a status error bit: add ``error=BITS`` for a servo that also reports one.
+    """
+
+    voltage_v: float | None = None
+    temperature_c: float | None = None
+    load_pct: float | None = None
+    firmware: str | None = None
+    duplicate_id: bool = False
+
+    #: (CLI name, field, what the number is, smallest, largest).
+    NUMERIC = (
+        ("voltage", "voltage_v", "volts", 0.0, 25.5),
+        ("temperature", "temperature_c", "degrees C", 0.0, 150.0),
+        ("load", "load_pct", "percent of the maximum torque", -100.0, 100.0),
+    )
+    KINDS = ("voltage", "temperature", "load", "firmware", "duplicate_id")
+
+    def set(self, kind: str, value: str | float | bool = True) -> None:
+        """Set a health fault by its CLI name from a CLI string or a JSON value; a bad
+        value is a ValueError of one line."""
+        if kind == "duplicate_id":
+            self.duplicate_id = _flag(kind, value)
+            return
+        if kind == "firmware":
+            if value is True:
+                raise ValueError("firmware needs a value (firmware=X.Y), e.g. firmware=3.9")
+            self.firmware = _firmware_text(value)
+            return
+        spec = next((spec for spec in self.NUMERIC if spec[0] == kind), None)
+        if spec is None:
+            raise ValueError(f"unknown health fault {kind!r}; expected one of "
+                             f"{', '.join(self.KINDS)}")
+        _, name, what, low, high = spec
+        if value is True:
+            raise ValueError(f"{kind} needs a value ({kind}=N): {what} from {low:g} to "
+                             f"{high:g}")
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            number = float(value)
+        except (TypeError, ValueError):
+            number = float("nan")
+        if not low <= number <= high:
+            raise ValueError(f"{kind} takes {what} from {low:g} to {high:g}, got {value!r}")
+        setattr(self, name, number)
+
+    def firmware_version(self) -> tuple[int, int] | None:
+        if self.firmware is None:
+            return None
+        major, minor = self.firmware.split(".")
+        return int(major), int(minor)
+
+    def active(self) -> dict[str, float | str | bool]:
+        """The health faults that are on, by field name."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if getattr(self, f.name) != f.default}
+
+
+def _firmware_text(value: str | float | bool) -> str:
+    """``X.Y`` with two whole numbers 0..255 (a string: 3.10 is not 3.1)."""
+    major, dot, minor = str(value).strip().partition(".")
+    if isinstance(value, bool) or not dot or not (major.isdigit() and minor.isdigit()) or \
+            int(major) > 255 or int(minor) > 255:
+        raise ValueError(f"firmware takes a version X.Y (two whole numbers 0..255, e.g. 3.9), "
+                         f"got {value!r}")
+    return f"{int(major)}.{int(minor)}"
+
+
+def set_fault(faults: Faults, health: HealthFaults, kind: str,
+              value: str | float | bool = True) -> None:
+    """Set a wire fault or a health fault by its CLI name (one ``--fault`` kind list)."""
+    if kind in HealthFaults.KINDS:
+        health.set(kind, value)
+    else:
+        faults.set(kind, value)
+
+
 @dataclass
 class VirtualServo:
     """One STS3215 on the bus."""
@@ -183,6 +281,7 @@ class VirtualServo:
     shaft: Shaft = field(default_factory=SimpleShaft)
     faults: Faults = field(default_factory=Faults)
     seed: int = 0
+    health: HealthFaults = field(default_factory=HealthFaults)
     memory: bytearray = field(default_factory=lambda: bytearray(MEMORY_SIZE))
     pending: tuple[int, bytes] | None = None
 
@@ -243,11 +342,24 @@ class VirtualServo:
             return round(self.shaft.raw(now) - self.signed("Homing_Offset"))
         return self.present_ticks(now)
 
+    def set_fault(self, kind: str, value: str | float | bool = True) -> None:
+        """A wire fault or a health fault by its CLI name (``noise``, ``voltage``...)."""
+        set_fault(self.faults, self.health, kind, value)
+
+    def clear_faults(self) -> None:
+        self.faults, self.health = Faults(), HealthFaults()
+
+    def active_faults(self) -> dict[str, float | int | str | bool]:
+        return {**self.faults.active(), **self.health.active()}
+
     def _refresh(self, now: float) -> None:
         present = self.present_ticks(now)
         self.set_signed("Present_Position", self.feedback_ticks(now))
         load = round(self.shaft.load(now) * LOAD_FULL_SCALE) if self.torque_on else 0
+        if self.health.load_pct is not None:
+            load += round(self.health.load_pct * LOAD_FULL_SCALE / 100)
         self.set_signed("Present_Load", max(-LOAD_FULL_SCALE, min(LOAD_FULL_SCALE, load)))
+        self._refresh_health()
         if not self.torque_on:
             self.set("Goal_Position", present)
         moving = self.torque_on and abs(self.signed("Goal_Position") - present) > 1
@@ -302,6 +414,19 @@ class VirtualServo:
             self.shaft.drive(now, None)
         self.servo_id = self.get("ID")
         self._refresh(now)
+
+    def _refresh_health(self) -> None:
+        """Supply voltage (0.1 V), temperature (deg C), firmware and Status as the servo
+        reports them: its own values, or what a health fault says."""
+        health = self.health
+        volts = SUPPLY_V if health.voltage_v is None else health.voltage_v
+        celsius = AMBIENT_C if health.temperature_c is None else health.temperature_c
+        self.set("Present_Voltage", min(255, round(volts * 10)))
+        self.set("Present_Temperature", min(255, round(celsius)))
+        major, minor = health.firmware_version() or FIRMWARE
+        self.set("Firmware_Major_Version", major)
+        self.set("Firmware_Minor_Version", minor)
+        self.set("Status", self.status_error())
 
     def status_error(self) -> int:
         return self.faults.error_bits & 0x7F

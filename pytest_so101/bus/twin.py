@@ -7,6 +7,14 @@ the Homing_Offset register, Present_Load from the actuator's torque. Torque off 
 the joint passive: the gearbox's static friction holds it where it is (as on a real
 SO-101) unless a torque larger than that friction acts, or a person moves it
 (:meth:`TwinArm.place`). Physics steps at the model's timestep, following the wall clock.
+
+Backlash (``--twin-fault JOINT:backlash=DEG``, none by default): a play of DEG in the
+joint's gears. The STS3215's magnetic encoder reads the output shaft, so Present_Position
+is the joint angle the twin's observer sees; the servo's loop stops pushing once the
+output is inside the play around its goal, and the gearbox's friction holds it there: the
+output settles anywhere within DEG/2 of the goal, on the side it came from, and a goal
+moved back by less than the play does not move it at all (a play operator). Approached
+from below and from above, a target reads DEG apart: what the mechanics suite measures.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import numpy as np
 
 from ..calibration import Calibration, MotorCalibration
 from ..frames import RESOLUTION, TICKS_PER_RAD
+from ..health import PHASE_FULL_ANGLE, lerobot_settings
 from ..joints import GRIPPER, MOTOR_IDS, MOTOR_NAMES, WRIST_ROLL
 from ..sim.model import SimModel
 from .servo import VirtualServo
@@ -50,16 +59,19 @@ class Assembly:
 def assemblies_for(calibration: Calibration, limits_lower: np.ndarray,
                    limits_upper: np.ndarray) -> list[Assembly]:
     """Assemblies of an arm that this calibration describes exactly: the sim zero reads
-    the middle of each recorded sweep (LeRobot's DEGREES zero), and the gripper's sim
-    range spans its recorded range (LeRobot reads it 0..100)."""
+    the middle of each recorded sweep (LeRobot's DEGREES zero), the gripper's sim range
+    spans its recorded range (LeRobot reads it 0..100), and a joint with drive_mode 1 has
+    its motor mounted reversed (what drive_mode 1 declares: LeRobot's range units then
+    read it the right way round)."""
     out = []
     for j in range(len(MOTOR_NAMES)):
         low, high = calibration.range_min[j], calibration.range_max[j]
+        direction = -1 if calibration.drive_mode[j] == 1 else 1
         present_at_zero = (low + high) / 2
         if j == GRIPPER:
-            present_at_zero = low + (0 - limits_lower[j]) / (limits_upper[j] - limits_lower[j]) \
-                * (high - low)
-        out.append(Assembly(calibration.homing_offset[j] + present_at_zero))
+            fraction = (0 - limits_lower[j]) / (limits_upper[j] - limits_lower[j])
+            present_at_zero = low + (fraction if direction > 0 else 1 - fraction) * (high - low)
+        out.append(Assembly(calibration.homing_offset[j] + present_at_zero, direction))
     return out
 
 
@@ -74,6 +86,9 @@ class TwinArm:
         self._friction = self.model.dof_frictionloss.copy()
         self._resync = False
         self._passive: dict[int, float] = {}     # joint -> angle its friction holds it at
+        n = len(MOTOR_NAMES)
+        self._play = np.zeros(n)                 # gear play per joint (rad)
+        self._output = np.zeros(n)               # where each output settles (rad)
         self.place(sim.keyframe(start_keyframe))
         for j in range(len(MOTOR_NAMES)):
             self.torque(j, False)
@@ -110,11 +125,20 @@ class TwinArm:
     def q(self, j: int) -> float:
         return float(self.data.qpos[self.sim.qpos_adr[j]])
 
+    def set_backlash(self, j: int, deg: float) -> None:
+        """Give joint ``j`` a gear play of ``deg`` (the whole gap, deg)."""
+        self._play[j] = np.deg2rad(deg)
+
+    def backlash_deg(self) -> list[float]:
+        """The gear play of each joint (deg): the twin's truth for the mechanics suite."""
+        return [float(b) for b in np.rad2deg(self._play)]
+
     def place(self, q_sim_rad: np.ndarray) -> None:
         """Put the arm in a pose by hand (joint velocities zeroed)."""
         self.data.qpos[self.sim.qpos_adr] = q_sim_rad
         self.data.qvel[self.sim.dof_adr] = 0
         for j, q in enumerate(np.asarray(q_sim_rad, dtype=float)):
+            self._output[j] = q
             self.goal(j, q)
             if j in self._passive:
                 self._passive[j] = float(q)
@@ -124,7 +148,8 @@ class TwinArm:
     def torque(self, j: int, on: bool) -> None:
         dof = self.sim.dof_adr[j]
         if on:
-            self._passive.pop(j, None)
+            if self._passive.pop(j, None) is not None:
+                self._output[j] = self.q(j)      # the gears engage where the joint is
         elif j not in self._passive:
             self._passive[j] = self.q(j)
         self.model.dof_frictionloss[dof] = self._friction[dof] if on else PASSIVE_FRICTION_NM
@@ -135,10 +160,15 @@ class TwinArm:
         self.model.actuator_biasprm[act] = self._bias[act] if on else 0
 
     def goal(self, j: int, q_rad: float) -> None:
+        """The servo's goal for joint ``j`` (sim rad). Through the gear play the output
+        settles where it is, moved just far enough to lie within half the play of the goal:
+        short of it, on the side it came from."""
+        half = self._play[j] / 2
+        self._output[j] = min(q_rad + half, max(q_rad - half, self._output[j]))
         act = self.sim.actuator_ids[j]
         if act is not None:
             low, high = self.model.actuator_ctrlrange[act]
-            self.data.ctrl[act] = min(high, max(low, q_rad))
+            self.data.ctrl[act] = min(high, max(low, self._output[j]))
 
     def load(self, j: int) -> float:
         """The actuator's torque on joint ``j`` as a fraction of its force limit (sim
@@ -183,6 +213,15 @@ def install_calibration(servo: VirtualServo, motor: MotorCalibration) -> None:
     servo.set_signed("Homing_Offset", motor.homing_offset)
     servo.set("Min_Position_Limit", motor.range_min)
     servo.set("Max_Position_Limit", motor.range_max)
+
+
+def configure_like_lerobot(servo: VirtualServo, joint: str) -> None:
+    """The settings LeRobot's SOFollower.configure writes on every connect (lerobot-calibrate
+    connects before it calibrates): Return_Delay_Time 0, Operating_Mode 0, P/I/D 16/0/32,
+    Acceleration 254, Phase bit 4 cleared, and the gripper's torque limits."""
+    for register, value in lerobot_settings(joint).items():
+        servo.set(register, value)
+    servo.set("Phase", servo.get("Phase") & ~PHASE_FULL_ANGLE)
 
 
 SWEEP_SAMPLES = 64
@@ -232,9 +271,10 @@ def build_twin(*, mjcf: str | None = None, calibration: Calibration | None = Non
                faults: list[TwinFault] = (), start_keyframe: str = "zero", seed: int = 0,
                ids: tuple[int, ...] = MOTOR_IDS) -> tuple[TwinArm, list[VirtualServo],
                                                            Calibration]:
-    """A twin arm with servos, calibrated: with ``calibration`` given, an arm that file
-    describes; otherwise by the scripted LeRobot procedure. Mirror faults apply before
-    calibrating, reseat and stale ones after (so the calibration is then stale)."""
+    """A twin arm with servos, calibrated and configured as LeRobot leaves them: with
+    ``calibration`` given, an arm that file describes; otherwise by the scripted LeRobot
+    procedure. Mirror faults apply before calibrating, reseat and stale ones after (so the
+    calibration is then stale); backlash is the gears' play, always there."""
     sim = SimModel(mjcf) if mjcf else SimModel()
     arm = TwinArm(sim, start_keyframe)
     before = [f for f in faults if f.kind == "mirror"]
@@ -260,8 +300,13 @@ def build_twin(*, mjcf: str | None = None, calibration: Calibration | None = Non
     else:
         for servo, name in zip(servos, MOTOR_NAMES, strict=True):
             install_calibration(servo, calibration.motors[name])
+    for servo, name in zip(servos, MOTOR_NAMES, strict=True):
+        configure_like_lerobot(servo, name)
     for fault in after:
         shafts[fault.joint].assembly = fault.apply(shafts[fault.joint].assembly)
+    for fault in faults:
+        if fault.kind == "backlash":
+            arm.set_backlash(fault.joint, fault.value)
     arm.place(sim.keyframe(start_keyframe))
     for servo in servos:
         servo.set("Goal_Position", servo.present_ticks(0.0))

@@ -23,13 +23,17 @@ class TwinFault:
     calibrating), ``mirror`` (motor mounted reversed, before calibrating), ``stale``
     (assembly shifted by N ticks after calibrating: motor replaced, horn slipped),
     ``homing`` (the joint held at N deg of the sim frame instead of the middle of its
-    travel while homing: the sweep may then cross the 0/4095 seam)."""
+    travel while homing: the sweep may then cross the 0/4095 seam), ``backlash`` (a play
+    of N deg in the joint's gears: the output settles anywhere within N/2 deg of the goal,
+    on the side it came from)."""
 
     joint: int
     kind: str
     value: float = 1.0
 
-    KINDS = ("reseat", "mirror", "stale", "homing")
+    KINDS = ("reseat", "mirror", "stale", "homing", "backlash")
+    #: The largest gear play ``backlash`` takes (deg): a worn STS3215 has a few degrees.
+    MAX_BACKLASH_DEG = 20.0
 
     @classmethod
     def parse(cls, text: str, *, source: str = "--twin-fault") -> TwinFault:
@@ -51,6 +55,10 @@ class TwinFault:
             if not math.isfinite(number) or abs(number) > 4096:
                 raise config_error("N must be a finite number of at most 4096 in size",
                                    source=source, joint=joint, value=text)
+        if kind == "backlash" and not (has_value and 0 <= number <= cls.MAX_BACKLASH_DEG):
+            raise config_error(f"backlash takes the gear play in deg, backlash=DEG with DEG "
+                               f"from 0 to {cls.MAX_BACKLASH_DEG:g}", source=source,
+                               joint=joint, value=text)
         return cls(MOTOR_NAMES.index(joint), kind, number)
 
     @classmethod
@@ -60,6 +68,7 @@ class TwinFault:
                 if item.strip()]
 
     def apply(self, assembly: _Assembly) -> _Assembly:
+        """The assembly after a ``mirror``, ``reseat`` or ``stale`` fault."""
         if self.kind == "mirror":
             return replace(assembly, direction=-assembly.direction)
         shift = self.value * (TOOTH_TICKS if self.kind == "reseat" else 1.0)

@@ -1,0 +1,76 @@
+"""Servo health, read-only: what the six STS3215 say about themselves (docs/health.md).
+
+Model number and firmware alike on all six, the supply within the band of the servo's
+variant (7.4 V or 12 V motors, told by the servo's own voltage limits), temperature a
+margin below the servo's Max_Temperature_Limit, no status error bit, no load at rest with
+torque off, the EEPROM settings LeRobot writes when it connects, and a scan of the bus:
+every id 0..253 pinged (about 0.4 s at 1 Mbaud), each joint's id answered by exactly one
+servo, no other id answering. The health signals are a short trace (three samples, 0.1 s
+apart), one measurement per joint per signal, plotted by the report.
+
+Evidence: ``servo`` on a real arm (the servos' own registers), ``twin`` on the emulated
+arm (the emulated servos report these values: nothing about a real arm). Nothing is
+written to the servos. These run with the arm as the user left it, before anything moves.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_so101 import health
+from pytest_so101.joints import MOTOR_NAMES
+from pytest_so101.measurement import Evidence
+
+pytestmark = pytest.mark.so101_at_rest
+
+
+@pytest.fixture(scope="module")
+def evidence(so101_context) -> Evidence:
+    return Evidence.SERVO if so101_context.settings["hardware"].value else Evidence.TWIN
+
+
+@pytest.fixture(scope="module")
+def records(so101_bus) -> list[health.ServoRecord]:
+    """Identity, settings and health registers of the six servos (five READs each)."""
+    return health.read_records(so101_bus, so101_bus.ids, MOTOR_NAMES)
+
+
+@pytest.fixture(scope="module")
+def trace(so101_bus) -> list[health.HealthSample]:
+    """Three health samples of each servo, 0.1 s apart."""
+    return health.trace(so101_bus, so101_bus.ids, MOTOR_NAMES)
+
+
+def test_model_number_is_sts3215(records, evidence, so101_check):
+    so101_check(health.check_model(records, evidence))
+
+
+def test_firmware_alike_and_current(records, evidence, so101_check):
+    so101_check(health.check_firmware(records, evidence))
+
+
+def test_supply_voltage_in_the_variant_band(trace, records, evidence, so101_check):
+    so101_check(health.check_supply(trace, records, evidence))
+
+
+def test_temperature_below_the_servo_limit(trace, records, evidence, so101_check):
+    so101_check(health.check_temperature(trace, records, evidence))
+
+
+def test_no_status_error_bits(trace, records, evidence, so101_check):
+    so101_check(health.check_status(trace, records, evidence))
+
+
+def test_no_load_at_rest(trace, evidence, so101_check):
+    so101_check(health.check_load_at_rest(trace, evidence))
+
+
+def test_settings_as_lerobot_writes_them(records, evidence, so101_check):
+    so101_check(health.check_lerobot_settings(records, evidence))
+
+
+def test_every_id_answered_once_and_no_other(so101_bus, evidence, so101_check):
+    """A full scan at the configured baud: bounded (one ping every 1.5 ms, then the line
+    going quiet; ``FeetechBus.scan_bound_s``), never a hang."""
+    scan = so101_bus.scan()
+    so101_check(health.check_bus_scan(scan, so101_bus.ids, MOTOR_NAMES, evidence))
