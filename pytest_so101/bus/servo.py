@@ -160,22 +160,31 @@ class Faults:
             raise ValueError(f"unknown fault {kind!r}; expected one of {', '.join(self.KINDS)}")
         _, name, what, largest = spec
         whole = isinstance(getattr(self, name), int)
-        if value is True:
-            raise ValueError(f"{kind} needs a value ({kind}=N): {what} from 0 to {largest}")
-        try:
-            if isinstance(value, bool):
-                raise ValueError
-            number = float(value)
-        except (TypeError, ValueError):
-            number = float("nan")
-        if not 0 <= number <= largest or (whole and number != int(number)):
-            raise ValueError(f"{kind} takes {what} from 0 to {largest}, got {value!r}")
+        number = _fault_number(kind, value, what, 0, largest, whole)
         setattr(self, name, int(number) if whole else number)
 
     def active(self) -> dict[str, float | int | bool]:
         """The faults that are on, by field name (for the control socket's ``state``)."""
         return {f.name: getattr(self, f.name) for f in fields(self)
                 if getattr(self, f.name) != f.default}
+
+
+def _fault_number(kind: str, value: str | float | bool, what: str, low: float, high: float,
+                  whole: bool = False) -> float:
+    """A numeric fault's value from a CLI string or a JSON number, within [low, high] (and
+    whole when asked); a ValueError of one line naming the fault otherwise."""
+    span = f"from {low:.15g} to {high:.15g}"
+    if value is True:
+        raise ValueError(f"{kind} needs a value ({kind}=N): {what} {span}")
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not low <= number <= high or (whole and number != int(number)):
+        raise ValueError(f"{kind} takes {what} {span}, got {value!r}")
+    return number
 
 
 def _flag(kind: str, value: str | float | bool) -> bool:
@@ -229,18 +238,7 @@ class HealthFaults:
             raise ValueError(f"unknown health fault {kind!r}; expected one of "
                              f"{', '.join(self.KINDS)}")
         _, name, what, low, high = spec
-        if value is True:
-            raise ValueError(f"{kind} needs a value ({kind}=N): {what} from {low:g} to "
-                             f"{high:g}")
-        try:
-            if isinstance(value, bool):
-                raise ValueError
-            number = float(value)
-        except (TypeError, ValueError):
-            number = float("nan")
-        if not low <= number <= high:
-            raise ValueError(f"{kind} takes {what} from {low:g} to {high:g}, got {value!r}")
-        setattr(self, name, number)
+        setattr(self, name, _fault_number(kind, value, what, low, high))
 
     def firmware_version(self) -> tuple[int, int] | None:
         if self.firmware is None:
