@@ -18,6 +18,7 @@ drops LeRobot's clamping so that the conversion stays affine over any input.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
@@ -132,16 +133,6 @@ def parse_policy_frame(name: str, *, source: str | None = None,
                            field=field, value=name) from None
 
 
-def _quantize(ticks: np.ndarray, rounding: Rounding) -> np.ndarray:
-    if rounding is None:
-        return ticks
-    if rounding == "lerobot":
-        return np.trunc(ticks).astype(np.int64)
-    if rounding == "nearest":
-        return np.floor(ticks + 0.5).astype(np.int64)
-    raise ValueError(f"rounding must be 'lerobot', 'nearest' or None, not {rounding!r}")
-
-
 def _joint_columns(values: np.ndarray, what: str) -> np.ndarray:
     values = np.asarray(values)
     if values.ndim == 0 or values.shape[-1] != N_JOINTS:
@@ -150,99 +141,175 @@ def _joint_columns(values: np.ndarray, what: str) -> np.ndarray:
     return values
 
 
-# -- LeRobot DEGREES -------------------------------------------------------------------
+# -- LeRobot's normalization ------------------------------------------------------------
+#
+# LeRobot (MotorsBus._normalize / _unnormalize), b the ticks clamped to [m, M]:
+#   DEGREES          v = (p - (m+M)/2) * 360 / 4095        p = v * 4095 / 360 + (m+M)/2
+#   RANGE_M100_100   v = (b - m) / (M - m) * 200 - 100     p = (v + 100) / 200 * (M - m) + m
+#   RANGE_0_100      v = (b - m) / (M - m) * 100           p = v / 100 * (M - m) + m
+# drive_mode 1 negates a -100..100 value and mirrors a 0..100 one (100 - v); DEGREES
+# ignores it, and does not clamp. All three are one sequence of operations with per-joint
+# constants, a step a unit lacks being an exact no-op (x * 1, x - 0, a clamp to +-inf):
+# applied to the six joints at once it is bit-identical to LeRobot's per-motor loop
+# (tests/test_frames.py). The constants are repeated down a block of rows (an operation
+# between two arrays of one shape runs several times faster than one broadcasting a row
+# of six) and cached; rows go through in blocks so that every temporary is small and
+# reused (a fresh array the size of a large batch costs more in page faults than the
+# arithmetic).
 
-def ticks_to_degrees(ticks: np.ndarray, cal: Calibration) -> np.ndarray:
-    """LeRobot DEGREES: ``(p - (m+M)/2) * 360 / 4095``; no clamping, no drive_mode."""
-    p = _joint_columns(ticks, "ticks").astype(float)
-    return (p - cal.range_mid) * 360 / LEROBOT_MAX_RES
-
-
-def degrees_to_ticks(deg: np.ndarray, cal: Calibration, *,
-                     rounding: Rounding = "lerobot") -> np.ndarray:
-    """Inverse of :func:`ticks_to_degrees`: ``int(v * 4095 / 360 + (m+M)/2)``."""
-    v = _joint_columns(deg, "degrees").astype(float)
-    return _quantize((v * LEROBOT_MAX_RES / 360) + cal.range_mid, rounding)
-
-
-# -- LeRobot RANGE_M100_100 / RANGE_0_100 ----------------------------------------------
-
-def _bounded(ticks: np.ndarray, cal: Calibration, clamp: bool) -> np.ndarray:
-    p = ticks.astype(float)
-    return np.minimum(cal.range_max, np.maximum(cal.range_min, p)) if clamp else p
+BLOCK_ROWS = 2048
+_FULL = {RobotUnit.RANGE_M100_100: 200.0, RobotUnit.RANGE_0_100: 100.0}
 
 
-def ticks_to_range_m100_100(ticks: np.ndarray, cal: Calibration, *,
-                            clamp: bool = True) -> np.ndarray:
-    """LeRobot RANGE_M100_100: range ends at -100/+100, negated when drive_mode is 1."""
-    b = _bounded(_joint_columns(ticks, "ticks"), cal, clamp)
-    norm = (((b - cal.range_min) / (cal.range_max - cal.range_min)) * 200) - 100
-    return np.where(cal.drive_mode == 1, -norm, norm)
+@functools.lru_cache(maxsize=32)
+def _tiled_constants(units: tuple[RobotUnit, ...], range_min: tuple[int, ...],
+                     range_max: tuple[int, ...], drive_mode: tuple[int, ...], clamp: bool,
+                     rows: int) -> dict[str, np.ndarray]:
+    units = tuple(RobotUnit(u) for u in units)
+    low, high = np.asarray(range_min, dtype=float), np.asarray(range_max, dtype=float)
+    degrees = np.array([u is RobotUnit.DEGREES for u in units])
+    ranged = np.array([u in _FULL for u in units])
+    full = np.array([_FULL.get(u, 1.0) for u in units])
+    inf = np.full(N_JOINTS, np.inf)
+    bounded = ranged & clamp
+    found = {
+        "origin": np.where(degrees, (low + high) / 2, np.where(ranged, low, 0.0)),
+        "tick_low": np.where(bounded, low, -inf), "tick_high": np.where(bounded, high, inf),
+        "value_low": np.where(bounded, 100 - full, -inf),
+        "value_high": np.where(bounded, 100.0, inf),
+        "degrees_times": np.where(degrees, 360.0, 1.0),       # DEGREES: * 360 / 4095
+        "degrees_over": np.where(degrees, float(LEROBOT_MAX_RES), 1.0),
+        "span": np.where(ranged, high - low, 1.0),             # ranges: / (M-m) * full
+        "full": full,
+        "shift": np.where(ranged, full - 100, 0.0),            # - 100 (-100..100), - 0
+    }
+    mirrored = ranged & (np.asarray(drive_mode) == 1)
+    if mirrored.any():
+        found["sign"] = np.where(mirrored, -1.0, 1.0)
+        found["mirror_add"] = np.where(mirrored & (full == 100), 100.0, 0.0)
+    tiled = {name: np.tile(value, (rows, 1)) for name, value in found.items()}
+    for value in tiled.values():
+        value.flags.writeable = False
+    return tiled
 
 
-def range_m100_100_to_ticks(pct: np.ndarray, cal: Calibration, *, rounding: Rounding = "lerobot",
-                            clamp: bool = True) -> np.ndarray:
-    v = _joint_columns(pct, "range_m100_100 values").astype(float)
-    v = np.where(cal.drive_mode == 1, -v, v)
-    if clamp:
-        v = np.minimum(100.0, np.maximum(-100.0, v))
-    return _quantize(((v + 100) / 200) * (cal.range_max - cal.range_min) + cal.range_min, rounding)
+def _constants(cal: Calibration, units: Sequence[RobotUnit], clamp: bool, rows: int
+               ) -> dict[str, np.ndarray]:
+    return _tiled_constants(tuple(units), tuple(int(v) for v in cal.range_min),
+                            tuple(int(v) for v in cal.range_max),
+                            tuple(int(v) for v in cal.drive_mode), bool(clamp), rows)
 
 
-def ticks_to_range_0_100(ticks: np.ndarray, cal: Calibration, *, clamp: bool = True) -> np.ndarray:
-    """LeRobot RANGE_0_100: range ends at 0/100, mirrored (100 - n) when drive_mode is 1."""
-    b = _bounded(_joint_columns(ticks, "ticks"), cal, clamp)
-    norm = ((b - cal.range_min) / (cal.range_max - cal.range_min)) * 100
-    return np.where(cal.drive_mode == 1, 100 - norm, norm)
+def _blocks(n: int, tiled: dict[str, np.ndarray]):
+    """(rows, constants) per block of at most BLOCK_ROWS rows."""
+    for start in range(0, n, BLOCK_ROWS):
+        rows = slice(start, min(n, start + BLOCK_ROWS))
+        size = rows.stop - rows.start
+        yield rows, tiled if size == BLOCK_ROWS or size == n else \
+            {k: v[:size] for k, v in tiled.items()}
 
-
-def range_0_100_to_ticks(pct: np.ndarray, cal: Calibration, *, rounding: Rounding = "lerobot",
-                         clamp: bool = True) -> np.ndarray:
-    v = _joint_columns(pct, "range_0_100 values").astype(float)
-    v = np.where(cal.drive_mode == 1, 100 - v, v)
-    if clamp:
-        v = np.minimum(100.0, np.maximum(0.0, v))
-    return _quantize((v / 100) * (cal.range_max - cal.range_min) + cal.range_min, rounding)
-
-
-# -- per-joint units -------------------------------------------------------------------
 
 def ticks_to_units(ticks: np.ndarray, cal: Calibration, units: Sequence[RobotUnit], *,
                    clamp: bool = True) -> np.ndarray:
     """Read ticks in each joint's unit (a tuple of six :class:`RobotUnit`)."""
     p = _joint_columns(ticks, "ticks")
-    out = np.empty(p.shape, dtype=float)
-    for unit in set(units):
-        cols = np.array([u is unit for u in units])
-        if unit is RobotUnit.DEGREES:
-            converted = ticks_to_degrees(p, cal)
-        elif unit is RobotUnit.RANGE_M100_100:
-            converted = ticks_to_range_m100_100(p, cal, clamp=clamp)
-        elif unit is RobotUnit.RANGE_0_100:
-            converted = ticks_to_range_0_100(p, cal, clamp=clamp)
+    x = p.reshape(-1, N_JOINTS)
+    out = np.empty(x.shape)
+    bounded = clamp and any(RobotUnit(u) in _FULL for u in units)
+    tiled = _constants(cal, units, clamp, min(BLOCK_ROWS, len(x)))
+    for rows, c in _blocks(len(x), tiled):
+        dest = out[rows]
+        if bounded:
+            np.maximum(x[rows], c["tick_low"], out=dest)
+            np.minimum(dest, c["tick_high"], out=dest)
+            dest -= c["origin"]
         else:
-            converted = p.astype(float)
-        out[..., cols] = converted[..., cols]
-    return out
+            np.subtract(x[rows], c["origin"], out=dest)
+        dest *= c["degrees_times"]
+        dest /= c["degrees_over"]
+        dest /= c["span"]
+        dest *= c["full"]
+        dest -= c["shift"]
+        if "sign" in c:
+            dest *= c["sign"]
+            dest += c["mirror_add"]
+    return out.reshape(p.shape)
 
 
 def units_to_ticks(values: np.ndarray, cal: Calibration, units: Sequence[RobotUnit], *,
                    rounding: Rounding = "lerobot", clamp: bool = True) -> np.ndarray:
-    """Ticks for values given in each joint's unit; inverse of :func:`ticks_to_units`."""
+    """Ticks for values given in each joint's unit; inverse of :func:`ticks_to_units`.
+    ``rounding``: ``"lerobot"`` (``int()``, toward zero), ``"nearest"`` or None."""
+    if rounding not in (None, "lerobot", "nearest"):
+        raise ValueError(f"rounding must be 'lerobot', 'nearest' or None, not {rounding!r}")
     v = _joint_columns(values, "values")
-    out = np.empty(v.shape, dtype=float)
-    for unit in set(units):
-        cols = np.array([u is unit for u in units])
-        if unit is RobotUnit.DEGREES:
-            converted = degrees_to_ticks(v, cal, rounding=None)
-        elif unit is RobotUnit.RANGE_M100_100:
-            converted = range_m100_100_to_ticks(v, cal, rounding=None, clamp=clamp)
-        elif unit is RobotUnit.RANGE_0_100:
-            converted = range_0_100_to_ticks(v, cal, rounding=None, clamp=clamp)
-        else:
-            converted = v.astype(float)
-        out[..., cols] = converted[..., cols]
-    return _quantize(out, rounding)
+    x = v.reshape(-1, N_JOINTS)
+    out = np.empty(x.shape, dtype=float if rounding is None else np.int64)
+    buffer = None if rounding is None else np.empty((min(BLOCK_ROWS, len(x)), N_JOINTS))
+    bounded = clamp and any(RobotUnit(u) in _FULL for u in units)
+    tiled = _constants(cal, units, clamp, min(BLOCK_ROWS, len(x)))
+    for rows, c in _blocks(len(x), tiled):
+        src = x[rows]
+        dest = out[rows] if buffer is None else buffer[: len(src)]
+        if "sign" in c:
+            np.multiply(src, c["sign"], out=dest)
+            dest += c["mirror_add"]
+            src = dest
+        if bounded:
+            np.maximum(src, c["value_low"], out=dest)
+            np.minimum(dest, c["value_high"], out=dest)
+            src = dest
+        np.add(src, c["shift"], out=dest)
+        dest *= c["degrees_over"]             # DEGREES: * 4095 / 360
+        dest /= c["degrees_times"]
+        dest /= c["full"]                     # ranges: / full * (M - m)
+        dest *= c["span"]
+        dest += c["origin"]
+        if buffer is not None:
+            if rounding == "nearest":
+                dest += 0.5
+                np.floor(dest, out=dest)
+            out[rows] = dest                  # float -> int64: int(), toward zero
+    return out.reshape(v.shape)
+
+
+def _all(unit: RobotUnit) -> tuple[RobotUnit, ...]:
+    return (unit,) * N_JOINTS
+
+
+def ticks_to_degrees(ticks: np.ndarray, cal: Calibration) -> np.ndarray:
+    """LeRobot DEGREES: ``(p - (m+M)/2) * 360 / 4095``; no clamping, no drive_mode."""
+    return ticks_to_units(ticks, cal, _all(RobotUnit.DEGREES))
+
+
+def degrees_to_ticks(deg: np.ndarray, cal: Calibration, *,
+                     rounding: Rounding = "lerobot") -> np.ndarray:
+    """Inverse of :func:`ticks_to_degrees`: ``int(v * 4095 / 360 + (m+M)/2)``."""
+    return units_to_ticks(_joint_columns(deg, "degrees"), cal, _all(RobotUnit.DEGREES),
+                          rounding=rounding)
+
+
+def ticks_to_range_m100_100(ticks: np.ndarray, cal: Calibration, *,
+                            clamp: bool = True) -> np.ndarray:
+    """LeRobot RANGE_M100_100: range ends at -100/+100, negated when drive_mode is 1."""
+    return ticks_to_units(ticks, cal, _all(RobotUnit.RANGE_M100_100), clamp=clamp)
+
+
+def range_m100_100_to_ticks(pct: np.ndarray, cal: Calibration, *, rounding: Rounding = "lerobot",
+                            clamp: bool = True) -> np.ndarray:
+    return units_to_ticks(_joint_columns(pct, "range_m100_100 values"), cal,
+                          _all(RobotUnit.RANGE_M100_100), rounding=rounding, clamp=clamp)
+
+
+def ticks_to_range_0_100(ticks: np.ndarray, cal: Calibration, *, clamp: bool = True) -> np.ndarray:
+    """LeRobot RANGE_0_100: range ends at 0/100, mirrored (100 - n) when drive_mode is 1."""
+    return ticks_to_units(ticks, cal, _all(RobotUnit.RANGE_0_100), clamp=clamp)
+
+
+def range_0_100_to_ticks(pct: np.ndarray, cal: Calibration, *, rounding: Rounding = "lerobot",
+                         clamp: bool = True) -> np.ndarray:
+    return units_to_ticks(_joint_columns(pct, "range_0_100 values"), cal,
+                          _all(RobotUnit.RANGE_0_100), rounding=rounding, clamp=clamp)
 
 
 # -- raw encoder and sign-magnitude registers ------------------------------------------
