@@ -145,6 +145,25 @@ class Arm:
         raise RuntimeError(f"{MOTOR_NAMES[lagging]} does not follow: at {present[lagging]:.0f} "
                            f"ticks after {MAX_STEPS} steps toward {goal[lagging]:.0f}")
 
+    def track(self, goal_ticks: np.ndarray) -> np.ndarray:
+        """One teleoperation command: toward ``goal_ticks`` by at most the envelope's step
+        cap, inside the envelope (a goal beyond it stops at its edge), frozen joints held.
+        Returns what was sent. Needs ``with arm.motion():``."""
+        if not self._moving:
+            raise RuntimeError("track needs `with arm.motion():` (torque off on exit)")
+        present = self.read_ticks().astype(float)
+        goal = np.clip(np.rint(np.asarray(goal_ticks, dtype=float)),
+                       np.ceil(self.envelope.low_ticks), np.floor(self.envelope.high_ticks))
+        for j, joint in enumerate(MOTOR_NAMES):
+            if joint in self.frozen:
+                goal[j] = present[j]
+        cap = 0.9 * self.envelope.max_step_ticks
+        # between where it is and a goal inside the envelope: a joint resting outside it
+        # heads back in, which the envelope allows
+        target = np.rint(present + np.clip(goal - present, -cap, cap))
+        self.bus.write_goals(target, self.envelope, present)
+        return target
+
     def settle(self, goal: np.ndarray, settle_ticks: float) -> np.ndarray:
         """Read until every joint is within ``settle_ticks`` of ``goal`` or stops moving."""
         deadline = time.monotonic() + SETTLE_TIMEOUT_S

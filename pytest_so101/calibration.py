@@ -177,12 +177,12 @@ def _arm_ids(root: Path) -> list[str]:
 
 
 def find_calibration(arm_id: str, environ: Mapping[str, str] | None = None, *,
-                     option: str = "--so101-calibration") -> Path:
+                     option: str = "--so101-calibration", leader: bool = False) -> Path:
     """Path of ``<arm_id>.json`` under every robot-name folder LeRobot has used.
 
-    Followers are preferred over leaders; an id found in two follower folders with
-    different contents is ambiguous and an error. ``option`` is the command-line flag
-    the id came from, named in messages.
+    Followers are preferred over leaders (leaders over followers with ``leader``); an id
+    found in two folders of that kind with different contents is ambiguous and an error.
+    ``option`` is the command-line flag the id came from, named in messages.
     """
     root = calibration_root(environ)
     candidates = [root / folder / f"{arm_id}.json" for folder in ROBOT_FOLDERS]
@@ -193,8 +193,8 @@ def find_calibration(arm_id: str, environ: Mapping[str, str] | None = None, *,
             f"no calibration for this arm id under {root} "
             f"(searched {', '.join(ROBOT_FOLDERS)}; arm ids found: {listing})",
             source=option, value=arm_id)
-    followers = [p for p in hits if p.parent.parent.name == "robots"]
-    chosen = followers or hits
+    wanted = "teleoperators" if leader else "robots"
+    chosen = [p for p in hits if p.parent.parent.name == wanted] or hits
     if len({files.read_bytes(p, "calibration file") for p in chosen}) > 1:
         raise config_error(
             "arm id is ambiguous: differing files in " + ", ".join(str(p) for p in chosen),
@@ -203,13 +203,16 @@ def find_calibration(arm_id: str, environ: Mapping[str, str] | None = None, *,
 
 
 def resolve_calibration(path_or_id: str, environ: Mapping[str, str] | None = None, *,
-                        option: str = "--so101-calibration") -> Calibration:
-    """Load a calibration given a file path or an arm id (``option`` names the flag)."""
+                        option: str = "--so101-calibration", leader: bool = False
+                        ) -> Calibration:
+    """Load a calibration given a file path or an arm id (``option`` names the flag; an id
+    is looked up among leaders first with ``leader``)."""
     candidate = _expand(path_or_id)
     looks_like_path = candidate.suffix == ".json" or os.sep in path_or_id or "/" in path_or_id
     if looks_like_path or files.is_regular(candidate):
         return load_calibration(candidate)
-    return load_calibration(find_calibration(path_or_id, environ, option=option))
+    return load_calibration(find_calibration(path_or_id, environ, option=option,
+                                             leader=leader))
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .checks import CheckResult, Inputs, run_checks
+from .dataset_checks import TRACKING_DEG
 from .errors import So101ConfigError
 from .features import FEATURES
 from .joints import MOTOR_NAMES
@@ -67,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tolerance-z", type=_positive, default=Tolerances.z, metavar="STD",
                         help=f"advisory normalized-near-zero tolerance in std (default "
                         f"{Tolerances.z:g})")
+    parser.add_argument("--dataset", metavar="FOLDER", help="a recorded LeRobot dataset "
+                        "(meta/info.json, meta/stats.json, data/**/*.parquet): its stats file "
+                        "against its frames, its frames' frame and limits (through --mapping), "
+                        "and action - observation.state at rest")
+    parser.add_argument("--tracking-deg", type=_positive, default=TRACKING_DEG, metavar="DEG",
+                        help="largest action - observation.state at rest in a dataset (default "
+                        f"{TRACKING_DEG:g})")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     return parser
 
@@ -138,6 +146,24 @@ def _registers(port: str, calibration) -> Line:
     return Line(title, status, not failed, failed)
 
 
+def _dataset(path: str, inputs: Inputs, tracking_deg: float) -> list[Line]:
+    """The dataset checks, one line each."""
+    from .dataset import load_dataset
+    from .dataset_checks import run_dataset_checks
+
+    results, _ = run_dataset_checks(load_dataset(path), inputs, rest_offset_deg=tracking_deg,
+                                    flavor="cli")
+    lines = []
+    for r in results:
+        marginal = [m for m in r.measurements if m.outcome is Outcome.MARGINAL]
+        status = (f"FAIL on {', '.join(dict.fromkeys(m.joint for m in r.failed))}" if r.failed
+                  else f"skipped: {r.skipped}" if r.skipped and not r.measurements
+                  else f"marginal on {', '.join(dict.fromkeys(m.joint for m in marginal))}"
+                  if marginal else "ok")
+        lines.append(Line(f"dataset: {r.title}", status, not r.failed, r.failed, marginal))
+    return lines
+
+
 def _solve(path: str, inputs: Inputs) -> tuple[Line, str]:
     """The paired poses' map as a [sim_to_robot] table, and how the poses and the declared
     map agree with it."""
@@ -161,7 +187,9 @@ def _print_text(lines: list[Line], out) -> None:
     for line in lines:
         print(f"  {line.title:<{width}} {line.status}", file=out)
     print(file=out)
-    for joint in MOTOR_NAMES:
+    others = [m.joint for line in lines for m in line.failed + line.marginal
+              if m.joint not in MOTOR_NAMES]
+    for joint in [*MOTOR_NAMES, *dict.fromkeys(others)]:
         failed = [m for line in lines for m in line.failed if m.joint == joint]
         marginal = [m for line in lines for m in line.marginal if m.joint == joint]
         if not failed and not marginal:
@@ -196,9 +224,10 @@ def _as_json(lines: list[Line]) -> dict:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if not any((args.calibration, args.stats, args.mapping, args.mjcf, args.solve_map)):
+    if not any((args.calibration, args.stats, args.mapping, args.mjcf, args.solve_map,
+                args.dataset)):
         build_parser().error("give at least one of --calibration, --stats, --mapping, --mjcf, "
-                             "--solve-map")
+                             "--solve-map, --dataset")
     solved_map = ""
     try:
         inputs = _load(args)
@@ -207,6 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.solve_map:
             solve_line, solved_map = _solve(args.solve_map, inputs)
             lines.append(solve_line)
+        if args.dataset:
+            lines += _dataset(args.dataset, inputs, args.tracking_deg)
     except So101ConfigError as exc:
         if args.json:
             print(json.dumps({"ok": False, "error": str(exc)}))
@@ -223,7 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             ("calibration", inputs.calibration.source if inputs.calibration else None),
             ("stats", inputs.stats.label if inputs.stats else None),
             ("mapping", inputs.mapping.source if inputs.mapping else None),
-            ("mjcf", args.mjcf), ("port", args.port), ("poses", args.solve_map)) if value]
+            ("mjcf", args.mjcf), ("port", args.port), ("poses", args.solve_map),
+            ("dataset", args.dataset)) if value]
         print(f"so101-diagnose: {'; '.join(used)}")
         _print_text(lines, sys.stdout)
         if solved_map:

@@ -17,7 +17,7 @@ import pytest
 
 from .errors import So101ConfigError
 from .measurement import USER_PROPERTY, Evidence
-from .stash import FROZEN_KEY, MEASUREMENTS_KEY, REPORTER_KEY, context_of
+from .stash import FLEET_KEY, MEASUREMENTS_KEY, REPORTER_KEY, context_of, frozen_joints
 
 if TYPE_CHECKING:
     from .calibration import Calibration
@@ -33,9 +33,20 @@ EMBEDDED_MODEL = "so101-new-calib"     # the model the twin embeds
 
 
 @pytest.fixture(scope="session")
-def so101_context(pytestconfig: pytest.Config) -> So101Context:
-    """Everything this run loaded: options (with where each came from) and the user's files."""
-    return context_of(pytestconfig)
+def so101_fleet_arm(request: pytest.FixtureRequest) -> str | None:
+    """The arm of the arms file this test runs on (``--so101-arms``): its id, a
+    session-scoped parameter, so every arm fixture is set up once per arm, one arm at a
+    time (fleet_plugin.py); None in a run of one arm."""
+    return getattr(request, "param", None)
+
+
+@pytest.fixture(scope="session")
+def so101_context(pytestconfig: pytest.Config, so101_fleet_arm: str | None) -> So101Context:
+    """Everything this run loaded: options (with where each came from) and the user's files;
+    in a fleet run, the current arm's."""
+    if so101_fleet_arm is None:
+        return context_of(pytestconfig)
+    return pytestconfig.stash[FLEET_KEY].contexts[so101_fleet_arm]
 
 
 @pytest.fixture(scope="session")
@@ -286,10 +297,15 @@ def so101_bus(so101_context: So101Context, request: pytest.FixtureRequest):
 
     twin = request.getfixturevalue("so101_twin")
     port = twin.port if twin is not None else so101_context.settings["port"].value
+    claim = _claim_fleet_arm(request.config, so101_context, str(port))
     try:
-        bus = FeetechBus(str(port)).connect()
+        bus, failed = FeetechBus(str(port)).connect(), None
     except BusError as exc:
-        pytest.fail(f"pytest-so101: {exc}", pytrace=False)
+        failed = str(exc)
+    if failed is not None:                       # one line, outside the except: no chain
+        if claim is not None:
+            claim.release()
+        pytest.fail(f"pytest-so101: {failed}", pytrace=False)
     capture = request.config.pluginmanager.getplugin("capturemanager")
     if capture is not None:
         with capture.global_and_fixture_disabled():
@@ -301,7 +317,32 @@ def so101_bus(so101_context: So101Context, request: pytest.FixtureRequest):
         yield bus
     finally:
         interrupts.unwatch(bus.broadcast_torque_off)
-        bus.close()
+        try:
+            if claim is not None:                # the next arm: nothing left switched on
+                bus.disable_torque()
+        finally:
+            bus.close()
+            if claim is not None:
+                claim.release()
+
+
+def _claim_fleet_arm(config: pytest.Config, ctx: So101Context, port: str):
+    """In a fleet run, the process claims the arm's port before talking on it: only an arm
+    it was dealt, and only one no other process holds (a second run on the same arms, a
+    worker that was not dealt it). None outside a fleet run."""
+    if ctx.arm_id is None:
+        return None
+    from .bus.ports import PortClaimedError, claim_port
+
+    run = config.stash[FLEET_KEY]
+    if ctx.arm_id not in run.mine:
+        pytest.fail(f"pytest-so101: arm {ctx.arm_id} was not dealt to this process "
+                    f"({', '.join(run.mine)}); it never talks to it", pytrace=False)
+    worker = getattr(config, "workerinput", {}).get("workerid", "the main process")
+    try:
+        return claim_port(port, f"worker {worker}, arm {ctx.arm_id}")
+    except PortClaimedError as exc:
+        pytest.fail(f"pytest-so101: arm {ctx.arm_id}: {exc}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -334,7 +375,7 @@ def so101_arm(so101_bus, so101_calibration: Calibration, so101_context: So101Con
     from .safety import SafetyEnvelope
 
     arm = Arm(so101_bus, so101_calibration, SafetyEnvelope.from_calibration(so101_calibration),
-              so101_context.mapping, frozen=pytestconfig.stash.setdefault(FROZEN_KEY, {}))
+              so101_context.mapping, frozen=frozen_joints(pytestconfig, so101_context.arm_id))
     try:
         yield arm
     finally:
@@ -352,7 +393,8 @@ def so101_baseline(so101_context: So101Context, so101_calibration: Calibration,
 
     settings = so101_context.settings
     reporter = request.config.stash.get(REPORTER_KEY, None)
-    arm_id = reporter.arm_id() if reporter is not None else Path(so101_calibration.source).stem
+    arm_id = so101_context.arm_id or (reporter.arm_id() if reporter is not None else
+                                      Path(so101_calibration.source).stem)
     try:
         path = Path(str(settings["baseline"].value)) if settings["baseline"].value else \
             latest_baseline(Path(str(settings["report"].value)), arm_id)
@@ -406,3 +448,132 @@ def so101_check(request: pytest.FixtureRequest) -> Callable[..., list[Measuremen
         return selected
 
     return check
+
+
+@pytest.fixture(scope="session")
+def so101_tracking_deg(so101_context: So101Context) -> float:
+    """Largest steady-state error (deg): ``--so101-tracking-deg``."""
+    return float(so101_context.settings["tracking_deg"].value)
+
+
+@dataclass(frozen=True)
+class Leader:
+    """The leader of a teleoperated pair: its calibration file, and (when an arm that
+    file describes is on a bus) the arm, read only, and what its readings prove."""
+
+    calibration: Calibration
+    arm: object | None = None            # an Arm; its torque is never switched on
+    twin: object | None = None           # the leader twin's EmulatorProcess
+    evidence: Evidence = Evidence.PHYSICAL
+    absent: str = ""                     # why there is no arm, when there is none
+
+    def require_arm(self) -> None:
+        if self.arm is None:
+            pytest.skip(self.absent)
+
+
+@pytest.fixture(scope="session")
+def so101_leader(so101_context: So101Context, tmp_path_factory: pytest.TempPathFactory):
+    """The leader arm: on hardware ``--so101-leader-port`` with
+    ``--so101-leader-calibration``; on the twin a leader twin of its own (configured as
+    LeRobot's SOLeader, calibrated by the scripted procedure, ``--so101-leader-twin-fault``
+    applied). With ``--so101-leader-calibration`` on the twin only the files are compared
+    (the leader twin is not the arm that file describes)."""
+    from .arm import Arm
+    from .bus.feetech import BusError, FeetechBus
+    from .calibration import load_calibration, resolve_calibration
+    from .safety import SafetyEnvelope
+
+    s = so101_context.settings
+    given = s["leader_calibration"].value
+    try:
+        calibration = resolve_calibration(str(given), option="--so101-leader-calibration",
+                                          leader=True) if given else None
+    except So101ConfigError as exc:
+        pytest.fail(f"pytest-so101: {exc}", pytrace=False)
+    if s["hardware"].value:
+        if calibration is None or not s["leader_port"].value:
+            pytest.skip("no leader: give --so101-leader-port and --so101-leader-calibration")
+        port, emulator = str(s["leader_port"].value), None
+    elif calibration is not None:
+        yield Leader(calibration, absent="no leader arm present: the twin's leader is an arm "
+                     f"of its own, not the one {calibration.source} describes; run with "
+                     "--hardware and --so101-leader-port")
+        return
+    else:
+        from .bus.process import EmulatorProcess
+
+        out = tmp_path_factory.mktemp("leader") / "leader_calibration.json"
+        args = ["--role", "leader", "--calibration-out", str(out)]
+        args += ["--mjcf", str(s["mjcf"].value)] if s["mjcf"].value else []
+        for fault in str(s["leader_twin_fault"].value or "").split(","):
+            args += ["--twin-fault", fault.strip()] if fault.strip() else []
+        emulator = EmulatorProcess(*args).start()
+        calibration, port = load_calibration(out), emulator.port
+    try:
+        bus = FeetechBus(port).connect()
+    except BusError as exc:
+        if emulator is not None:
+            emulator.stop()
+        pytest.fail(f"pytest-so101: the leader: {exc}", pytrace=False)
+    arm = Arm(bus, calibration, SafetyEnvelope.from_calibration(calibration),
+              so101_context.mapping)
+    try:
+        yield Leader(calibration, arm, emulator,
+                     Evidence.TWIN if emulator is not None else Evidence.PHYSICAL)
+    finally:
+        bus.close()
+        if emulator is not None:
+            emulator.stop()
+
+
+@dataclass(frozen=True)
+class DatasetChecks:
+    """The dataset suite's results by name (:func:`dataset_checks.result_names`), and the
+    offset at rest with its histograms."""
+
+    results: dict
+    offset: object | None
+
+
+@pytest.fixture(scope="session")
+def so101_dataset_checks(so101_context: So101Context, so101_joint_limits: JointLimits,
+                         so101_tracking_deg: float) -> DatasetChecks:
+    """Every dataset check run once on ``--so101-dataset``; skips without one."""
+    from .checks import Inputs
+    from .dataset import load_dataset
+    from .dataset_checks import run_dataset_checks
+
+    path = so101_context.settings["dataset"].value
+    if not path:
+        pytest.skip("no dataset: pass --so101-dataset FOLDER (a local LeRobot dataset)")
+    try:
+        dataset = load_dataset(str(path))
+        inputs = Inputs(so101_context.calibration, None, so101_context.mapping,
+                        so101_joint_limits, so101_context.tolerances)
+        results, offset = run_dataset_checks(dataset, inputs,
+                                             rest_offset_deg=so101_tracking_deg)
+    except So101ConfigError as exc:
+        pytest.fail(f"pytest-so101: {exc}", pytrace=False)
+    return DatasetChecks({r.name: r for r in results}, offset)
+
+
+@pytest.fixture
+def so101_histogram(request: pytest.FixtureRequest) -> Callable[..., None]:
+    """Attach a histogram (inline SVG) to the test's row of the HTML report; nothing
+    without pytest-html."""
+    from .report.html import histogram_svg
+
+    def attach(title: str, unit: str, edges, counts, *, limit: float | None = None,
+               marked: float | None = None) -> None:
+        try:
+            extras = request.getfixturevalue("extras")
+        except pytest.FixtureLookupError:
+            return
+        import pytest_html
+
+        extras.append(pytest_html.extras.html(histogram_svg(title, unit, list(edges),
+                                                            list(counts), limit=limit,
+                                                            marked=marked)))
+
+    return attach

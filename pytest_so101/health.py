@@ -82,17 +82,20 @@ class Setting:
     value: int
     persists: bool = True
     joints: tuple[str, ...] = MOTOR_NAMES
+    #: Written by the follower only (SOFollower.configure); a leader (SOLeader.configure)
+    #: gets configure_motors and the operating mode.
+    follower_only: bool = False
 
 
 LEROBOT_SETTINGS = (
     Setting("Return_Delay_Time", 0),
     Setting("Operating_Mode", 0),
-    Setting("P_Coefficient", 16),
-    Setting("I_Coefficient", 0),
-    Setting("D_Coefficient", 32),
-    Setting("Max_Torque_Limit", 500, joints=("gripper",)),
-    Setting("Protection_Current", 250, joints=("gripper",)),
-    Setting("Overload_Torque", 25, joints=("gripper",)),
+    Setting("P_Coefficient", 16, follower_only=True),
+    Setting("I_Coefficient", 0, follower_only=True),
+    Setting("D_Coefficient", 32, follower_only=True),
+    Setting("Max_Torque_Limit", 500, joints=("gripper",), follower_only=True),
+    Setting("Protection_Current", 250, joints=("gripper",), follower_only=True),
+    Setting("Overload_Torque", 25, joints=("gripper",), follower_only=True),
     Setting("Acceleration", 254, persists=False),
     Setting("Maximum_Acceleration", 254, persists=False),
 )
@@ -103,9 +106,11 @@ LEROBOT_CONNECT = ("connect the arm once with LeRobot (lerobot-calibrate, lerobo
                    "...: SOFollower.connect runs configure(), which writes them)")
 
 
-def lerobot_settings(joint: str) -> dict[str, int]:
-    """The register values LeRobot writes to this joint's servo (Phase: bit 4 cleared)."""
-    return {s.register: s.value for s in LEROBOT_SETTINGS if joint in s.joints}
+def lerobot_settings(joint: str, *, leader: bool = False) -> dict[str, int]:
+    """The register values LeRobot writes to this joint's servo of a follower (or of a
+    leader) when it connects (Phase: bit 4 cleared)."""
+    return {s.register: s.value for s in LEROBOT_SETTINGS
+            if joint in s.joints and not (leader and s.follower_only)}
 
 
 # -- what is read --------------------------------------------------------------------------
@@ -407,13 +412,14 @@ def check_status(samples: Sequence[HealthSample], records: Sequence[ServoRecord]
     return out
 
 
-def check_lerobot_settings(records: Sequence[ServoRecord], evidence: Evidence
-                           ) -> list[Measurement]:
+def check_lerobot_settings(records: Sequence[ServoRecord], evidence: Evidence, *,
+                           leader: bool = False) -> list[Measurement]:
     """The EEPROM settings LeRobot writes when it connects (Return_Delay_Time, Operating_Mode,
     P/I/D, Phase bit 4, the gripper's torque limits) equal its values; the RAM ones
     (Acceleration, Maximum_Acceleration), which LeRobot rewrites at every connect and a
     power cycle resets, are advisory. Each difference named with its register and the
-    value LeRobot writes."""
+    value LeRobot writes. A ``leader`` is held to what SOLeader writes (no P/I/D, no
+    gripper limits)."""
     out = []
     for rec in records:
         if rec.error:
@@ -423,7 +429,8 @@ def check_lerobot_settings(records: Sequence[ServoRecord], evidence: Evidence
         r = rec.registers
         for persists in (True, False):
             wanted = [s for s in LEROBOT_SETTINGS
-                      if s.persists == persists and rec.joint in s.joints]
+                      if s.persists == persists and rec.joint in s.joints
+                      and not (leader and s.follower_only)]
             differ = [(s.register, str(r[s.register]), str(s.value))
                       for s in wanted if r[s.register] != s.value]
             if persists and r["Phase"] & PHASE_FULL_ANGLE:

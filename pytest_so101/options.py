@@ -51,8 +51,14 @@ class OptionSpec:
 OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("hardware", "use the real arm on --so101-port (default: no hardware)",
                kind="bool", default=False, short_flag="--hardware"),
-    OptionSpec("port", "serial port of the real arm, e.g. /dev/ttyACM0 (required with "
-               "--hardware)", env="SO101_PORT", metavar="PATH"),
+    OptionSpec("port", "serial port of the real arm, e.g. /dev/ttyACM0, or a pyserial URL "
+               "(socket://HOST:PORT, rfc2217://HOST:PORT) (required with --hardware)",
+               env="SO101_PORT", metavar="PATH_OR_URL"),
+    OptionSpec("arms", "a fleet: the arms file (TOML: arm id -> port or pyserial URL, "
+               "calibration, optional mapping and stats); every arm is a real arm (the "
+               "--hardware path), one at a time per process; with pytest -n N each worker "
+               "owns its share of the arms (docs/fleet.md)", kind="path", env="SO101_ARMS",
+               metavar="FILE.toml"),
     OptionSpec("allow_motion", "permit tests that move a real arm (read-only without it)",
                kind="bool", default=False, short_flag="--allow-motion"),
     OptionSpec("calibration", "LeRobot calibration JSON, or an arm id looked up under "
@@ -77,6 +83,17 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("twin_arm", "twin only: the twin is the arm this calibration file describes "
                "(default: an arm of its own that calibrates itself), to check "
                "--so101-calibration against an arm", kind="path"),
+    OptionSpec("leader_port", "serial port of the leader arm (teleoperation suite, with "
+               "--hardware)", env="SO101_LEADER_PORT", metavar="PATH"),
+    OptionSpec("leader_calibration", "the leader's LeRobot calibration JSON "
+               "(teleoperators/so_leader/ID.json), or its id", kind="path_or_id",
+               env="SO101_LEADER_CALIBRATION"),
+    OptionSpec("leader_twin_fault", "twin only: physical faults of the emulated leader, as "
+               "--so101-twin-fault (e.g. elbow_flex:stale=193, its zero 17 deg off)",
+               metavar="JOINT:KIND[=N],..."),
+    OptionSpec("dataset", "a recorded LeRobot dataset folder (meta/info.json, meta/stats.json, "
+               "data/**/*.parquet) for the dataset suite", kind="path", env="SO101_DATASET",
+               metavar="DIR"),
     OptionSpec("report", "folder for the HTML report, the acceptance record and baselines",
                kind="path", default="reports", metavar="DIR"),
     OptionSpec("accept", "store this run as the arm's next accepted baseline (only if it "
@@ -100,7 +117,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("repeatability_mm", "mechanics: largest spread of those returns at the "
                "gripperframe site, through the model's forward kinematics", kind="float",
                default=2.0, metavar="MM"),
-    OptionSpec("tracking_deg", "mechanics: largest steady-state error after a step (a joint "
+    OptionSpec("tracking_deg", "largest steady-state error: after a step (mechanics), between "
+               "follower and leader (teleoperation), action - state at rest (datasets) (a joint "
                "may settle anywhere within its play: half the backlash bound, and more)",
                kind="float", default=2.0, metavar="DEG"),
     OptionSpec("settle_s", "mechanics: settle time after a step beyond which it is MARGINAL "
@@ -169,7 +187,8 @@ def resolve_settings(cli: Mapping[str, object], ini: Mapping[str, object],
             break
         else:
             resolved[spec.name] = Setting(spec.default, "default")
-    if resolved["hardware"].value and not resolved["port"].value:
+    if resolved["hardware"].value and not resolved["port"].value and \
+            not resolved["arms"].value:
         raise config_error("--hardware needs the arm's serial port: pass --so101-port PATH "
                            "(or set SO101_PORT)", source="--hardware")
     if resolved["stats_dataset"].value is not None and resolved["stats"].value is None:

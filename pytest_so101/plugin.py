@@ -23,8 +23,12 @@ from .fixtures import (  # noqa: F401  (pytest finds the fixtures on the plugin 
     so101_check,
     so101_configuration,
     so101_context,
+    so101_dataset_checks,
     so101_emulator,
+    so101_fleet_arm,
+    so101_histogram,
     so101_joint_limits,
+    so101_leader,
     so101_mapping,
     so101_observer,
     so101_picture,
@@ -32,17 +36,21 @@ from .fixtures import (  # noqa: F401  (pytest finds the fixtures on the plugin 
     so101_sim,
     so101_stats,
     so101_tolerances,
+    so101_tracking_deg,
     so101_twin,
 )
 from .measurement import POSE_PROPERTY, USER_PROPERTY
 from .options import OPTIONS, resolve_settings
 from .stash import (
+    ARM_PROPERTY,
     CONTEXT_KEY,
+    FLEET_KEY,
     FROZEN_KEY,
     MEASUREMENTS_KEY,
     REPORTER_KEY,
     SETTINGS_KEY,
     context_of,
+    frozen_joints,
 )
 
 FILE_OPTIONS = ("calibration", "stats", "mapping")
@@ -70,6 +78,8 @@ def pytest_configure(config: pytest.Config) -> None:
                             "without --allow-motion)")
     config.addinivalue_line("markers", "so101_at_rest: needs the arm resting as the user left "
                             "it; runs before every other test")
+    config.addinivalue_line("markers", "so101_leader: checks the leader arm of a pair (a "
+                            "failure does not hold the follower's joints)")
     config.addinivalue_line("markers", "so101_guided: a person moves the arm when asked "
                             "(skipped without --so101-guided)")
     if not hasattr(config, "workerinput"):
@@ -80,9 +90,12 @@ def pytest_configure(config: pytest.Config) -> None:
             {spec.name: config.getoption(spec.dest) for spec in OPTIONS},
             {spec.name: config.getini(spec.ini) for spec in OPTIONS},
             cwd=Path(config.invocation_params.dir), ini_dir=Path(ini_dir))
-        config.stash[SETTINGS_KEY] = settings
         config.stash[FROZEN_KEY] = {}
-        _validate_arm_options(settings, config)
+        if settings["arms"].value:
+            settings = _configure_fleet(config, settings)
+        else:
+            _validate_arm_options(settings, config)
+        config.stash[SETTINGS_KEY] = settings
         if any(settings[name].value is not None for name in FILE_OPTIONS):
             from .context import load_context
 
@@ -93,6 +106,18 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"pytest-so101: {exc}") from None
     if CONTEXT_KEY in config.stash or settings["hardware"].value:
         _start_reporting(config, Path(str(settings["report"].value)))
+
+
+def _configure_fleet(config: pytest.Config, settings: dict) -> dict:
+    """``--so101-arms``: the arms file checked, the arms dealt (fleet_plugin.py); returns
+    the run's settings (the hardware path)."""
+    from .fleet_plugin import MAIN, FleetPlugin, configure_fleet
+
+    run, settings = configure_fleet(config, settings)
+    config.stash[FLEET_KEY] = run
+    worker = config.workerinput["workerid"] if hasattr(config, "workerinput") else MAIN
+    config.pluginmanager.register(FleetPlugin(run, worker), "so101-fleet")
+    return settings
 
 
 def _validate_arm_options(settings: dict, config: pytest.Config) -> None:
@@ -106,7 +131,9 @@ def _validate_arm_options(settings: dict, config: pytest.Config) -> None:
         raise config_error("is a file, not a folder for the reports",
                            source=settings["report"].origin, value=str(report))
     if settings["hardware"].value:
-        port = str(settings["port"].value)
+        from .bus.ports import check_port
+
+        port = check_port(str(settings["port"].value), source=settings["port"].origin)
         if "://" not in port and not Path(port).exists():
             raise config_error("no such serial port; is the arm's USB adapter plugged in "
                                "(ls /dev/ttyACM* /dev/ttyUSB*)?", source=settings["port"].origin,
@@ -114,7 +141,8 @@ def _validate_arm_options(settings: dict, config: pytest.Config) -> None:
         workers = getattr(config.option, "numprocesses", None)
         if workers not in (None, 0) or hasattr(config, "workerinput"):
             raise config_error("one arm, one process: pytest -n would have several processes "
-                               "talk on the same serial port at once; run without -n",
+                               "talk on the same serial port at once; run without -n, or "
+                               "give each worker its own arms with --so101-arms FILE.toml",
                                source="--hardware", value=f"-n {workers}")
         return
     if settings["twin_fault"].value:
@@ -172,6 +200,10 @@ def _collapse_the_html_table(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     settings = config.stash.get(SETTINGS_KEY, None)
+    if FLEET_KEY in config.stash:
+        from .fleet_plugin import header_lines as fleet_lines
+
+        return fleet_lines(config.stash[FLEET_KEY], settings)
     if settings is None or not (settings["hardware"].value or CONTEXT_KEY in config.stash):
         return []
     from .report_header import header_lines
@@ -191,7 +223,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         reason="moves the arm: pass --allow-motion to permit motion on hardware")
     no_guide = pytest.mark.skip(reason="a person moves the arm when asked: pass "
                                 "--so101-guided (on the twin a scripted operator does it)")
-    items.sort(key=lambda item: (item.get_closest_marker("so101_at_rest") is None,
+    rank = _arm_rank(config)
+    items.sort(key=lambda item: (rank(item),
+                                 item.get_closest_marker("so101_at_rest") is None,
                                  item.get_closest_marker("so101_motion") is not None))
     for item in items:
         if item.get_closest_marker("so101_hardware") and not on_hardware:
@@ -203,19 +237,37 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(no_guide)
 
 
+def _arm_rank(config: pytest.Config):
+    """A fleet run goes arm by arm, in the order the process owns them (0 otherwise)."""
+    run = config.stash.get(FLEET_KEY, None)
+    if run is None:
+        return lambda item: 0
+    from .fleet_plugin import arm_of
+
+    order = {arm: k for k, arm in enumerate(run.mine)}
+    return lambda item: order.get(arm_of(item), -1)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     """A read-only test that failed freezes the joints it failed on (all six when it names
-    none but used the arm): later motion tests do not move them."""
+    none but used the arm): later motion tests do not move them. A check of the leader
+    arm (``so101_leader``) freezes nothing: the follower's joints are not in question."""
     report = yield
     if report.when == "call" and report.failed and \
-            item.get_closest_marker("so101_motion") is None:
+            item.get_closest_marker("so101_motion") is None and \
+            item.get_closest_marker("so101_leader") is None:
         joints = {m.joint for m in item.stash.get(MEASUREMENTS_KEY, []) if not m.passed}
         if not joints and {"so101_bus", "so101_arm"} & set(getattr(item, "fixturenames", ())):
             from .joints import MOTOR_NAMES
 
             joints = set(MOTOR_NAMES)
-        frozen = item.config.stash.setdefault(FROZEN_KEY, {})
+        arm = None
+        if FLEET_KEY in item.config.stash:
+            from .fleet_plugin import arm_of
+
+            arm = arm_of(item)
+        frozen = frozen_joints(item.config, arm)
         for joint in joints:
             frozen.setdefault(joint, item.nodeid)
     return report
@@ -244,4 +296,4 @@ class _StripMeasurements:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         report.user_properties[:] = [p for p in report.user_properties
-                                     if p[0] not in (USER_PROPERTY, POSE_PROPERTY)]
+                                     if p[0] not in (USER_PROPERTY, POSE_PROPERTY, ARM_PROPERTY)]

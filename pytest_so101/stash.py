@@ -9,16 +9,26 @@ import pytest
 from .options import Setting
 
 if TYPE_CHECKING:
-    from .context import So101Context
+    from .context import FleetRun, So101Context
     from .measurement import Measurement
 
 SETTINGS_KEY = pytest.StashKey[dict[str, Setting]]()
 REPORTER_KEY = pytest.StashKey[object]()
 CONTEXT_KEY = pytest.StashKey["So101Context"]()
 MEASUREMENTS_KEY = pytest.StashKey[list["Measurement"]]()
-#: Joints whose read-only checks failed in this run (joint -> the failing test): motion
-#: tests never move them.
-FROZEN_KEY = pytest.StashKey[dict[str, str]]()
+#: Joints whose read-only checks failed in this run, per arm (the fleet arm's id, None for
+#: the one arm of a run without --so101-arms): joint -> the failing test. Motion tests
+#: never move them.
+FROZEN_KEY = pytest.StashKey[dict[str | None, dict[str, str]]]()
+#: The test report property naming the fleet arm and the worker a test ran on (JSON).
+ARM_PROPERTY = "so101_arm"
+#: The fleet of a run with --so101-arms.
+FLEET_KEY: pytest.StashKey[FleetRun] = pytest.StashKey()
+
+
+def frozen_joints(config: pytest.Config, arm_id: str | None = None) -> dict[str, str]:
+    """The frozen joints of one arm (joint -> the read-only test that failed on it)."""
+    return config.stash.setdefault(FROZEN_KEY, {}).setdefault(arm_id, {})
 
 
 def context_of(config: pytest.Config) -> So101Context:

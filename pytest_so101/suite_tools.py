@@ -3,6 +3,7 @@ one table check on one joint (pytest's side of :mod:`pytest_so101.checks`)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 import pytest
@@ -32,3 +33,32 @@ def run_table_check(results: dict[str, CheckResult], check: Check, joint: str,
     if not measurements:
         pytest.skip(f"{check.title}: does not apply to {joint}")
     so101_check(measurements)
+
+
+def at_a_terminal(config: pytest.Config) -> bool:
+    """Whether a person can be asked: stdin is a terminal once pytest's capture (which
+    points it at /dev/null during a test) is suspended, and this is not an xdist worker."""
+    if hasattr(config, "workerinput"):
+        return False
+    capture = config.pluginmanager.getplugin("capturemanager")
+    if capture is None:
+        return sys.stdin is not None and sys.stdin.isatty()
+    capture.suspend_global_capture(in_=True)
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    finally:
+        capture.resume_global_capture()
+
+
+def ask(config: pytest.Config, text: str) -> str:
+    """Ask the person at the terminal (pytest's capture suspended meanwhile); their
+    answer line."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    if capture is not None:
+        capture.suspend_global_capture(in_=True)
+    try:
+        print(f"\n[so101 guided] {text}", flush=True)
+        return sys.stdin.readline()
+    finally:
+        if capture is not None:
+            capture.resume_global_capture()

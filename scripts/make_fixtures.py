@@ -33,6 +33,8 @@ from pytest_so101.joints import (
     SO101_NEW_CALIB_LIMITS,
     SO101_OLD_CALIB_LIMITS,
 )
+from pytest_so101.mapping import JointMap
+from pytest_so101.recording import read_through, teleop_recording, write_dataset
 from pytest_so101.scenarios import SCENARIOS
 
 # -- calibration (LeRobot layout) -------------------------------------------------------
@@ -445,6 +447,42 @@ def build_scenarios(out: Path, base: Path) -> list[Path]:
     return written
 
 
+# -- recorded datasets (LeRobot v3.0) ---------------------------------------------------
+# A teleoperated session of the example arm pair on the embedded model (illustrative:
+# 4 episodes of 25 s at 30 fps), written three ways. The truth each one carries is in its
+# meta/so101_truth.json, for the tests: no check reads that file.
+DRIFT_JOINT, DRIFT_DEG = "elbow_flex", 17.0      # lerobot #3758's 17 deg on one joint
+
+
+def build_datasets(out: Path) -> list[Path]:
+    recording = teleop_recording(SO101_NEW_CALIB_LIMITS, episodes=4, seconds=25.0, seed=101,
+                                 reach=0.7)
+    degrees = JointMap(_degrees_offset(), _degrees_scale(), np.ones(N_JOINTS),
+                       name="sim->lerobot-degrees")
+    state = read_through(recording.follower_rad, degrees)
+    action = read_through(recording.leader_rad, degrees)
+    drifted = action.copy()
+    drifted[:, MOTOR_NAMES.index(DRIFT_JOINT)] += DRIFT_DEG
+    radians = JointMap.identity("sim radians")
+    sets = {
+        "healthy": (state, action, {"frame": "lerobot-degrees", "rest_offset_deg": {}}),
+        "drifted_joint": (state, drifted, {"frame": "lerobot-degrees",
+                                           "rest_offset_deg": {DRIFT_JOINT: DRIFT_DEG}}),
+        "radians": (read_through(recording.follower_rad, radians),
+                    read_through(recording.leader_rad, radians),
+                    {"frame": "sim radians (MuJoCo qpos)", "rest_offset_deg": {}}),
+    }
+    written = []
+    for name, (obs, act, truth) in sets.items():
+        root = out / name
+        if root.exists():
+            shutil.rmtree(root)             # generated entirely
+        write_dataset(root, obs, act, recording.episode, recording.fps)
+        _write(root / "meta" / "so101_truth.json", json.dumps(truth, indent=4) + "\n")
+        written += sorted(p for p in root.rglob("*") if p.is_file())
+    return written
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] /
@@ -455,6 +493,7 @@ def main() -> None:
     if scenarios.exists():
         shutil.rmtree(scenarios)            # generated entirely: no stale scenario survives
     written += build_scenarios(scenarios, args.out)
+    written += build_datasets(args.out / "datasets")
     for path in written:
         print(path)
 

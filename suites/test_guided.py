@@ -10,8 +10,6 @@ torque off.
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
 from pytest_so101.diagnosis import drive_mode_reverses, explain_reversed
@@ -28,41 +26,9 @@ from pytest_so101.guided import (
 from pytest_so101.joints import MOTOR_NAMES
 from pytest_so101.mapping import RAD_TO_DEG
 from pytest_so101.measurement import Evidence, Measurement
+from pytest_so101.suite_tools import ask, at_a_terminal
 
 pytestmark = pytest.mark.so101_guided
-
-
-class TerminalOperator:
-    """The person at the terminal: pytest's capture is suspended while they are asked."""
-
-    def __init__(self, config: pytest.Config) -> None:
-        self.capture = config.pluginmanager.getplugin("capturemanager")
-
-    def perform(self, move: PhysicalMove) -> None:
-        self.capture.suspend_global_capture(in_=True)
-        try:
-            print(f"\n[so101 guided] {describe(move)}, about {MOVE_DEG:.0f} degrees, then "
-                  "press Enter (s then Enter skips this joint)", flush=True)
-            answer = sys.stdin.readline()
-        finally:
-            self.capture.resume_global_capture()
-        if answer.strip().lower() == "s":
-            pytest.skip("skipped by the person at the terminal")
-
-
-def at_a_terminal(config: pytest.Config) -> bool:
-    """Whether a person can be asked: stdin is a terminal once pytest's capture (which
-    points it at /dev/null during a test) is suspended, and this is not an xdist worker."""
-    if hasattr(config, "workerinput"):
-        return False
-    capture = config.pluginmanager.getplugin("capturemanager")
-    if capture is None:
-        return sys.stdin is not None and sys.stdin.isatty()
-    capture.suspend_global_capture(in_=True)
-    try:
-        return sys.stdin is not None and sys.stdin.isatty()
-    finally:
-        capture.resume_global_capture()
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +38,19 @@ def operator(so101_twin, so101_sim, pytestconfig):
     if not at_a_terminal(pytestconfig):
         pytest.skip("guided checks need a person at a terminal (not CI, not pytest -n)")
     return TerminalOperator(pytestconfig), Evidence.PHYSICAL
+
+
+class TerminalOperator:
+    """The person at the terminal, asked through :func:`ask`."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def perform(self, move: PhysicalMove) -> None:
+        answer = ask(self.config, f"{describe(move)}, about {MOVE_DEG:.0f} degrees, then press "
+                     "Enter (s then Enter skips this joint)")
+        if answer.strip().lower() == "s":
+            pytest.skip("skipped by the person at the terminal")
 
 
 @pytest.mark.parametrize("joint", MOTOR_NAMES)

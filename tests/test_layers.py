@@ -12,7 +12,8 @@ from tests.helpers import REPO
 PACKAGE = REPO / "pytest_so101"
 LOWER = ["frames", "mapping", "calibration", "stats", "joints", "errors", "options",
          "measurement", "chain", "invariants", "fingerprint", "diagnosis", "scenarios",
-         "checks", "gravity", "tolerances", "features", "files", "poses"]
+         "checks", "gravity", "tolerances", "features", "files", "poses", "dataset",
+         "dataset_checks", "recording", "teleop"]
 UPPER = ("sim", "bus", "plugin", "arm", "report_header", "suites", "guided", "suite_tools",
          "fixtures")
 

@@ -1,9 +1,11 @@
 """``so101-twin``: serve an emulated SO-101 bus (six STS3215 servos) on a pseudo-terminal.
 
     so101-twin serve [--pace] [--fault 3:noise=4] [--raw 2=1300] [--control SOCKET]
+    so101-twin serve --tcp 127.0.0.1:0
 
-prints the pty path as the first line on stdout, then serves until SIGINT or SIGTERM
-and exits with status 0, the pty closed. Point any Feetech client at that path.
+prints the port as the first line on stdout (the pty path, or ``socket://HOST:PORT`` with
+``--tcp``, port 0 choosing a free one), then serves until SIGINT or SIGTERM and exits with
+status 0, the port closed. Point any Feetech client at it (pyserial opens the URL).
 
     so101-twin calibrate-with-lerobot --robot-id ID --out-dir DIR [serve options]
 
@@ -20,7 +22,7 @@ import sys
 
 from ..joints import MOTOR_IDS
 from ..scenarios import SCENARIOS, scenario
-from .emulator import BusEmulator, PtyServer
+from .emulator import BusEmulator, LinkError, PtyServer, TcpServer
 from .protocol import BAUD_RATES, MAX_ID
 from .servo import Faults, HealthFaults, SimpleShaft, VirtualServo, set_fault
 
@@ -105,7 +107,7 @@ def build_twin_servos(args: argparse.Namespace):
         calibration = load_calibration(args.calibration) if args.calibration else None
         arm, servos, calibration = build_twin(mjcf=args.mjcf, calibration=calibration,
                                               faults=faults, start_keyframe=args.start,
-                                              seed=args.seed)
+                                              seed=args.seed, role=args.role)
         if args.calibration_out:
             write_calibration_file(calibration, args.calibration_out)
     except FileExistsError:
@@ -185,6 +187,10 @@ def parser() -> argparse.ArgumentParser:
                        + ", ".join(SCENARIOS))
     serve.add_argument("--scenarios-dir", metavar="DIR", default="fixtures/scenarios",
                        help="where the scenarios' files are (default fixtures/scenarios)")
+    serve.add_argument("--role", choices=("follower", "leader"), default="follower",
+                       help="twin: a follower (default) or a leader arm: another arm, "
+                       "configured as LeRobot's SOLeader does (no P/I/D, torque off: a person "
+                       "moves it); serve one of each for a teleoperated pair")
     serve.add_argument("--start", default="zero", metavar="KEYFRAME",
                        help="twin: keyframe the arm starts in (default zero; rest = folded)")
     serve.add_argument("--ids", help="simple: comma-separated servo ids (default 1..6)")
@@ -207,6 +213,11 @@ def parser() -> argparse.ArgumentParser:
                        help="Unix socket taking JSON-line commands (fault, clear_faults, "
                        "set_raw, place, pace, state)")
     serve.add_argument("--seed", type=int, default=0, help="seed of the read noise")
+    serve.add_argument("--tcp", metavar="HOST:PORT",
+                       help="serve on this TCP address instead of a pty, one client at a "
+                       "time, as ser2net serves a USB adapter in raw mode (the first line "
+                       "printed is socket://HOST:PORT; port 0 chooses a free one); the line "
+                       "runs at 1 Mbaud whatever the client sets")
     calibrate = sub.add_parser(
         "calibrate-with-lerobot", help="serve a twin and calibrate it with lerobot-calibrate",
         description="Serve a twin (any serve option may follow) and calibrate it with "
@@ -269,6 +280,17 @@ def calibrate_with_lerobot(args: argparse.Namespace, serve_args: list[str]) -> i
     return 0
 
 
+def parse_tcp_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:PORT`` for IPv6) -> (host, port); SystemExit with one line
+    when it is not one."""
+    host, sep, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise SystemExit(f"so101-twin: --tcp must be HOST:PORT with a port 0..65535 (0: a "
+                         f"free one), e.g. 127.0.0.1:0, got {text!r}")
+    return host, int(port)
+
+
 def apply_scenario(args: argparse.Namespace, argv: list[str]) -> argparse.Namespace:
     """Re-parse with the scenario's twin options first (explicit options still apply)."""
     from pathlib import Path
@@ -294,10 +316,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.scenario:
         args = apply_scenario(args, argv)
     args.arm = None
+    address = parse_tcp_address(args.tcp) if args.tcp else None
     servos = build_servos(args)
     try:
         server = PtyServer(BusEmulator(servos), pace=args.pace, control_path=args.control,
-                           arm=args.arm)
+                           arm=args.arm) if address is None else \
+            TcpServer(BusEmulator(servos), *address, pace=args.pace,
+                      control_path=args.control, arm=args.arm)
+    except LinkError as exc:
+        raise SystemExit(f"so101-twin: --tcp {args.tcp}: cannot listen there "
+                         f"({exc.strerror or exc})") from None
     except OSError as exc:
         raise SystemExit(f"so101-twin: --control {args.control}: cannot listen there "
                          f"({exc.strerror or exc})") from None

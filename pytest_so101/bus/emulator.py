@@ -2,7 +2,8 @@
 
 :class:`BusEmulator` is the bus logic (which servo hears a packet, what it answers; a
 second servo on a duplicated id answers at the same moment, the two replies colliding);
-:class:`PtyServer` runs it behind a pty for the unmodified ``scservo_sdk`` client: it
+:class:`PtyServer` runs it behind a pty for the unmodified ``scservo_sdk`` client
+(:class:`TcpServer` on a TCP port, as ser2net serves a USB adapter: ``socket://``): it
 keeps its own end of the slave open (so the client's close/reopen in ``setBaudRate``
 works), reads the baud the client set on the tty (servos only hear packets at their
 ``Baud_Rate``), can pace replies at the wire rate (10 bits a byte plus Return_Delay_Time,
@@ -209,8 +210,14 @@ class BusEmulator:
         return None  # unknown or malformed: a servo ignores it
 
 
-class PtyServer:
-    """Serve a :class:`BusEmulator` on a new pseudo-terminal until :meth:`stop`."""
+class BusServer:
+    """Serve a :class:`BusEmulator` on a link until :meth:`stop`: the bus logic, late and
+    paced replies, and the control socket. The link (a pty, a TCP socket) is the
+    subclass's: it registers its file objects, reads bytes, writes replies and says at
+    what baud the client talks."""
+
+    #: One-way latency of the link itself, taken out of paced replies (s).
+    link_latency_s = 0.0
 
     def __init__(self, emulator: BusEmulator, *, pace: bool = False,
                  control_path: str | None = None, arm: object = None) -> None:
@@ -218,18 +225,14 @@ class PtyServer:
         self.arm = arm                # the twin's TwinArm, if any (place, q in state)
         self.pace = pace
         self.control_path = control_path
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)
-        self.pty_latency_s = pty_one_way_latency(self.master, self.slave)
-        os.set_blocking(self.master, False)
-        self.port = os.ttyname(self.slave)
+        self.port = ""
+        self.clients: int | None = None   # clients that had the line so far (TCP links)
         self._parser = PacketParser()
         self._late: list[tuple[float, int, bytes]] = []
         self._seq = 0
         self._late_until: dict[int, float] = {}   # servo id -> when its last late reply goes
         self._stopping = False
         self._selector = selectors.DefaultSelector()
-        self._selector.register(self.master, selectors.EVENT_READ, "bus")
         self._listener: socket.socket | None = None
         if control_path:
             if os.path.exists(control_path):
@@ -249,26 +252,25 @@ class PtyServer:
             self._listener.close()
             if self.control_path and os.path.exists(self.control_path):
                 os.unlink(self.control_path)
-        for fd in (self.master, self.slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
 
+    # -- the link (subclasses) ---------------------------------------------------------
     def _write(self, data: bytes) -> None:
-        try:
-            os.write(self.master, data)
-        except BlockingIOError:
-            pass  # nobody reads the port: a real bus would drop these bytes too
+        raise NotImplementedError
 
-    def _on_bus_bytes(self) -> None:
-        try:
-            data = os.read(self.master, 4096)
-        except (BlockingIOError, OSError):
-            return
+    def _baud(self) -> int:
+        """The baud the client talks at (servos hear only packets at their Baud_Rate)."""
+        raise NotImplementedError
+
+    def _on_link(self, key: selectors.SelectorKey) -> None:
+        """A file object the link registered is readable."""
+        raise NotImplementedError
+
+    # -- the bus -----------------------------------------------------------------------
+    def _on_bus_bytes(self, data: bytes) -> None:
+        """Bytes from the client: answer every complete packet, late or paced as set."""
         arrived = time.perf_counter()
         for packet in self._parser.feed(data):
-            baud = tty_baud(self.slave)
+            baud = self._baud()
             replies = self.emulator.handle(packet, time.monotonic(), baud)
             wire = len(packet.raw)
             for reply in replies:
@@ -282,8 +284,8 @@ class PtyServer:
                     heapq.heappush(self._late, (due, self._seq, reply.data))
                     continue
                 if self.pace:
-                    # The pty is not the wire: take its own latency out of both directions.
-                    deadline = arrived - 2 * self.pty_latency_s + reply.return_delay_s + \
+                    # The link is not the wire: take its own latency out of both directions.
+                    deadline = arrived - 2 * self.link_latency_s + reply.return_delay_s + \
                         wire_seconds(wire, baud)
                     while time.perf_counter() < deadline:
                         pass
@@ -314,7 +316,8 @@ class PtyServer:
             if self.arm is not None:
                 self.arm.advance(now)
                 q = [self.arm.q(j) for j in range(len(self.emulator.servos))]
-            return {"ok": True, "port": self.port, "q_sim_rad": q, "servos": {
+            return {"ok": True, "port": self.port, "clients": self.clients, "q_sim_rad": q,
+                    "servos": {
                 s.servo_id: {"present": s.present_ticks(now), "raw": s.shaft.raw(now),
                              "torque": s.get("Torque_Enable"), "lock": s.get("Lock"),
                              "homing": s.signed("Homing_Offset"),
@@ -361,14 +364,143 @@ class PtyServer:
                 if self._late:
                     timeout = max(0.0, min(timeout, self._late[0][0] - time.perf_counter()))
                 for key, _ in self._selector.select(timeout):
-                    if key.data == "bus":
-                        self._on_bus_bytes()
-                    elif key.data == "accept":
+                    if key.data == "accept":
                         conn, _ = self._listener.accept()
                         self._selector.register(conn, selectors.EVENT_READ, "control")
-                    else:
+                    elif key.data == "control":
                         self._on_control(key.fileobj)
+                    else:
+                        self._on_link(key)
                 while self._late and self._late[0][0] <= time.perf_counter():
                     self._write(heapq.heappop(self._late)[2])
         finally:
             self.close()
+
+
+class PtyServer(BusServer):
+    """Serve a :class:`BusEmulator` on a new pseudo-terminal until :meth:`stop`."""
+
+    def __init__(self, emulator: BusEmulator, *, pace: bool = False,
+                 control_path: str | None = None, arm: object = None) -> None:
+        super().__init__(emulator, pace=pace, control_path=control_path, arm=arm)
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        self.link_latency_s = pty_one_way_latency(self.master, self.slave)
+        os.set_blocking(self.master, False)
+        self.port = os.ttyname(self.slave)
+        self._selector.register(self.master, selectors.EVENT_READ, "bus")
+
+    def close(self) -> None:
+        super().close()
+        for fd in (self.master, self.slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def _write(self, data: bytes) -> None:
+        try:
+            os.write(self.master, data)
+        except BlockingIOError:
+            pass  # nobody reads the port: a real bus would drop these bytes too
+
+    def _baud(self) -> int:
+        return tty_baud(self.slave)
+
+    def _on_link(self, key: selectors.SelectorKey) -> None:
+        try:
+            data = os.read(self.master, 4096)
+        except (BlockingIOError, OSError):
+            return
+        self._on_bus_bytes(data)
+
+
+class LinkError(OSError):
+    """The link (the TCP address) cannot be served."""
+
+
+class TcpServer(BusServer):
+    """Serve a :class:`BusEmulator` on a TCP port, as a serial-to-network server (ser2net in
+    raw mode) serves a USB adapter: pyserial reaches it as ``socket://HOST:PORT``.
+
+    One client at a time, as one serial line has one other end: a second connection is
+    closed at once. The line's speed is the server's (``baud``), not the client's: a raw
+    TCP link carries no baud setting, as with ser2net's configured speed.
+    """
+
+    def __init__(self, emulator: BusEmulator, host: str, port: int, *,
+                 baud: int = 1_000_000, pace: bool = False, control_path: str | None = None,
+                 arm: object = None) -> None:
+        try:
+            self._server = socket.create_server((host, port))
+        except OSError as exc:
+            raise LinkError(exc.errno, exc.strerror or str(exc)) from None
+        super().__init__(emulator, pace=pace, control_path=control_path, arm=arm)
+        self.baud = baud
+        self._server.setblocking(False)
+        bound_host, bound_port = self._server.getsockname()[:2]
+        self.port = f"socket://{bound_host}:{bound_port}"
+        self._client: socket.socket | None = None
+        self.clients = 0
+        self._selector.register(self._server, selectors.EVENT_READ, "listen")
+
+    def close(self) -> None:
+        self._drop_client()
+        super().close()
+        self._server.close()
+
+    def _drop_client(self) -> None:
+        if self._client is not None:
+            try:
+                self._selector.unregister(self._client)
+            except (KeyError, ValueError):
+                pass
+            self._client.close()
+            self._client = None
+            self._parser = PacketParser()       # a half packet dies with its connection
+
+    def _client_alive(self) -> bool:
+        """False once the client hung up (its end-of-file waits, unread, on the socket)."""
+        if not select.select([self._client], [], [], 0)[0]:
+            return True
+        try:
+            return self._client.recv(1, socket.MSG_PEEK) != b""
+        except OSError:
+            return False
+
+    def _write(self, data: bytes) -> None:
+        if self._client is None:
+            return                               # nobody on the line: the bytes are lost
+        try:
+            self._client.sendall(data)
+        except OSError:
+            self._drop_client()
+
+    def _baud(self) -> int:
+        return self.baud
+
+    def _on_link(self, key: selectors.SelectorKey) -> None:
+        if key.data == "listen":
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            if self._client is not None and not self._client_alive():
+                self._drop_client()              # it hung up: its EOF is not read yet
+            if self._client is not None:
+                conn.close()                     # the line is taken: one client at a time
+                return
+            self.clients += 1
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn.settimeout(1.0)                 # a client that stops reading is dropped
+            self._client = conn
+            self._selector.register(conn, selectors.EVENT_READ, "bus")
+            return
+        try:
+            data = self._client.recv(4096)
+        except OSError:
+            data = b""
+        if not data:
+            self._drop_client()
+            return
+        self._on_bus_bytes(data)

@@ -19,6 +19,7 @@ import errno
 import select
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -68,6 +69,10 @@ ID_ADDRESS = REGISTERS["ID"].address
 READ_CHUNK = 4096
 
 
+#: How often a port that cannot be waited on with select (rfc2217) is looked at (s).
+POLL_S = 0.0002
+
+
 class BusError(RuntimeError):
     """A bus problem, described in one line (port, servo, joint, operation)."""
 
@@ -81,6 +86,61 @@ class _TryError(Exception):
         self.problems = problems
         self.silent = silent or set()
         self.tries = 1
+
+
+def url_port_handler(scs):
+    """The SDK's ``PortHandler`` with its port opened by ``serial.serial_for_url`` (so a
+    ``socket://`` or ``rfc2217://`` URL is a port), and the baud changed on the open port
+    rather than by closing and reopening it (a network serial server takes one client: a
+    reconnect can find the old connection not yet gone). Everything else, the timeouts
+    included, is the SDK's."""
+    import serial
+
+    class UrlPortHandler(scs.PortHandler):
+        def setupPort(self, cflag_baud: int) -> bool:  # noqa: N802 (the SDK's name)
+            if self.is_open:
+                self.closePort()
+            with warnings.catch_warnings():       # pyserial's rfc2217 uses setName()
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self.ser = serial.serial_for_url(self.port_name, baudrate=self.baudrate,
+                                                 bytesize=serial.EIGHTBITS, timeout=0)
+            self.is_open = True
+            self.ser.reset_input_buffer()
+            self.tx_time_per_byte = (1000.0 / self.baudrate) * 10.0
+            return True
+
+        def setBaudRate(self, baudrate: int) -> bool:  # noqa: N802
+            if not self.is_open or self.getCFlagBaud(baudrate) <= 0:
+                return super().setBaudRate(baudrate)
+            self.baudrate = baudrate
+            self.ser.baudrate = baudrate          # rfc2217 sends it; a raw socket has none
+            self.tx_time_per_byte = (1000.0 / self.baudrate) * 10.0
+            return True
+
+    return UrlPortHandler
+
+
+def _selectable(ser: object) -> bool:
+    """Can ``select`` wait on the port (a device, a socket), or must it be polled?"""
+    try:
+        return isinstance(ser.fileno(), int)
+    except Exception:
+        return False
+
+
+def _network_reason(exc: Exception) -> str:
+    """pyserial's 'Could not open port socket://...: [Errno 111] Connection refused', as
+    the reason alone."""
+    text = str(exc)
+    for known, said in (("Connection refused", "connection refused"),
+                        ("timed out", "no answer (timed out)"),
+                        ("Name or service not known", "unknown host"),
+                        ("No route to host", "no route to host"),
+                        ("RFC2217", "the server does not speak RFC 2217 (is it raw TCP? "
+                         "then use socket://)")):
+        if known in text:
+            return said
+    return text
 
 
 @dataclass(frozen=True)
@@ -139,19 +199,28 @@ class FeetechBus:
         self._tainted: set[int] = set()        # servos that may have replies in flight
         self._checks: dict[int, int] = {}      # check reads sent, per servo
         self._identity: dict[int, bytes] = {}  # firmware, model and ID bytes first read
+        self._selectable = True
 
     # -- connection --------------------------------------------------------------------
     def connect(self) -> FeetechBus:
         import scservo_sdk as scs
         import serial
 
+        from .ports import is_url
+
         self._scs = scs
-        self._ph = scs.PortHandler(self.port)
+        self._ph = url_port_handler(scs)(self.port) if is_url(self.port) else \
+            scs.PortHandler(self.port)
         self._pk = scs.PacketHandler(0)
         try:
             ok = self._ph.openPort() and self._ph.setBaudRate(self.baudrate)
         except serial.SerialException as exc:
             code = getattr(exc, "errno", None)
+            if is_url(self.port):
+                raise BusError(f"{self.port}: cannot connect: {_network_reason(exc)}; is the "
+                               "serial server there running (ser2net, a labgrid exporter "
+                               "with its place acquired, so101-twin serve --tcp) and free "
+                               "(one client at a time)?") from None
             if code == errno.ENOENT or "No such file" in str(exc):
                 raise BusError(f"{self.port}: no such port; is the arm's USB adapter "
                                "plugged in (ls /dev/ttyACM* /dev/ttyUSB*)?") from None
@@ -164,6 +233,7 @@ class FeetechBus:
                            f"{exc.__class__.__name__}: {exc}") from exc
         if not ok:
             raise BusError(f"{self.port}: cannot set {self.baudrate} baud")
+        self._selectable = _selectable(self._ph.ser)
         return self
 
     def close(self) -> None:
@@ -222,16 +292,32 @@ class FeetechBus:
         except Exception as exc:
             who = ", ".join(self._who(i) for i in servo_ids) if len(servo_ids) == 1 else \
                 f"all servos (id {', '.join(map(str, servo_ids))})"
+            hint = "is the network serial server still there (it serves one client at a " \
+                "time)?" if "://" in self.port else "is the USB adapter still plugged in?"
             raise BusError(f"{self.port}: {who}: {exc.__class__.__name__}: {exc} "
-                           f"({operation}); is the USB adapter still plugged in?") from exc
+                           f"({operation}); {hint}") from exc
 
     # -- one exchange on the wire ------------------------------------------------------
     def _read_available(self, timeout_s: float) -> bytes:
         """The bytes that have arrived, waiting up to ``timeout_s`` for the first."""
         ph = self._ph
-        if timeout_s > 0 and not ph.getBytesAvailable():
-            select.select([ph.ser], [], [], timeout_s)
-        return bytes(ph.readPort(READ_CHUNK))       # the port never blocks (timeout 0)
+        ready = bool(ph.getBytesAvailable())
+        if timeout_s > 0 and not ready:
+            if self._selectable:
+                ready = bool(select.select([ph.ser], [], [], timeout_s)[0])
+            else:                    # rfc2217: bytes come through pyserial's reader thread
+                deadline = time.monotonic() + timeout_s
+                while not (ready := bool(ph.getBytesAvailable())) and \
+                        time.monotonic() < deadline:
+                    time.sleep(POLL_S)
+        data = bytes(ph.readPort(READ_CHUNK))       # the port never blocks (timeout 0)
+        if not self._selectable:     # rfc2217 hands over one queued piece per read
+            while more := ph.readPort(READ_CHUNK):
+                data += bytes(more)
+        if ready and not data and "://" in self.port:
+            raise ConnectionError("the server closed the connection (another client has "
+                                  "the line, or it stopped)")
+        return data
 
     def _exchange(self, request: bytes, expected: dict[int, int], *,
                   untaint: bool = True) -> dict[int, Packet]:

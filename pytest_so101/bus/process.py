@@ -1,4 +1,5 @@
-"""Start, command and stop an ``so101-twin serve`` process from Python (tests, fixtures)."""
+"""Start, command and stop an ``so101-twin serve`` process from Python (tests, fixtures),
+and ``ser2net`` exporting a port over TCP."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ class EmulatorError(RuntimeError):
 
 
 class EmulatorProcess:
-    """An emulated arm in its own process; ``port`` is the pty path to connect to.
+    """An emulated arm in its own process; ``port`` is the pty path to connect to (or
+    ``socket://HOST:PORT`` when served with ``--tcp``).
 
     Use as a context manager; :meth:`stop` sends SIGTERM and checks the clean exit.
     """
@@ -35,13 +37,25 @@ class EmulatorProcess:
         self._sock: socket.socket | None = None
 
     def start(self) -> EmulatorProcess:
+        return self.launch().ready()
+
+    def launch(self) -> EmulatorProcess:
+        """Start the process without waiting for it (:meth:`ready` waits): several arms
+        start side by side."""
         cmd = [sys.executable, "-m", "pytest_so101.bus.cli", "serve", "--control",
                self.control_path, *self.args]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      stdin=subprocess.DEVNULL, text=True)
-        ready, _, _ = select.select([self.proc.stdout], [], [], self.startup_timeout_s)
+        self._launched = time.monotonic()
+        return self
+
+    def ready(self) -> EmulatorProcess:
+        """Wait (at most ``startup_timeout_s`` from the launch) for the port and the control
+        socket; EmulatorError with the process's last line when it does not start."""
+        wait = self.startup_timeout_s - (time.monotonic() - self._launched)
+        ready, _, _ = select.select([self.proc.stdout], [], [], max(0.0, wait))
         line = self.proc.stdout.readline().strip() if ready else ""
-        if not line.startswith("/dev/"):
+        if not line.startswith(("/dev/", "socket://")):
             self.proc.kill()
             _, err = self.proc.communicate(timeout=5)
             raise EmulatorError(f"so101-twin serve did not start ({' '.join(self.args)}): "
@@ -103,13 +117,7 @@ class EmulatorProcess:
             self._sock = None
         if self.proc is None:
             return 0
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout_s)
         self.proc.stdout.close()
         self.proc.stderr.close()
         self._tmp.cleanup()
@@ -120,3 +128,129 @@ class EmulatorProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def free_tcp_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now (the OS's choice)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def wait_listening(host: str, port: int, timeout_s: float, proc: subprocess.Popen | None = None,
+                   what: str = "the server") -> None:
+    """Wait until something accepts TCP connections on ``host:port`` (EmulatorError after
+    ``timeout_s``, or as soon as ``proc`` exits)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            pass
+        if proc is not None and proc.poll() is not None:
+            raise EmulatorError(f"{what} exited with status {proc.returncode} before "
+                                f"listening on {host}:{port}")
+        if time.monotonic() > deadline:
+            raise EmulatorError(f"{what} did not listen on {host}:{port} within "
+                                f"{timeout_s:g} s")
+        time.sleep(0.05)
+
+
+def stop_process(proc: subprocess.Popen, timeout_s: float = 10.0) -> int:
+    """SIGTERM, wait, kill if it hangs; the exit status."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=timeout_s)
+    return proc.returncode
+
+
+class Ser2netProcess:
+    """``ser2net`` exporting one serial device (e.g. a twin's pty) on a TCP port, as a lab
+    host exports a USB adapter: ``protocol`` ``rfc2217`` (telnet with the baud carried,
+    ``rfc2217://``) or ``raw`` (``socket://``). ``url`` is what pyserial opens.
+
+    ``chardelay`` off makes ser2net pass bytes on at once instead of waiting for a pause
+    of a few characters (its default, which labgrid's exporter keeps). TCP_NODELAY is on:
+    otherwise a reply sent in pieces waits for the client's delayed ACK (40 ms).
+    """
+
+    def __init__(self, device: str, *, host: str = "127.0.0.1", port: int = 0,
+                 protocol: str = "rfc2217", speed: int = 1_000_000, chardelay: bool = True,
+                 startup_timeout_s: float = 10.0) -> None:
+        if protocol not in ("rfc2217", "raw"):
+            raise ValueError(f"protocol must be rfc2217 or raw, got {protocol!r}")
+        self.device, self.host, self.protocol, self.speed = device, host, protocol, speed
+        self.port = port or free_tcp_port(host)
+        self.chardelay = chardelay
+        self.startup_timeout_s = startup_timeout_s
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        # ign_set_control: a pty has no modem lines, so ser2net never answers DTR/RTS.
+        return f"rfc2217://{self.host}:{self.port}?ign_set_control" \
+            if self.protocol == "rfc2217" else f"socket://{self.host}:{self.port}"
+
+    def command(self, binary: str = "ser2net") -> list[str]:
+        accepter = "telnet(rfc2217),tcp(nodelay)" if self.protocol == "rfc2217" else "tcp(nodelay)"
+        lines = ["connection: &so101",
+                 f"  accepter: {accepter},{self.host},{self.port}",
+                 f"  connector: serialdev(nouucplock=true),{self.device},{self.speed}n81,local",
+                 "  options:", "    max-connections: 1"]
+        if not self.chardelay:
+            lines.append("    chardelay: false")
+        return [binary, "-d", "-n", "-Y", "\n".join(lines)]
+
+    def start(self) -> Ser2netProcess:
+        import shutil
+
+        binary = shutil.which("ser2net") or ("/usr/sbin/ser2net"
+                                             if os.path.exists("/usr/sbin/ser2net") else None)
+        if binary is None:
+            raise EmulatorError("ser2net not found (Debian: apt-get install ser2net)")
+        self.proc = subprocess.Popen(self.command(binary), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     text=True)
+        try:
+            wait_listening(self.host, self.port, self.startup_timeout_s, self.proc, "ser2net")
+        except EmulatorError as exc:
+            self.stop()
+            err = (self.proc.stderr.read() or "").strip().splitlines()[-1:] \
+                if self.proc.poll() is not None else []
+            raise EmulatorError(f"{exc}{': ' + err[0] if err else ''}") from None
+        return self
+
+    def stop(self) -> int:
+        if self.proc is None:
+            return 0
+        code = stop_process(self.proc)
+        if self.proc.stderr is not None and not self.proc.stderr.closed:
+            self.proc.stderr.close()
+        return code
+
+    def __enter__(self) -> Ser2netProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_all(emulators: list[EmulatorProcess]) -> list[EmulatorProcess]:
+    """Start emulated arms side by side (a fleet starts in the time of its slowest arm);
+    if one fails, the others are stopped and its EmulatorError raised."""
+    try:
+        for emulator in emulators:
+            emulator.launch()
+        for emulator in emulators:
+            emulator.ready()
+    except BaseException:
+        for emulator in emulators:
+            if emulator.proc is not None:
+                emulator.stop()
+        raise
+    return emulators

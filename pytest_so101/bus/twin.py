@@ -29,7 +29,7 @@ import numpy as np
 from ..calibration import Calibration, MotorCalibration
 from ..frames import RESOLUTION, TICKS_PER_RAD
 from ..health import PHASE_FULL_ANGLE, lerobot_settings
-from ..joints import GRIPPER, MOTOR_IDS, MOTOR_NAMES, WRIST_ROLL
+from ..joints import GRIPPER, MOTOR_IDS, MOTOR_NAMES, N_JOINTS, WRIST_ROLL
 from ..sim.model import SimModel
 from .servo import VirtualServo
 from .twin_fault import TwinFault
@@ -215,11 +215,12 @@ def install_calibration(servo: VirtualServo, motor: MotorCalibration) -> None:
     servo.set("Max_Position_Limit", motor.range_max)
 
 
-def configure_like_lerobot(servo: VirtualServo, joint: str) -> None:
+def configure_like_lerobot(servo: VirtualServo, joint: str, *, leader: bool = False) -> None:
     """The settings LeRobot's SOFollower.configure writes on every connect (lerobot-calibrate
     connects before it calibrates): Return_Delay_Time 0, Operating_Mode 0, P/I/D 16/0/32,
-    Acceleration 254, Phase bit 4 cleared, and the gripper's torque limits."""
-    for register, value in lerobot_settings(joint).items():
+    Acceleration 254, Phase bit 4 cleared, and the gripper's torque limits; a leader
+    (SOLeader.configure) gets no P/I/D and no gripper limits."""
+    for register, value in lerobot_settings(joint, leader=leader).items():
         servo.set(register, value)
     servo.set("Phase", servo.get("Phase") & ~PHASE_FULL_ANGLE)
 
@@ -267,14 +268,28 @@ def write_calibration_file(calibration: Calibration, path: str | Path) -> None:
         fh.write(text)
 
 
+ROLES = ("follower", "leader")
+
+
+def hidden_assemblies(role: str) -> list[Assembly]:
+    """How the servos of a self-calibrating twin are mounted (raw ticks at sim zero): a
+    leader is another arm than the follower, its horns seated elsewhere."""
+    if role == "leader":
+        return [Assembly(HALF_TURN + 250 - 900 * ((j % 3) - 1)) for j in range(N_JOINTS)]
+    return [Assembly(HALF_TURN + 1500 * ((j % 3) - 1)) for j in range(N_JOINTS)]
+
+
 def build_twin(*, mjcf: str | None = None, calibration: Calibration | None = None,
                faults: list[TwinFault] = (), start_keyframe: str = "zero", seed: int = 0,
-               ids: tuple[int, ...] = MOTOR_IDS) -> tuple[TwinArm, list[VirtualServo],
-                                                           Calibration]:
+               ids: tuple[int, ...] = MOTOR_IDS, role: str = "follower"
+               ) -> tuple[TwinArm, list[VirtualServo], Calibration]:
     """A twin arm with servos, calibrated and configured as LeRobot leaves them: with
     ``calibration`` given, an arm that file describes; otherwise by the scripted LeRobot
     procedure. Mirror faults apply before calibrating, reseat and stale ones after (so the
-    calibration is then stale); backlash is the gears' play, always there."""
+    calibration is then stale); backlash is the gears' play, always there. A ``leader``
+    is configured as SOLeader does (its torque stays off: a person moves it)."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
     sim = SimModel(mjcf) if mjcf else SimModel()
     arm = TwinArm(sim, start_keyframe)
     before = [f for f in faults if f.kind == "mirror"]
@@ -289,7 +304,7 @@ def build_twin(*, mjcf: str | None = None, calibration: Calibration | None = Non
     if calibration is not None:
         assemblies = assemblies_for(calibration, sim.limits.lower_rad, sim.limits.upper_rad)
     else:
-        assemblies = [Assembly(HALF_TURN + 1500 * ((j % 3) - 1)) for j in range(len(ids))]
+        assemblies = hidden_assemblies(role)
     for fault in before:
         assemblies[fault.joint] = fault.apply(assemblies[fault.joint])
     shafts = [TwinShaft(arm, j, a) for j, a in enumerate(assemblies)]
@@ -301,7 +316,7 @@ def build_twin(*, mjcf: str | None = None, calibration: Calibration | None = Non
         for servo, name in zip(servos, MOTOR_NAMES, strict=True):
             install_calibration(servo, calibration.motors[name])
     for servo, name in zip(servos, MOTOR_NAMES, strict=True):
-        configure_like_lerobot(servo, name)
+        configure_like_lerobot(servo, name, leader=role == "leader")
     for fault in after:
         shafts[fault.joint].assembly = fault.apply(shafts[fault.joint].assembly)
     for fault in faults:

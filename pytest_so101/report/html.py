@@ -81,3 +81,41 @@ def measurement_plot_svg(measurements: list[dict], title: str) -> str:
     return (f'<svg class="so101-plot" xmlns="http://www.w3.org/2000/svg" width="{width}" '
             f'height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif">'
             + "".join(parts) + "</svg>")
+
+
+def histogram_svg(title: str, unit: str, edges: list[float], counts: list[int], *,
+                  limit: float | None = None, marked: float | None = None) -> str:
+    """An inline SVG histogram (bars over ``edges``), the allowed band ``+-limit`` shaded
+    and ``marked`` (e.g. the median) drawn as a line. Hand-written like the plot above."""
+    width, height, left, bottom, top = 420, 150, 40, 125, 22
+    lo, hi = edges[0], edges[-1]
+    to_x = _scale(lo, hi, width - 10, left)           # same helper, horizontally
+    tallest = max(counts) or 1
+    parts = [f'<text x="{width / 2}" y="14" text-anchor="middle" font-size="12">'
+             f"{html.escape(title)}</text>"]
+    if limit is not None:
+        a, b = to_x(max(lo, -limit)), to_x(min(hi, limit))
+        parts.append(f'<rect x="{min(a, b):.1f}" y="{top}" width="{abs(b - a):.1f}" '
+                     f'height="{bottom - top}" fill="#e3f2fd"/>')
+    for k, count in enumerate(counts):
+        x0, x1 = to_x(edges[k]), to_x(edges[k + 1])
+        h = (bottom - top) * count / tallest
+        outside = limit is not None and max(abs(edges[k]), abs(edges[k + 1])) > limit
+        parts.append(f'<rect x="{min(x0, x1):.1f}" y="{bottom - h:.1f}" '
+                     f'width="{max(1.0, abs(x1 - x0) - 1):.1f}" height="{h:.1f}" '
+                     f'fill="{COLORS["FAIL"] if outside and count else "#1565c0"}">'
+                     f"<title>{edges[k]:.3g} .. {edges[k + 1]:.3g} {html.escape(unit)}: "
+                     f"{count}</title></rect>")
+    if marked is not None and lo <= marked <= hi:
+        parts.append(f'<line x1="{to_x(marked):.1f}" x2="{to_x(marked):.1f}" y1="{top}" '
+                     f'y2="{bottom}" stroke="#000" stroke-width="1.5"/>')
+    parts.append(f'<line x1="{left}" x2="{width - 10}" y1="{bottom}" y2="{bottom}" '
+                 'stroke="#555"/>')
+    for value in (lo, 0.0, hi):
+        parts.append(f'<text x="{to_x(value):.1f}" y="{bottom + 14}" font-size="9" '
+                     f'text-anchor="middle">{value:.3g}</text>')
+    parts.append(f'<text x="{width - 10}" y="{bottom + 24}" font-size="9" '
+                 f'text-anchor="end">{html.escape(unit)}</text>')
+    return (f'<svg class="so101-histogram" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+            f'height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif">'
+            + "".join(parts) + "</svg>")

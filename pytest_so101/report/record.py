@@ -118,13 +118,19 @@ def _new_temporary(path: Path) -> tuple[int, Path]:
 def write_atomic(path: str | Path, data: dict, *, exclusive: bool = False) -> Path:
     """Write JSON through a temporary file renamed into place; with ``exclusive`` never
     replace an existing file (raises FileExistsError)."""
+    return write_text_atomic(path, json.dumps(data, indent=2, allow_nan=False) + "\n",
+                             exclusive=exclusive)
+
+
+def write_text_atomic(path: str | Path, text: str, *, exclusive: bool = False) -> Path:
+    """Write text (UTF-8) through a temporary file renamed into place (an HTML page, a
+    record); with ``exclusive`` never replace an existing file (raises FileExistsError)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = _new_temporary(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, allow_nan=False)
-            fh.write("\n")
+            fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         if exclusive:

@@ -17,8 +17,8 @@ import pytest
 from ..errors import So101ConfigError
 from ..joints import MOTOR_NAMES
 from ..measurement import POSE_PROPERTY, USER_PROPERTY
-from ..stash import context_of
-from .baseline import accept
+from ..stash import ARM_PROPERTY, FLEET_KEY, context_of
+from .baseline import accept, latest_baseline
 from .record import (
     build_record,
     evidence_by_joint,
@@ -26,6 +26,7 @@ from .record import (
     sha256_file,
     worst_measurement,
     write_atomic,
+    write_text_atomic,
 )
 
 RECORD_NAME = "so101-record.json"
@@ -38,6 +39,14 @@ def measurements_of(report: pytest.TestReport) -> list[dict]:
 
 def poses_of(report: pytest.TestReport) -> list[dict]:
     return [json.loads(value) for key, value in report.user_properties if key == POSE_PROPERTY]
+
+
+def arm_of(report: pytest.TestReport) -> dict | None:
+    """``{"arm", "worker"}`` of a fleet test's report, else None."""
+    for key, value in report.user_properties:
+        if key == ARM_PROPERTY:
+            return json.loads(value)
+    return None
 
 
 def message_of(report: pytest.TestReport) -> str:
@@ -59,7 +68,9 @@ class So101Reporter:
         self.record_path: Path | None = None
         self.accepted: Path | None = None
         self.refused: str | None = None
-        self.poses: dict[str, dict] = {}      # title -> the first pose pair, failed if any
+        self.poses: dict[tuple, dict] = {}   # (arm, title) -> the first pose pair, failed if any
+        self.arms: dict[str, dict] = {}       # fleet: nodeid -> {"arm", "worker"}
+        self.fleet_summary: dict | None = None
 
     @property
     def html_enabled(self) -> bool:
@@ -73,10 +84,13 @@ class So101Reporter:
         found = measurements_of(report)           # the so101 plugin strips them after us
         entry = self.tests.setdefault(report.nodeid, {"nodeid": report.nodeid,
                                                       "outcome": "passed", "measurements": []})
+        arm = arm_of(report)
+        if arm is not None:
+            self.arms[report.nodeid] = arm
         if report.when == "call":
             entry["measurements"] = found
             for pose in poses_of(report):
-                kept = self.poses.setdefault(pose["title"], pose)
+                kept = self.poses.setdefault((arm and arm["arm"], pose["title"]), pose)
                 kept["failed"] = kept["failed"] or pose["failed"]
         if report.failed or report.skipped:
             entry.setdefault("message", message_of(report))
@@ -86,10 +100,10 @@ class So101Reporter:
             entry["outcome"] = "skipped"
 
     # -- provenance --------------------------------------------------------------------
-    def calibration(self):
+    def calibration(self, ctx=None):
         """The run's calibration: the user's, else the twin's own (on an xdist controller,
         where no twin ran, recomputed: the scripted calibration is deterministic)."""
-        ctx = context_of(self.config)
+        ctx = ctx or context_of(self.config)
         if ctx.calibration is not None or ctx.settings["hardware"].value:
             return ctx.calibration
         if self.twin_calibration is None and ctx.settings["twin_arm"].value:
@@ -106,24 +120,28 @@ class So101Reporter:
                                                faults=faults)[2]
         return self.twin_calibration
 
-    def arm_id(self) -> str:
-        cal = self.calibration()
+    def arm_id(self, ctx=None) -> str:
+        ctx = ctx or context_of(self.config)
+        if ctx.arm_id is not None:
+            return ctx.arm_id
+        cal = self.calibration(ctx)
         if cal is None:
             return "unknown"
-        if context_of(self.config).calibration is None:
+        if ctx.calibration is None:
             return TWIN_ARM_ID
         return Path(cal.source).stem
 
-    def provenance(self) -> dict:
-        ctx = context_of(self.config)
+    def provenance(self, ctx=None) -> dict:
+        """Where the run's (or one fleet arm's, ``ctx``) numbers come from."""
+        ctx = ctx or context_of(self.config)
         s = ctx.settings
-        cal = self.calibration()
+        cal = self.calibration(ctx)
         model = str(s["mjcf"].value) if s["mjcf"].value else \
             str(Path(__file__).parents[1] / "sim" / "so101.xml")
         stats = ctx.stats
         mapping = ctx.mapping
         return {
-            "arm_id": self.arm_id(),
+            "arm_id": self.arm_id(ctx),
             "target": "hardware" if s["hardware"].value else "twin",
             "port": s["port"].value if s["hardware"].value else None,
             "calibration": None if cal is None else {
@@ -140,15 +158,20 @@ class So101Reporter:
         }
 
     # -- writing -----------------------------------------------------------------------
+    def _tolerances(self, ctx=None) -> dict:
+        t = (ctx or context_of(self.config)).tolerances
+        return {"deg": t.deg, "z": t.z, "ticks": t.ticks, "marginal_fraction": t.marginal_fraction}
+
     @pytest.hookimpl(tryfirst=True)           # before junitxml writes its file
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if hasattr(self.config, "workerinput") or \
-                not any(t["measurements"] for t in self.tests.values()):
+        if hasattr(self.config, "workerinput"):
             return
-        t = context_of(self.config).tolerances
-        record = build_record(provenance=self.provenance(),
-                              tolerances={"deg": t.deg, "z": t.z, "ticks": t.ticks,
-                                          "marginal_fraction": t.marginal_fraction},
+        if FLEET_KEY in self.config.stash:
+            self._write_fleet(session)
+            return
+        if not any(t["measurements"] for t in self.tests.values()):
+            return
+        record = build_record(provenance=self.provenance(), tolerances=self._tolerances(),
                               tests=list(self.tests.values()))
         self.record_path = write_atomic(self.report_dir / RECORD_NAME, record)
         xml = self._junit()
@@ -171,6 +194,58 @@ class So101Reporter:
             if self.refused and session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED     # asked for, not done
 
+    # -- a fleet: one record and page per arm, and the summary -------------------------
+    def _write_fleet(self, session: pytest.Session) -> None:
+        """Per arm (reports/arms/ID/): the record and the page a run of that arm alone
+        would write, its baseline accepted on request; then the fleet summary."""
+        from ..fleet_plugin import strip_arm
+        from .fleet import FLEET_HTML, FLEET_JSON, arm_summary, fleet_fragment, fleet_summary, page
+
+        run = self.config.stash[FLEET_KEY]
+        accept_asked = bool(context_of(self.config).settings["accept"].value)
+        rows, missing, refused = [], [], []
+        for arm in run.fleet.arms:
+            nodeids = [n for n, a in self.arms.items() if a["arm"] == arm.arm_id]
+            if not nodeids:
+                missing.append(arm.arm_id)
+                continue
+            ctx = run.contexts[arm.arm_id]
+            tests = [{**self.tests[n], "nodeid": strip_arm(n, arm.arm_id)} for n in nodeids]
+            folder = self.report_dir / "arms" / arm.arm_id
+            record = build_record(provenance=self.provenance(ctx),
+                                  tolerances=self._tolerances(ctx), tests=tests)
+            record_path = write_atomic(folder / RECORD_NAME, record)
+            baseline = {"compared_with": None, "accepted": None, "refused": None}
+            try:
+                chosen = ctx.settings["baseline"].value
+                before = Path(str(chosen)) if chosen else \
+                    latest_baseline(self.report_dir, arm.arm_id)
+                baseline["compared_with"] = str(before) if before else None
+                if accept_asked:
+                    baseline["accepted"] = str(accept(record, self.report_dir, arm.arm_id))
+            except So101ConfigError as exc:
+                baseline["refused"] = str(exc)
+            except FileExistsError:
+                baseline["refused"] = "another run took the same baseline number; try again"
+            if baseline["refused"] and accept_asked:
+                refused.append(arm.arm_id)
+            html_path = write_text_atomic(folder / "so101-report.html", page(
+                f"so101 arm {arm.arm_id}", self._overview(ctx, record["tests"], arm.arm_id)))
+            worker = self.arms[nodeids[0]].get("worker")
+            suites = {strip_arm(n, arm.arm_id): self.arms[n].get("suite", "other")
+                      for n in nodeids}
+            rows.append(arm_summary(record, suite_of=suites, worker=worker,
+                                    record_path=str(record_path), report_path=str(html_path),
+                                    baseline=baseline))
+        self.fleet_summary = fleet_summary(rows, arms_file=run.fleet.source,
+                                           workers=run.workers, missing=missing)
+        write_atomic(self.report_dir / FLEET_JSON, self.fleet_summary)
+        write_text_atomic(self.report_dir / FLEET_HTML, page(
+            "so101 fleet", fleet_fragment(self.fleet_summary, self.report_dir)))
+        self.record_path = self.report_dir / FLEET_JSON
+        if (missing or refused) and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED  # an arm untested, or not accepted
+
     def _junit(self):
         from _pytest.junitxml import xml_key
 
@@ -185,6 +260,9 @@ class So101Reporter:
                 "so101: run interrupted (Ctrl-C); torque was switched off on the way out "
                 "(a 'torque could not be confirmed off' line above would say otherwise)",
                 yellow=True)
+        if self.fleet_summary is not None:
+            self._fleet_lines(terminalreporter)
+            return
         all_measurements = [m for t in self.tests.values() for m in t["measurements"]]
         if not all_measurements:
             return
@@ -216,6 +294,33 @@ class So101Reporter:
             tr.write_line(f"so101: accepted as baseline {self.accepted}")
         if self.refused:
             tr.write_line(f"so101: NOT accepted: {self.refused}", red=True)
+
+    def _fleet_lines(self, tr) -> None:
+        """One line per arm: verdict, counts, the failing joints with their checks."""
+        summary = self.fleet_summary
+        tr.section("so101 fleet summary")
+        width = max([len(a["arm_id"]) for a in summary["arms"]] +
+                    [len(m) for m in summary["missing"]] + [3])
+        tr.write_line(f"{'arm':<{width}}  verdict  passed failed skipped  failing joints: "
+                      "checks")
+        for arm in summary["arms"]:
+            n = arm["summary"]
+            failing = "; ".join(f"{', '.join(f['joints']) or '(arm)'}: "
+                                f"{', '.join(f['checks']) or f['nodeid']}"
+                                for f in arm["failures"])
+            tr.write_line(f"{arm['arm_id']:<{width}}  {'PASS' if arm['passed'] else 'FAIL':<7}"
+                          f"  {n['passed']:>6} {n['failed'] + n['error']:>6} {n['skipped']:>7}"
+                          f"  {failing}", red=not arm["passed"])
+            if arm["baseline"].get("refused"):
+                tr.write_line(f"{'':<{width}}  NOT accepted: {arm['baseline']['refused']}",
+                              red=True)
+        for arm_id in summary["missing"]:
+            tr.write_line(f"{arm_id:<{width}}  MISSING: no test reported (its worker died, or "
+                          "the run stopped)", red=True)
+        tr.write_line(f"so101: {summary['counts']['passed']} of {summary['counts']['arms']} "
+                      f"arms passed; per arm: {self.report_dir / 'arms'}/ID/so101-report.html "
+                      f"and so101-record.json; fleet: {self.report_dir / 'so101-fleet.html'}, "
+                      f"{self.report_dir / 'so101-fleet.json'}")
 
     def _baseline_changes(self, tr, measurements: list[dict], most: int = 8) -> None:
         """What changed since the baseline the run compared with: the calibration, joint by
@@ -255,26 +360,40 @@ class So101Reporter:
         for check, joint, before_value, after in changes[:most]:
             tr.write_line(f"  {joint:<14} {check}: {before_value:.4g} -> {after:.4g}")
 
-    @pytest.hookimpl(optionalhook=True)       # a hook of pytest-html, which may be off
-    def pytest_html_results_summary(self, prefix, summary, postfix) -> None:
-        """The overview at the top of the page (report/overview.py)."""
+    def _overview(self, ctx, tests: list[dict], arm: str | None = None) -> str:
+        """The overview of one arm's tests (report/overview.py), with its pictures when the
+        HTML report is on (drawing takes a MuJoCo process)."""
         from .overview import overview_html
         from .pictures import PosePair, render
 
-        tests = [{k: v for k, v in t.items()} for t in self.tests.values()]
-        wanted = [p for p in self.poses.values() if p["title"].startswith("rest") or
-                  p["failed"]]
+        wanted = [p for (owner, _), p in self.poses.items() if owner == arm and
+                  (p["title"].startswith("rest") or p["failed"])]
         drawable = [p for p in wanted if p.get("model")]
-        pictures, why = render([PosePair(**p) for p in drawable])
+        if self.html_enabled or arm is None:
+            pictures, why = render([PosePair(**p) for p in drawable])
+        else:
+            pictures, why = [], "pictures are drawn when the HTML report is on (pytest-html)"
         if not why and len(drawable) < len(wanted):
             why = ("the mapping's model is not shipped: pass its MJCF with --so101-mjcf to "
                    "draw its poses")
         shown = [{**p, "images": images} for p, images in zip(drawable, pictures,
                                                              strict=False)]
-        prefix.append(overview_html(
-            provenance=self.provenance(), tolerances=context_of(self.config).tolerances.describe(),
+        return overview_html(
+            provenance=self.provenance(ctx), tolerances=(ctx or context_of(self.config))
+            .tolerances.describe(),
             evidence=evidence_by_joint([m for t in tests for m in t["measurements"]]),
-            tests=tests, pictures=shown, why_no_pictures=why))
+            tests=tests, pictures=shown, why_no_pictures=why)
+
+    @pytest.hookimpl(optionalhook=True)       # a hook of pytest-html, which may be off
+    def pytest_html_results_summary(self, prefix, summary, postfix) -> None:
+        """The overview at the top of the page (report/overview.py); a fleet's summary."""
+        if self.fleet_summary is not None:
+            from .fleet import fleet_fragment
+
+            prefix.append(fleet_fragment(self.fleet_summary, self.report_dir))
+            return
+        prefix.append(self._overview(None, [{k: v for k, v in t.items()}
+                                            for t in self.tests.values()]))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_html(self, report, data) -> None:

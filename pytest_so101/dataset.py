@@ -1,0 +1,229 @@
+"""A recorded LeRobot dataset, read locally: its frames and what it says about them.
+
+Layout (LeRobot v3.0; v2.x reads the same way): ``meta/info.json`` (fps, robot type,
+features with their motor names), ``meta/stats.json`` (per feature mean/std/min/max) and
+``data/**/*.parquet`` (one row per frame: ``observation.state`` and ``action`` as lists of
+six numbers, ``episode_index``, ``frame_index``). Only those columns are read, with
+pyarrow, never from the hub: a million frames load in well under a second.
+
+``observation.state`` is what the follower read, ``action`` what it was asked (in a
+teleoperated recording, the leader's reading). Both come back in motor order whatever
+order the dataset names them in, as float64 arrays of shape (frames, 6), in the units
+the dataset was recorded in (which the dataset does not say: the checks judge them).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import files
+from .errors import config_error
+from .joints import MOTOR_NAMES, N_JOINTS
+
+STATE, ACTION = "observation.state", "action"
+FEATURES = (STATE, ACTION)
+#: Largest meta/info.json read (real ones are a few kilobytes, a few hundred with
+#: many cameras).
+INFO_LIMIT = 16 * files.MiB
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The frames of a recorded dataset, arm joints in motor order."""
+
+    root: Path
+    version: str
+    robot_type: str | None
+    fps: float
+    state: np.ndarray                    # (frames, 6) observation.state
+    action: np.ndarray                   # (frames, 6) action
+    episode: np.ndarray                  # (frames,) episode index
+    files: tuple[Path, ...]
+    declared_frames: int | None = None   # meta/info.json total_frames
+    names: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def frames(self) -> int:
+        return len(self.state)
+
+    @property
+    def episodes(self) -> int:
+        return len(np.unique(self.episode)) if self.frames else 0
+
+    @property
+    def stats_path(self) -> Path:
+        return self.root / "meta" / "stats.json"
+
+    def feature(self, name: str) -> np.ndarray:
+        """``observation.state`` or ``action``."""
+        return self.state if name == STATE else self.action
+
+    def describe(self) -> str:
+        return (f"{self.root}: {self.frames} frames, {self.episodes} episodes at "
+                f"{self.fps:g} fps (LeRobot dataset {self.version}, robot "
+                f"{self.robot_type or 'not named'})")
+
+
+def _names_motor(name: str, motor: str) -> bool:
+    """``shoulder_pan.pos``, ``shoulder_pan`` and prefixed ``main_shoulder_pan`` name
+    the shoulder_pan."""
+    base = name.removesuffix(".pos")
+    return base == motor or base.endswith("_" + motor)
+
+
+def _motor_order(names: object, *, source: str, feature: str) -> tuple[list[int], tuple]:
+    """Column of each motor (in MOTOR_NAMES order) from a feature's ``names``: a list
+    (``shoulder_pan.pos``...) or, in v2.0, ``{"motors": [...]}``. No names: motor order."""
+    if isinstance(names, dict) and len(names) == 1:
+        names = next(iter(names.values()))
+    if names is None:
+        return list(range(N_JOINTS)), tuple(MOTOR_NAMES)
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise config_error("feature names must be a list of motor names", source=source,
+                           field=f"features.{feature}.names", value=names)
+    order = []
+    for motor in MOTOR_NAMES:
+        found = [i for i, n in enumerate(names) if _names_motor(n, motor)]
+        if len(found) != 1:
+            raise config_error(f"{'no' if not found else 'several'} {motor} column in the "
+                               f"feature's names ({', '.join(names)}): this is not a "
+                               "six-motor SO-101 dataset, or its joints are named otherwise",
+                               source=source, field=f"features.{feature}.names")
+        order.append(found[0])
+    if len(names) != N_JOINTS:
+        raise config_error(f"{len(names)} values per frame, an SO-101 has {N_JOINTS} "
+                           f"({', '.join(names)})", source=source,
+                           field=f"features.{feature}.names")
+    return order, tuple(names)
+
+
+def _read_info(root: Path) -> dict:
+    path = root / "meta" / "info.json"
+    if not files.exists(path):
+        what = "folder" if files.exists(root) else "path"
+        raise config_error(f"not a LeRobot dataset: no meta/info.json in this {what} (a "
+                           "dataset folder holds meta/info.json, meta/stats.json and "
+                           "data/**/*.parquet)", source=str(root))
+    info = files.table(files.read_json(path, "dataset info", INFO_LIMIT), source=str(path),
+                       field=None)
+    features = files.table(info.get("features"), source=str(path), field="features")
+    for name in FEATURES:
+        if name not in features:
+            raise config_error(f"the dataset has no {name} feature (it has "
+                               f"{', '.join(sorted(features)) or 'none'})",
+                               source=str(path), field="features")
+    return info
+
+
+def _fps(info: dict, source: str) -> float:
+    fps = files.number(info.get("fps"), source=source, field="fps")
+    if not math.isfinite(fps) or fps <= 0:
+        raise config_error("fps must be a positive number", source=source, field="fps",
+                           value=fps)
+    return float(fps)
+
+
+def _column(table, name: str, *, source: str) -> np.ndarray:
+    """A list-of-six column as a (rows, 6) float64 array; a clear error otherwise."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if name not in table.column_names:
+        raise config_error(f"no {name} column (columns: {', '.join(table.column_names)})",
+                           source=source, field=name)
+    column = table.column(name).combine_chunks()
+    if column.null_count:
+        raise config_error(f"{column.null_count} frames have no value", source=source,
+                           field=name)
+    kind = column.type
+    if not (pa.types.is_list(kind) or pa.types.is_large_list(kind)
+            or pa.types.is_fixed_size_list(kind)):
+        raise config_error(f"must hold a list of {N_JOINTS} numbers per frame", source=source,
+                           field=name, value=str(kind))
+    if not (pa.types.is_floating(kind.value_type) or pa.types.is_integer(kind.value_type)):
+        raise config_error("must hold numbers", source=source, field=name,
+                           value=str(kind.value_type))
+    if len(column):
+        lengths = pc.list_value_length(column).to_numpy(zero_copy_only=False)
+        wrong = np.flatnonzero(lengths != N_JOINTS)
+        if len(wrong):
+            raise config_error(f"frame {int(wrong[0])} holds {int(lengths[wrong[0]])} values, "
+                               f"not {N_JOINTS}", source=source, field=name)
+    values = column.flatten()
+    if values.null_count:
+        raise config_error(f"{values.null_count} values are missing (null)", source=source,
+                           field=name)
+    return values.to_numpy(zero_copy_only=False).astype(np.float64).reshape(-1, N_JOINTS)
+
+
+def _index(table, name: str, rows: int, *, source: str) -> np.ndarray | None:
+    import pyarrow as pa
+
+    if name not in table.column_names:
+        return None
+    column = table.column(name)
+    if column.null_count or not pa.types.is_integer(column.type):
+        raise config_error("must be a whole number on every frame", source=source, field=name,
+                           value=str(column.type))
+    out = column.to_numpy()
+    return out if len(out) == rows else None
+
+
+def _finite(values: np.ndarray, feature: str, names: tuple[str, ...], source: str) -> None:
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        raise config_error(f"{int(bad.sum())} values are not finite (first: frame {row})",
+                           source=source, joint=MOTOR_NAMES[col], field=feature,
+                           value=float(values[row, col]))
+
+
+def load_dataset(path: str | Path) -> Dataset:
+    """Read a local LeRobot dataset folder (see the module docstring)."""
+    import pyarrow.parquet as pq
+
+    root = Path(path)
+    info = _read_info(root)
+    info_path = str(root / "meta" / "info.json")
+    fps = _fps(info, info_path)
+    orders, names = {}, {}
+    for feature in FEATURES:
+        spec = files.table(info["features"][feature], source=info_path,
+                           field=f"features.{feature}")
+        orders[feature], names[feature] = _motor_order(spec.get("names"), source=info_path,
+                                                       feature=feature)
+    data_files = tuple(sorted(p for p in (root / "data").rglob("*.parquet")
+                              if files.is_regular(p))) if (root / "data").is_dir() else ()
+    if not data_files:
+        raise config_error("no frames: no data/**/*.parquet file", source=str(root))
+    parts: dict[str, list[np.ndarray]] = {STATE: [], ACTION: [], "episode": []}
+    for data_file in data_files:
+        source = str(data_file)
+        try:
+            present = pq.read_schema(data_file).names
+            table = pq.read_table(data_file, columns=[c for c in (*FEATURES, "episode_index")
+                                                      if c in present])
+        except Exception as exc:             # pyarrow's own errors: a broken file
+            raise config_error(f"not a readable parquet file ({type(exc).__name__}: "
+                               f"{str(exc).splitlines()[0] if str(exc) else 'no detail'})",
+                               source=source) from None
+        for feature in FEATURES:
+            values = _column(table, feature, source=source)[:, orders[feature]]
+            _finite(values, feature, names[feature], source)
+            parts[feature].append(values)
+        episode = _index(table, "episode_index", table.num_rows, source=source)
+        if episode is None:                  # no episodes recorded: one per file
+            episode = np.full(table.num_rows, len(parts["episode"]), dtype=np.int64)
+        parts["episode"].append(episode.astype(np.int64))
+    total = info.get("total_frames")
+    declared = int(total) if isinstance(total, int) and not isinstance(total, bool) else None
+    return Dataset(root=root, version=str(info.get("codebase_version", "unknown")),
+                   robot_type=info.get("robot_type") if isinstance(info.get("robot_type"), str)
+                   else None, fps=fps, state=np.concatenate(parts[STATE]),
+                   action=np.concatenate(parts[ACTION]),
+                   episode=np.concatenate(parts["episode"]), files=data_files,
+                   declared_frames=declared, names=names)

@@ -1,0 +1,274 @@
+"""Checks of a recorded dataset: its frames against its own stats file, against the
+model's joint limits through the declared frame, and its action against its state.
+
+- **stats file**: ``meta/stats.json`` recomputed from the frames (mean, std, min, max):
+  a stats file from other data (edited episodes, a merged dataset) normalizes a policy
+  wrongly, silently.
+- **frame and limits**: the frames' own statistics go through the configuration checks
+  (the frame fingerprint, the spread, the min/max within the model's limits): data in
+  radians, legacy degrees or the other ``use_degrees`` is named, from the data itself.
+- **action at rest**: where both arms stand still, ``action`` (the leader's reading in a
+  teleoperated recording) minus ``observation.state`` (the follower's) is the offset the
+  recording bakes into every frame (lerobot #3758: 17 deg on one joint, 6 cm at the
+  gripper, found only at deployment). The median per joint over frames at rest, in
+  degrees of the joint, against ``--so101-tracking-deg``; the gripper is advisory (a
+  grasped object holds the follower's jaw open).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .checks import BY_NAME, Inputs, run_checks
+from .dataset import FEATURES, Dataset
+from .errors import So101ConfigError
+from .joints import GRIPPER, MOTOR_NAMES, N_JOINTS
+from .mapping import RAD_TO_DEG, JointMap
+from .measurement import Evidence, Measurement
+from .mechanics import Bounds
+from .stats import NormStats
+
+#: The configuration checks run on the frames' own statistics.
+DATA_CHECKS = ("stats-frame", "stats-spread", "stats-extremes-in-limits-reference",
+               "stats-extremes-in-limits-declared")
+#: A stats value may differ from the frames' by this fraction of the joint's spread in
+#: the data (float32 sums over millions of frames stay far below it).
+STATS_TOLERANCE = 0.01
+#: ... plus this fraction of the values' magnitude (float32 sums of a joint that never moved).
+STATS_FLOOR = 1e-4
+#: Both arms count as still at a frame when no arm joint moved more than this (deg)
+#: over REST_WINDOW_S before and after it (a settled servo loop, not a slow sweep).
+STILL_DEG = 0.5
+REST_WINDOW_S = 0.25
+#: Fewer frames at rest than this (in the whole dataset) cannot give an offset.
+MIN_REST_FRAMES = 30
+HISTOGRAM_BINS = 24
+REST_TITLE = "action - state at rest"
+#: Largest action - observation.state at rest (deg), by default: the steady-state error
+#: a loaded servo may leave, the mechanics suite's tracking bound (--so101-tracking-deg).
+TRACKING_DEG = Bounds().tracking_deg
+
+
+def data_stats(ds: Dataset, feature: str) -> NormStats:
+    """The frames' own mean/std/min/max, as stats a configuration check can judge."""
+    values = ds.feature(feature)
+    return NormStats(feature, values.mean(axis=0), values.std(axis=0), source=str(ds.root),
+                     key=f"{feature} computed from its {ds.frames} frames", mode="MEAN_STD",
+                     min=values.min(axis=0), max=values.max(axis=0), count=ds.frames)
+
+
+def check_stats_file(ds: Dataset, stored: NormStats) -> list[Measurement]:
+    """Each stored statistic against the frames', per joint, as a percentage of the
+    joint's spread in the data."""
+    values = ds.feature(stored.feature)
+    computed = {"mean": values.mean(axis=0), "std": values.std(axis=0),
+                "min": values.min(axis=0), "max": values.max(axis=0)}
+    # a joint that never moved has no spread to compare with: a float32 sum's rounding
+    # (1e-4 of the values' magnitude) is the floor
+    magnitude = np.maximum(1.0, np.abs(values).max(axis=0)) if ds.frames else np.ones(6)
+    scale = computed["std"] + STATS_FLOOR * magnitude
+    out = []
+    for j, joint in enumerate(MOTOR_NAMES):
+        gaps = {}
+        for name, data_value in computed.items():
+            file_value = getattr(stored, name)
+            if file_value is not None:
+                gaps[name] = (float(file_value[j]), float(data_value[j]))
+        worst = max(gaps, key=lambda n: abs(gaps[n][0] - gaps[n][1]))
+        file_value, data_value = gaps[worst]
+        out.append(Measurement(
+            f"{stored.feature} stats file vs frames", joint,
+            abs(file_value - data_value) / scale[j] * 100, "% of std", None,
+            STATS_TOLERANCE * 100,
+            f"{ds.stats_path} {worst} = {file_value:.6g}, the {ds.frames} frames give "
+            f"{data_value:.6g} (std {computed['std'][j]:.4g})",
+            cause="meta/stats.json was not computed from these frames: episodes edited, "
+            "deleted or merged after the stats were written, or the file copied from "
+            "another dataset; a policy trained with it normalizes every frame wrongly",
+            fix="recompute the stats from the data (LeRobot's compute_stats / "
+            "aggregate_stats), then retrain or re-normalize"))
+    return out
+
+
+def check_frame_count(ds: Dataset) -> list[Measurement]:
+    """meta/info.json's total_frames equals the frames in data/."""
+    if ds.declared_frames is None:
+        return []
+    return [Measurement("frames in data/ vs info.json", "all",
+                        float(ds.frames - ds.declared_frames), "frames", 0.0, 0.0,
+                        f"info.json total_frames {ds.declared_frames}, data/ holds {ds.frames} "
+                        f"in {len(ds.files)} files",
+                        cause="data files missing, extra or truncated (an interrupted copy or "
+                        "recording)", fix="re-download or re-record the missing episodes")]
+
+
+def run_data_checks(ds: Dataset, base: Inputs) -> dict[str, list]:
+    """The configuration checks of :data:`DATA_CHECKS` on each feature's own stats."""
+    return {feature: run_checks(Inputs(calibration=base.calibration,
+                                       stats=data_stats(ds, feature), mapping=base.mapping,
+                                       model_limits=base.model_limits,
+                                       tolerances=base.tolerances),
+                                [BY_NAME[name] for name in DATA_CHECKS])
+            for feature in FEATURES}
+
+
+def degrees_per_unit(sim_to_frame: JointMap) -> np.ndarray:
+    """Degrees of each joint per unit of the dataset's frame (through the sim frame)."""
+    return RAD_TO_DEG / sim_to_frame.scale
+
+
+def at_rest(ds: Dataset, deg_per_unit: np.ndarray) -> np.ndarray:
+    """Frames where neither arm moved an arm joint more than STILL_DEG within
+    REST_WINDOW_S before or after (inside one episode)."""
+    k = max(1, round(REST_WINDOW_S * ds.fps))
+    n = ds.frames
+    still = np.zeros(n, dtype=bool)
+    if n <= 2 * k:
+        return still
+    arm = np.arange(N_JOINTS) != GRIPPER
+    centre = slice(k, n - k)
+    ok = (ds.episode[: n - 2 * k] == ds.episode[2 * k:])
+    for values in (ds.state, ds.action):
+        for shift in (slice(0, n - 2 * k), slice(2 * k, n)):
+            moved = np.abs(values[shift][:, arm] - values[centre][:, arm]) * deg_per_unit[arm]
+            ok &= (moved <= STILL_DEG).all(axis=1)
+    still[centre] = ok
+    return still
+
+
+@dataclass(frozen=True)
+class RestOffset:
+    """``action - observation.state`` at rest, per joint (deg of the joint)."""
+
+    frames: int
+    episodes: int
+    median_deg: np.ndarray                  # (6,)
+    per_episode_deg: np.ndarray             # (episodes at rest, 6)
+    histogram: dict[str, dict[str, list[float]]]
+
+    def detail(self, j: int) -> str:
+        low, high = self.per_episode_deg[:, j].min(), self.per_episode_deg[:, j].max()
+        return (f"median of action - observation.state over {self.frames} frames at rest in "
+                f"{self.episodes} episodes; per episode {low:+.2f} .. {high:+.2f} deg")
+
+
+def rest_offset(ds: Dataset, sim_to_frame: JointMap) -> RestOffset | None:
+    """The offset at rest, or None when the dataset never rests long enough."""
+    per_unit = degrees_per_unit(sim_to_frame)
+    still = at_rest(ds, per_unit)
+    if still.sum() < MIN_REST_FRAMES:
+        return None
+    diff = (ds.action[still] - ds.state[still]) * per_unit * sim_to_frame.direction
+    episodes = ds.episode[still]
+    order = np.argsort(episodes, kind="stable")
+    labels, starts = np.unique(episodes[order], return_index=True)
+    per_episode = np.stack([np.median(chunk, axis=0)
+                            for chunk in np.split(diff[order], starts[1:])])
+    histogram = {}
+    for j, joint in enumerate(MOTOR_NAMES):
+        column = diff[:, j]
+        span = max(1.0, float(np.abs(column).max()))
+        counts, edges = np.histogram(column, bins=HISTOGRAM_BINS, range=(-span, span))
+        histogram[joint] = {"edges": [round(float(e), 4) for e in edges],
+                            "counts": [int(c) for c in counts]}
+    return RestOffset(int(still.sum()), len(labels), np.median(diff, axis=0), per_episode,
+                      histogram)
+
+
+def check_rest_offset(offset: RestOffset, tracking_deg: float) -> list[Measurement]:
+    out = []
+    for j, joint in enumerate(MOTOR_NAMES):
+        value = float(offset.median_deg[j])
+        gripper = j == GRIPPER
+        out.append(Measurement(
+            "action - state at rest", joint, value, "deg", -tracking_deg, tracking_deg,
+            offset.detail(j) + (" (advisory on the gripper: a grasped object holds the "
+                                "follower's jaw open)" if gripper else ""),
+            cause=f"every frame pairs an action {value:+.1f} deg away from where the follower "
+            f"stood on {joint}: the leader's and the follower's calibrations disagree on its "
+            "zero (a horn re-seated or an arm recalibrated, lerobot #3758), or the follower "
+            "could not reach the action (its position limits, a collision, a weak servo); a "
+            "policy trained on it overshoots by as much",
+            fix=f"check the pair (pytest suites/test_teleop.py with --so101-leader-calibration) "
+            f"and recalibrate the arm that is wrong; re-record, or correct {joint}'s action by "
+            f"{-value:+.1f} deg before training",
+            evidence=Evidence.FILES, advisory=gripper))
+    return out
+
+
+def dataset_frame_map(base: Inputs) -> JointMap:
+    """sim -> the dataset's frame: the mapping's reference chain (the dataset is in the
+    policy frame), else its declared [sim_to_policy]."""
+    try:
+        return base.chain("reference")
+    except So101ConfigError:
+        if base.mapping is not None and base.mapping.sim_to_policy is not None:
+            return base.mapping.sim_to_policy
+        raise
+
+
+@dataclass
+class DatasetResult:
+    """One dataset check: its measurements, or why it did not run. ``name`` is the
+    suite's parameter: ``frame-count``, ``stats-file-<feature>``, ``<check>-<feature>``
+    (a check of :data:`DATA_CHECKS`), ``rest-offset``."""
+
+    name: str
+    title: str
+    measurements: list[Measurement]
+    skipped: str = ""
+
+    @property
+    def failed(self) -> list[Measurement]:
+        return [m for m in self.measurements if not m.passed]
+
+
+def run_dataset_checks(ds: Dataset, inputs: Inputs, *, rest_offset_deg: float,
+                       flavor: str = "pytest") -> tuple[list[DatasetResult], RestOffset | None]:
+    """Every dataset check, in order (``so101-diagnose --dataset``; the suite runs them
+    one by one), and the offset at rest (for its histogram)."""
+    from .stats import load_stats
+
+    results = [DatasetResult("frame-count", "frames in data/ vs info.json", check_frame_count(ds),
+                             "" if ds.declared_frames is not None else
+                             "info.json gives no total_frames")]
+    for feature in FEATURES:
+        title = f"meta/stats.json vs the frames ({feature})"
+        try:
+            stored = load_stats(ds.stats_path, feature=feature)
+        except So101ConfigError as exc:
+            results.append(DatasetResult(f"stats-file-{feature}", title, [],
+                                         f"no stats to compare: {exc}"))
+            continue
+        results.append(DatasetResult(f"stats-file-{feature}", title,
+                                     check_stats_file(ds, stored)))
+    mapping_text = "a mapping (--mapping)" if flavor == "cli" else "a mapping (--so101-mapping)"
+    if inputs.mapping is None:
+        why = f"needs {mapping_text}: the frame the dataset was recorded in"
+        results += [DatasetResult(f"{name}-{feature}", f"{BY_NAME[name].title} ({feature}, "
+                                  "from the frames)", [], why)
+                    for feature in FEATURES for name in DATA_CHECKS]
+        results.append(DatasetResult("rest-offset", REST_TITLE, [], why))
+        return results, None
+    for feature, check_results in run_data_checks(ds, inputs).items():
+        results += [DatasetResult(f"{r.check.name}-{feature}",
+                                  f"{r.title} ({feature}, from the frames)", r.measurements,
+                                  r.skipped) for r in check_results]
+    try:
+        offset = rest_offset(ds, dataset_frame_map(inputs))
+    except So101ConfigError as exc:
+        results.append(DatasetResult("rest-offset", REST_TITLE, [], str(exc)))
+        return results, None
+    results.append(DatasetResult("rest-offset", REST_TITLE,
+                                 check_rest_offset(offset, rest_offset_deg) if offset else [],
+                                 "" if offset else f"fewer than {MIN_REST_FRAMES} frames at rest "
+                                 "(both arms still): no offset to measure"))
+    return results, offset
+
+
+def result_names() -> tuple[str, ...]:
+    """The names of :func:`run_dataset_checks`' results, in order: the suite's parameters."""
+    return ("frame-count", *(f"stats-file-{f}" for f in FEATURES),
+            *(f"{name}-{f}" for f in FEATURES for name in DATA_CHECKS), "rest-offset")

@@ -1,0 +1,317 @@
+"""Recorded datasets: reading them, and the checks that judge them.
+
+The bundled datasets (fixtures/datasets, written by scripts/make_fixtures.py) carry their
+truth in meta/so101_truth.json, which no check reads: a healthy teleoperated recording,
+the same with the leader 17 deg off on elbow_flex (lerobot #3758), and the same written
+in sim radians.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pytest_so101.calibration import load_calibration
+from pytest_so101.checks import Inputs
+from pytest_so101.dataset import ACTION, STATE, load_dataset
+from pytest_so101.dataset_checks import (
+    MIN_REST_FRAMES,
+    TRACKING_DEG,
+    check_rest_offset,
+    dataset_frame_map,
+    rest_offset,
+    run_dataset_checks,
+)
+from pytest_so101.joints import MOTOR_NAMES, SO101_NEW_CALIB_LIMITS
+from pytest_so101.mapping import load_mapping
+from pytest_so101.recording import read_through, teleop_recording, write_dataset
+from tests.helpers import EXAMPLE_CALIBRATION, FIXTURES, MAPPINGS, raises_config_error
+
+DATASETS = FIXTURES / "datasets"
+DEGREES = load_mapping(MAPPINGS / "so101_degrees.toml")
+RANGE = load_mapping(MAPPINGS / "so101_range.toml")
+
+
+def truth(name: str) -> dict:
+    return json.loads((DATASETS / name / "meta" / "so101_truth.json").read_text())
+
+
+def failures(name_or_path, mapping=DEGREES, calibration=None) -> dict[str, list]:
+    ds = load_dataset(name_or_path if not isinstance(name_or_path, str)
+                      else DATASETS / name_or_path)
+    results, _ = run_dataset_checks(ds, Inputs(calibration=calibration, mapping=mapping,
+                                               model_limits=SO101_NEW_CALIB_LIMITS),
+                                    rest_offset_deg=TRACKING_DEG)
+    return {r.title: r.failed for r in results if r.failed}
+
+
+def test_every_result_has_the_suite_parameter_name():
+    results, _ = run_dataset_checks(load_dataset(DATASETS / "healthy"), Inputs(
+        mapping=DEGREES, model_limits=SO101_NEW_CALIB_LIMITS), rest_offset_deg=TRACKING_DEG)
+    from pytest_so101.dataset_checks import result_names
+
+    assert [r.name for r in results] == list(result_names())
+
+
+def small(tmp_path, *, drift: dict[str, float] | None = None, mapping=DEGREES, seed=3,
+          name="ds", **kwargs):
+    rec = teleop_recording(SO101_NEW_CALIB_LIMITS, episodes=2, seconds=12.0, seed=seed,
+                           reach=0.7)
+    chain = dataset_frame_map(Inputs(mapping=mapping,
+                                     calibration=kwargs.pop("calibration", None)))
+    state = read_through(rec.follower_rad, chain)
+    action = read_through(rec.leader_rad, chain)
+    for joint, deg in (drift or {}).items():
+        action[:, MOTOR_NAMES.index(joint)] += deg * chain.slope[MOTOR_NAMES.index(joint)] \
+            / np.rad2deg(1.0)
+    return write_dataset(tmp_path / name, state, action, rec.episode, rec.fps, **kwargs)
+
+
+# -- the bundled datasets: the issue's must-shows -----------------------------------------
+
+def test_the_healthy_dataset_passes_every_check():
+    assert failures("healthy") == {}
+
+
+def test_the_drifted_dataset_names_the_joint_and_the_drift_within_a_degree():
+    (joint, true_deg), = truth("drifted_joint")["rest_offset_deg"].items()
+    failed = failures("drifted_joint")
+    assert list(failed) == ["action - state at rest"]
+    (m,) = failed["action - state at rest"]
+    assert m.joint == joint
+    assert abs(m.value - true_deg) <= 1.0, m.summary()
+    assert f"{m.value:+.1f} deg" in m.cause and "lerobot #3758" in m.cause
+
+
+def test_the_radians_dataset_is_named_as_radians():
+    failed = failures("radians")
+    frame = failed[f"stats frame ({STATE}, from the frames)"]
+    assert {m.joint for m in frame} == set(MOTOR_NAMES)
+    assert all("radians" in m.cause for m in frame), frame[0].summary()
+    assert "57.2958 * x" in frame[1].fix
+    assert f"stats frame ({ACTION}, from the frames)" in failed
+
+
+def test_the_bundled_datasets_are_what_the_generator_writes(tmp_path):
+    """The parquet bytes name the pyarrow that wrote them; their content must not drift."""
+    from scripts.make_fixtures import build_datasets
+
+    build_datasets(tmp_path)
+    for name in ("healthy", "drifted_joint", "radians"):
+        ours, fresh = load_dataset(DATASETS / name), load_dataset(tmp_path / name)
+        np.testing.assert_array_equal(ours.state, fresh.state)
+        np.testing.assert_array_equal(ours.action, fresh.action)
+        for rel in ("meta/info.json", "meta/stats.json", "meta/so101_truth.json"):
+            assert (DATASETS / name / rel).read_text() == (tmp_path / name / rel).read_text()
+
+
+# -- the offset at rest ------------------------------------------------------------------
+
+@settings(max_examples=25, deadline=None)
+@given(joint=st.sampled_from(MOTOR_NAMES[:5]), drift=st.floats(-30, 30).filter(
+    lambda d: abs(d) > 3), seed=st.integers(0, 1000))
+def test_a_leader_offset_is_measured_within_a_degree(tmp_path_factory, joint, drift, seed):
+    root = small(tmp_path_factory.mktemp("d"), drift={joint: drift}, seed=seed)
+    offset = rest_offset(load_dataset(root), dataset_frame_map(Inputs(mapping=DEGREES)))
+    j = MOTOR_NAMES.index(joint)
+    from pytest_so101.recording import GRAVITY_SAG_DEG
+
+    assert abs(offset.median_deg[j] - (drift - GRAVITY_SAG_DEG[j])) < 0.2
+    failed = [m for m in check_rest_offset(offset, TRACKING_DEG) if not m.passed]
+    assert [m.joint for m in failed] == [joint]
+
+
+def test_the_offset_is_in_degrees_of_the_joint_in_the_range_frame_too(tmp_path):
+    cal = load_calibration(EXAMPLE_CALIBRATION)
+    root = small(tmp_path, drift={"wrist_flex": -12.0}, mapping=RANGE, calibration=cal)
+    failed = failures(root, RANGE, cal)
+    (m,) = failed["action - state at rest"]
+    assert m.joint == "wrist_flex" and abs(m.value - (-12.0 - 0.1)) < 0.3, m.summary()
+
+
+def test_a_gripper_held_open_by_an_object_is_only_marginal(tmp_path):
+    rec = teleop_recording(SO101_NEW_CALIB_LIMITS, episodes=2, seconds=12.0, seed=5)
+    chain = dataset_frame_map(Inputs(mapping=DEGREES))
+    state, action = read_through(rec.follower_rad, chain), read_through(rec.leader_rad, chain)
+    action[:, 5] -= 20                               # squeezing: the jaw stops on the object
+    ds = load_dataset(write_dataset(tmp_path / "grasp", state, action, rec.episode, rec.fps))
+    (m,) = [m for m in check_rest_offset(rest_offset(ds, chain), TRACKING_DEG)
+            if m.joint == "gripper"]
+    assert m.outcome == "MARGINAL" and m.passed and "grasped object" in m.detail
+
+
+def test_a_dataset_that_never_rests_says_so(tmp_path):
+    n = 600
+    t = np.arange(n) / 30.0
+    q = np.stack([0.5 * np.sin(t * (1 + j)) for j in range(6)], axis=1)
+    chain = dataset_frame_map(Inputs(mapping=DEGREES))
+    root = write_dataset(tmp_path / "busy", chain.apply(q), chain.apply(q),
+                         np.zeros(n, dtype=np.int64), 30.0)
+    results, offset = run_dataset_checks(load_dataset(root), Inputs(mapping=DEGREES),
+                                         rest_offset_deg=TRACKING_DEG)
+    assert offset is None
+    (rest,) = [r for r in results if r.title == "action - state at rest"]
+    assert rest.measurements == [] and f"fewer than {MIN_REST_FRAMES} frames" in rest.skipped
+
+
+# -- the stats file and the frame count --------------------------------------------------
+
+def test_a_stats_file_from_other_data_is_caught(tmp_path):
+    other = small(tmp_path, seed=9, name="other")
+    stale = json.loads((other / "meta" / "stats.json").read_text())
+    rec = teleop_recording(SO101_NEW_CALIB_LIMITS, episodes=2, seconds=12.0, seed=3, reach=0.7)
+    chain = dataset_frame_map(Inputs(mapping=DEGREES))
+    root = write_dataset(tmp_path / "ds", read_through(rec.follower_rad, chain),
+                         read_through(rec.leader_rad, chain), rec.episode, rec.fps,
+                         stats=stale)
+    failed = failures(root)
+    assert f"meta/stats.json vs the frames ({STATE})" in failed
+    m = failed[f"meta/stats.json vs the frames ({STATE})"][0]
+    assert "stats.json" in m.detail and "recompute the stats" in m.fix
+
+
+def test_missing_frames_are_counted(tmp_path):
+    root = small(tmp_path)
+    info = json.loads((root / "meta" / "info.json").read_text())
+    info["total_frames"] += 90
+    (root / "meta" / "info.json").write_text(json.dumps(info))
+    (m,) = failures(root)["frames in data/ vs info.json"]
+    assert m.value == -90
+
+
+def test_without_a_mapping_the_frame_checks_say_what_they_need():
+    results, offset = run_dataset_checks(load_dataset(DATASETS / "healthy"), Inputs(),
+                                         rest_offset_deg=TRACKING_DEG)
+    skipped = [r for r in results if r.skipped]
+    assert offset is None and skipped
+    assert all("--so101-mapping" in r.skipped for r in skipped if "at rest" in r.title)
+
+
+# -- reading: layouts LeRobot writes, and what it must refuse ------------------------------
+
+def test_columns_come_back_in_motor_order_whatever_the_names_order(tmp_path):
+    root = small(tmp_path)
+    ds = load_dataset(root)
+    table = pq.read_table(next((root / "data").rglob("*.parquet")))
+    order = [5, 0, 4, 1, 3, 2]
+    shuffled = {}
+    for name in (STATE, ACTION):
+        values = np.asarray(table.column(name).to_pylist())[:, order]
+        shuffled[name] = pa.array(values.tolist(), pa.list_(pa.float32()))
+    pq.write_table(table.set_column(table.column_names.index(STATE), STATE, shuffled[STATE])
+                   .set_column(table.column_names.index(ACTION), ACTION, shuffled[ACTION]),
+                   next((root / "data").rglob("*.parquet")))
+    info = json.loads((root / "meta" / "info.json").read_text())
+    for name in (STATE, ACTION):                     # v2.0 style: {"motors": [...]}
+        info["features"][name]["names"] = {"motors": [f"main_{MOTOR_NAMES[i]}" for i in order]}
+    (root / "meta" / "info.json").write_text(json.dumps(info))
+    again = load_dataset(root)
+    np.testing.assert_allclose(again.state, ds.state, atol=1e-4)
+    np.testing.assert_allclose(again.action, ds.action, atol=1e-4)
+
+
+@pytest.mark.parametrize("edit, parts", [
+    (lambda root: (root / "meta" / "info.json").unlink(), ["not a LeRobot dataset",
+                                                           "meta/info.json"]),
+    (lambda root: (root / "meta" / "info.json").write_text("{"), ["info.json"]),
+    (lambda root: _info(root, lambda i: i["features"].pop(ACTION)), ["no action feature"]),
+    (lambda root: _info(root, lambda i: i.update(fps=0)), ["fps", "positive"]),
+    (lambda root: _info(root, lambda i: i["features"][STATE].update(
+        names=["a", "b", "c", "d", "e", "f"])), ["no shoulder_pan column", STATE]),
+    (lambda root: _info(root, lambda i: i["features"][STATE].update(
+        names=[f"{m}.pos" for m in MOTOR_NAMES] + ["extra.pos"])), ["7 values per frame"]),
+    (lambda root: shutil.rmtree(root / "data"), ["no frames", "parquet"]),
+    (lambda root: next((root / "data").rglob("*.parquet")).write_bytes(b"PAR1 broken"),
+     ["not a readable parquet file", "file-000.parquet"]),
+])
+def test_a_broken_dataset_is_one_line_naming_the_file(tmp_path, edit, parts):
+    root = small(tmp_path)
+    edit(root)
+    with raises_config_error(*parts):
+        load_dataset(root)
+
+
+def _info(root, change) -> None:
+    path = root / "meta" / "info.json"
+    info = json.loads(path.read_text())
+    change(info)
+    path.write_text(json.dumps(info))
+
+
+def _rewrite(root, column: str, values) -> None:
+    path = next((root / "data").rglob("*.parquet"))
+    table = pq.read_table(path)
+    pq.write_table(table.set_column(table.column_names.index(column), column, values), path)
+
+
+def test_a_non_finite_value_names_the_frame_the_joint_and_the_feature(tmp_path):
+    root = small(tmp_path)
+    values = np.asarray(pq.read_table(next((root / "data").rglob("*.parquet")))
+                        .column(ACTION).to_pylist())
+    values[123, 2] = np.nan
+    _rewrite(root, ACTION, pa.array(values.tolist(), pa.list_(pa.float32())))
+    with raises_config_error("frame 123", "elbow_flex", ACTION, "not finite"):
+        load_dataset(root)
+
+
+def test_a_frame_with_five_values_is_refused(tmp_path):
+    root = small(tmp_path)
+    rows = pq.read_table(next((root / "data").rglob("*.parquet"))).column(STATE).to_pylist()
+    rows[7] = rows[7][:5]
+    _rewrite(root, STATE, pa.array(rows, pa.list_(pa.float32())))
+    with raises_config_error("frame 7 holds 5 values", STATE):
+        load_dataset(root)
+
+
+def test_text_in_a_joint_column_is_refused(tmp_path):
+    root = small(tmp_path)
+    n = pq.read_metadata(next((root / "data").rglob("*.parquet"))).num_rows
+    _rewrite(root, STATE, pa.array([["x"] * 6] * n, pa.list_(pa.string())))
+    with raises_config_error("must hold numbers", STATE):
+        load_dataset(root)
+
+
+def test_writing_never_replaces_a_dataset(tmp_path):
+    root = small(tmp_path)
+    before = (root / "meta" / "stats.json").read_bytes()
+    with pytest.raises(FileExistsError):
+        small(tmp_path)
+    assert (root / "meta" / "stats.json").read_bytes() == before
+
+
+# -- so101-diagnose --dataset ----------------------------------------------------------------
+
+def test_diagnose_names_the_drifted_joint_and_exits_1(capsys):
+    from pytest_so101 import diagnose_cli
+
+    code = diagnose_cli.main(["--dataset", str(DATASETS / "drifted_joint"), "--mapping",
+                              str(MAPPINGS / "so101_degrees.toml"), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and not report["ok"]
+    failed = [m for c in report["checks"] for m in c["measurements"] if m["outcome"] == "FAIL"]
+    assert [(m["joint"], m["check"]) for m in failed] == [("elbow_flex",
+                                                          "action - state at rest")]
+    assert diagnose_cli.main(["--dataset", str(DATASETS / "healthy"), "--mapping",
+                              str(MAPPINGS / "so101_degrees.toml")]) == 0
+
+
+def test_a_joint_that_never_moved_is_no_false_alarm(tmp_path):
+    """Stats aggregated in float32 differ from the frames by rounding only; a joint held
+    still the whole dataset has a zero std to compare with."""
+    rec = teleop_recording(SO101_NEW_CALIB_LIMITS, episodes=2, seconds=12.0, seed=4)
+    chain = dataset_frame_map(Inputs(mapping=DEGREES))
+    state, action = read_through(rec.follower_rad, chain), read_through(rec.leader_rad, chain)
+    state[:, 4] = action[:, 4] = 37.25                 # wrist_roll never turned
+    root = write_dataset(tmp_path / "still", state, action, rec.episode, rec.fps)
+    stats = json.loads((root / "meta" / "stats.json").read_text())
+    for feature in stats.values():                    # float32 rounding of an aggregation
+        feature["mean"] = [float(np.float32(v) * np.float32(1 + 3e-7)) for v in feature["mean"]]
+    (root / "meta" / "stats.json").write_text(json.dumps(stats))
+    assert not any("stats.json" in title for title in failures(root))
