@@ -78,8 +78,8 @@ def pytest_configure(config: pytest.Config) -> None:
                             "without --allow-motion)")
     config.addinivalue_line("markers", "so101_at_rest: needs the arm resting as the user left "
                             "it; runs before every other test")
-    config.addinivalue_line("markers", "so101_leader: checks the leader arm of a pair (a "
-                            "failure does not hold the follower's joints)")
+    config.addinivalue_line("markers", "so101_leader: checks the leader arm of a pair (on the "
+                            "twin a failure does not hold the follower's joints)")
     config.addinivalue_line("markers", "so101_guided: a person moves the arm when asked "
                             "(skipped without --so101-guided)")
     if not hasattr(config, "workerinput"):
@@ -251,12 +251,17 @@ def _arm_rank(config: pytest.Config):
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     """A read-only test that failed freezes the joints it failed on (all six when it names
-    none but used the arm): later motion tests do not move them. A check of the leader
-    arm (``so101_leader``) freezes nothing: the follower's joints are not in question."""
+    none but used the arm): later motion tests do not move them. On the twin a check of
+    the leader arm (``so101_leader``) freezes nothing, so that teleoperation measures the
+    pair's disagreement; on a real arm it holds the follower's joint as any failure does
+    (teleoperated, the follower would go where the leader's wrong number puts it)."""
     report = yield
-    if report.when == "call" and report.failed and \
-            item.get_closest_marker("so101_motion") is None and \
-            item.get_closest_marker("so101_leader") is None:
+    settings = item.config.stash.get(SETTINGS_KEY, {})
+    on_hardware = FLEET_KEY in item.config.stash or \
+        bool(settings and settings["hardware"].value)
+    leader_on_twin = item.get_closest_marker("so101_leader") is not None and not on_hardware
+    if report.when == "call" and report.failed and not leader_on_twin and \
+            item.get_closest_marker("so101_motion") is None:
         joints = {m.joint for m in item.stash.get(MEASUREMENTS_KEY, []) if not m.passed}
         if not joints and {"so101_bus", "so101_arm"} & set(getattr(item, "fixturenames", ())):
             from .joints import MOTOR_NAMES

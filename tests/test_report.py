@@ -227,3 +227,17 @@ def test_a_drive_mode_changed_since_the_baseline_fails(run, pytester, tmp_path):
     assert result.ret == 1
     result.stdout.re_match_lines([r"elbow_flex: drive_mode or id changed since baseline = 1 .* "
                                   r"FAIL: drive_mode changed"])
+
+
+def test_a_non_finite_measurement_is_written_as_null():
+    """The record is strict JSON: an infinite or NaN value (a check that could not measure)
+    is null, never a crash at the end of the run."""
+    import math
+
+    from pytest_so101.measurement import Measurement
+    from pytest_so101.report.record import measurement_dict
+
+    data = measurement_dict(Measurement("latency", "all", math.inf, "s", None, 0.5))
+    assert data["value"] is None and data["outcome"] == "FAIL"
+    data = measurement_dict(Measurement("std", "gripper", math.nan, "", -math.inf, math.inf))
+    assert data["value"] is None and data["low"] is None and data["high"] is None

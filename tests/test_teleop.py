@@ -187,3 +187,27 @@ def test_a_teleoperation_step_stays_in_the_envelope_and_holds_frozen_joints(tmp_
         assert np.all(sent <= np.floor(envelope.high_ticks))
         assert sent[3] == present[3]                             # frozen: held
         assert all(s["torque"] == 0 for s in twin.state().values())
+
+
+def test_a_real_leader_folded_at_rest_shows_its_shift_on_the_hardware_path(run, tmp_path):
+    """The hardware path with two served arms: the follower as built, the leader (a
+    leader twin, its zero 17 deg off on elbow_flex since calibrating) folded at rest when
+    the run starts. The leader's rest reading fails on elbow_flex (physical evidence);
+    without a terminal the person-guided teleoperation skips."""
+    from pytest_so101.bus.process import EmulatorProcess
+
+    f_cal, l_cal = tmp_path / "follower.json", tmp_path / "leader.json"
+    with EmulatorProcess("--start", "rest", "--calibration-out", str(f_cal)) as follower, \
+            EmulatorProcess("--role", "leader", "--start", "rest", "--calibration-out",
+                            str(l_cal), "--twin-fault", "elbow_flex:stale=193") as leader:
+        result = run(SUITE, *DEGREES, "--hardware", "--so101-port", follower.port,
+                     "--so101-calibration", str(f_cal), "--so101-leader-port", leader.port,
+                     "--so101-leader-calibration", str(l_cal), "--allow-motion", "-rs")
+        assert all(s["torque"] == 0 for s in follower.state().values())
+        assert all(s["torque"] == 0 for s in leader.state().values())
+    text = result.stdout.str()
+    assert result.ret == 1, text[-2000:]
+    failed = [x for x in text.splitlines() if x.split(":")[0] in MOTOR_NAMES
+              and ": leader rest reading vs mapped rest pose = " in x and " FAIL" in x]
+    assert failed and {x.split(":")[0] for x in failed} == {"elbow_flex"}
+    assert "needs a terminal" in text or "person" in text

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import secrets
 from dataclasses import asdict
@@ -49,8 +50,8 @@ def measurement_dict(m: Measurement) -> dict:
     data = asdict(m)
     data.update(outcome=m.outcome.value, margin=None if m.margin in (float("inf"),
                 float("-inf")) else m.margin)
-    for key in ("value", "margin"):
-        if isinstance(data[key], float) and data[key] != data[key]:  # NaN is not JSON
+    for key in ("value", "low", "high", "margin"):   # NaN and infinities are not JSON
+        if isinstance(data[key], float) and not math.isfinite(data[key]):
             data[key] = None
     return data
 
