@@ -32,6 +32,7 @@ from pytest_so101.dataset_checks import (
     check_frame_count,
     check_rest_offset,
     check_stats_file,
+    check_tick_grid,
     dataset_frame_map,
     rest_offset,
     run_data_checks,
@@ -73,6 +74,11 @@ def check(root: Path, inputs: Inputs) -> dict[str, float]:
     for results in run_data_checks(ds, inputs).values():
         failed += sum(len(r.failed) for r in results)
     times["frame and limits"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    for feature in FEATURES:
+        failed += sum(not m.passed for m in check_tick_grid(ds, feature, inputs.mapping,
+                                                            inputs.calibration)[0])
+    times["tick grid"] = time.perf_counter() - mark
     mark = time.perf_counter()
     offset = rest_offset(ds, dataset_frame_map(inputs))
     found = [m for m in check_rest_offset(offset, 2.0) if not m.passed]

@@ -180,8 +180,9 @@ def find_calibration(arm_id: str, environ: Mapping[str, str] | None = None, *,
                      option: str = "--so101-calibration", leader: bool = False) -> Path:
     """Path of ``<arm_id>.json`` under every robot-name folder LeRobot has used.
 
-    Followers are preferred over leaders (leaders over followers with ``leader``); an id
-    found in two folders of that kind with different contents is ambiguous and an error.
+    A follower's id is looked up among LeRobot's robots, a leader's (``leader``) among its
+    teleoperators, never the other kind; an id found in two folders of that kind with
+    different contents is ambiguous and an error.
     ``option`` is the command-line flag the id came from, named in messages.
     """
     root = calibration_root(environ)
@@ -194,7 +195,13 @@ def find_calibration(arm_id: str, environ: Mapping[str, str] | None = None, *,
             f"(searched {', '.join(ROBOT_FOLDERS)}; arm ids found: {listing})",
             source=option, value=arm_id)
     wanted = "teleoperators" if leader else "robots"
-    chosen = [p for p in hits if p.parent.parent.name == wanted] or hits
+    chosen = [p for p in hits if p.parent.parent.name == wanted]
+    if not chosen:
+        kind, other = ("leader", "follower") if leader else ("follower", "leader")
+        raise config_error(
+            f"this arm id has only a {other}'s calibration ({', '.join(map(str, hits))}), "
+            f"and a {other}'s calibration is not a {kind}'s: give the {kind}'s id, or the "
+            "file's path if that file really is this arm's", source=option, value=arm_id)
     if len({files.read_bytes(p, "calibration file") for p in chosen}) > 1:
         raise config_error(
             "arm id is ambiguous: differing files in " + ", ".join(str(p) for p in chosen),

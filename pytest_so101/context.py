@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from .calibration import Calibration, resolve_calibration
 from .chain import reference_sim_to_policy
+from .dataset import Dataset, load_dataset
 from .errors import So101ConfigError, config_error
 from .fleet import Fleet, FleetArm
 from .mapping import MappingFile, load_mapping
@@ -25,6 +27,8 @@ class So101Context:
     stats: NormStats | None = None
     mapping: MappingFile | None = None
     arm_id: str | None = None      # the fleet arm (``--so101-arms``) these files describe
+    leader_calibration: Calibration | None = None    # --so101-leader-calibration
+    dataset: Dataset | None = None                   # --so101-dataset, its frames read
 
 
 def _load(setting: Setting, loader: Callable[[str], object]) -> object:
@@ -40,10 +44,29 @@ def load_context(settings: dict[str, Setting], arm_id: str | None = None) -> So1
         dataset=settings["stats_dataset"].value))
     if mapping is not None and mapping.sim_to_robot is not None and mapping.policy_frame:
         reference_sim_to_policy(mapping, calibration)  # files that cannot be chained: one line
+    leader = _load(settings["leader_calibration"], lambda v: resolve_calibration(
+        v, option="--so101-leader-calibration", leader=True))
+    if leader is not None and calibration is not None:
+        check_two_arms(calibration, leader)
     tolerances = Tolerances(deg=float(settings["tolerance_deg"].value),
                             z=float(settings["tolerance_z"].value),
                             ticks=float(settings["tolerance_ticks"].value))
-    return So101Context(settings, tolerances, calibration, stats, mapping, arm_id)
+    return So101Context(settings, tolerances, calibration, stats, mapping, arm_id, leader,
+                        _load(settings["dataset"], load_dataset))
+
+
+def check_two_arms(follower: Calibration, leader: Calibration) -> None:
+    """The leader's calibration is not the follower's own (the same file twice, or the
+    same numbers): comparing a file with itself would pass any pair."""
+    same_file = (Path(follower.source).resolve() == Path(leader.source).resolve()
+                 and follower.source != Calibration.source)       # both read from files
+    if same_file or follower.to_json_dict() == leader.to_json_dict():
+        raise config_error(
+            "the leader's calibration is the follower's "
+            f"({'the same file' if same_file else f'the same numbers as {follower.source}'}): "
+            "a pair check would compare one arm with itself; give the leader's own file "
+            "(calibration/teleoperators/so_leader/ID.json)",
+            source="--so101-leader-calibration", value=leader.source)
 
 
 def arm_settings(settings: dict[str, Setting], arm: FleetArm, source: str

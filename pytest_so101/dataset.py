@@ -29,6 +29,9 @@ FEATURES = (STATE, ACTION)
 #: Largest meta/info.json read (real ones are a few kilobytes, a few hundred with
 #: many cameras).
 INFO_LIMIT = 16 * files.MiB
+#: No joint position reaches this magnitude in any unit a dataset is recorded in (ticks
+#: stop at 4095, degrees at a turn, -100..100 at 100): a larger value is corrupt data.
+LARGEST_VALUE = 1e5
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,10 @@ def _motor_order(names: object, *, source: str, feature: str) -> tuple[list[int]
 
 def _read_info(root: Path) -> dict:
     path = root / "meta" / "info.json"
+    if files.exists(root) and not root.is_dir():
+        raise config_error("not a LeRobot dataset: a dataset is a folder (holding "
+                           "meta/info.json, meta/stats.json and data/**/*.parquet), this is "
+                           "a file", source=str(root))
     if not files.exists(path):
         what = "folder" if files.exists(root) else "path"
         raise config_error(f"not a LeRobot dataset: no meta/info.json in this {what} (a "
@@ -173,13 +180,16 @@ def _index(table, name: str, rows: int, *, source: str) -> np.ndarray | None:
     return out if len(out) == rows else None
 
 
-def _finite(values: np.ndarray, feature: str, names: tuple[str, ...], source: str) -> None:
-    bad = ~np.isfinite(values)
-    if bad.any():
-        row, col = (int(i) for i in np.argwhere(bad)[0])
-        raise config_error(f"{int(bad.sum())} values are not finite (first: frame {row})",
-                           source=source, joint=MOTOR_NAMES[col], field=feature,
-                           value=float(values[row, col]))
+def _finite(values: np.ndarray, feature: str, source: str) -> None:
+    """Every value a number a joint position can be (finite, below LARGEST_VALUE)."""
+    for bad, what in ((~np.isfinite(values), "are not finite"),
+                      (np.abs(values) > LARGEST_VALUE,
+                       f"are no joint position in any unit (beyond +-{LARGEST_VALUE:g})")):
+        if bad.any():
+            row, col = (int(i) for i in np.argwhere(bad)[0])
+            raise config_error(f"{int(bad.sum())} values {what} (first: frame {row})",
+                               source=source, joint=MOTOR_NAMES[col], field=feature,
+                               value=float(values[row, col]))
 
 
 def load_dataset(path: str | Path) -> Dataset:
@@ -196,10 +206,15 @@ def load_dataset(path: str | Path) -> Dataset:
                            field=f"features.{feature}")
         orders[feature], names[feature] = _motor_order(spec.get("names"), source=info_path,
                                                        feature=feature)
-    data_files = tuple(sorted(p for p in (root / "data").rglob("*.parquet")
-                              if files.is_regular(p))) if (root / "data").is_dir() else ()
+    data_files = tuple(sorted((root / "data").rglob("*.parquet"))) \
+        if (root / "data").is_dir() else ()
     if not data_files:
         raise config_error("no frames: no data/**/*.parquet file", source=str(root))
+    for data_file in data_files:
+        if not files.is_regular(data_file):
+            raise config_error("not a regular file (a pipe, a device, a folder or a broken "
+                               "link): a frame file must be a parquet file",
+                               source=str(data_file))
     parts: dict[str, list[np.ndarray]] = {STATE: [], ACTION: [], "episode": []}
     for data_file in data_files:
         source = str(data_file)
@@ -213,12 +228,15 @@ def load_dataset(path: str | Path) -> Dataset:
                                source=source) from None
         for feature in FEATURES:
             values = _column(table, feature, source=source)[:, orders[feature]]
-            _finite(values, feature, names[feature], source)
+            _finite(values, feature, source)
             parts[feature].append(values)
         episode = _index(table, "episode_index", table.num_rows, source=source)
         if episode is None:                  # no episodes recorded: one per file
             episode = np.full(table.num_rows, len(parts["episode"]), dtype=np.int64)
         parts["episode"].append(episode.astype(np.int64))
+    if not sum(len(part) for part in parts[STATE]):
+        raise config_error(f"no frames: the {len(data_files)} data/**/*.parquet files hold "
+                           "no rows", source=str(root))
     total = info.get("total_frames")
     declared = int(total) if isinstance(total, int) and not isinstance(total, bool) else None
     return Dataset(root=root, version=str(info.get("codebase_version", "unknown")),

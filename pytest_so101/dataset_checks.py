@@ -6,13 +6,17 @@ model's joint limits through the declared frame, and its action against its stat
   wrongly, silently.
 - **frame and limits**: the frames' own statistics go through the configuration checks
   (the frame fingerprint, the spread, the min/max within the model's limits): data in
-  radians, legacy degrees or the other ``use_degrees`` is named, from the data itself.
+  radians, legacy degrees or ticks on every joint is named, from the data itself.
+- **tick grid**: each joint's values against the servo's tick grid of the declared unit
+  (:mod:`tick_grid`): one joint in radians, -100..100 as degrees, a gripper in 0..1, named
+  on that joint, where the data came from a servo.
 - **action at rest**: where both arms stand still, ``action`` (the leader's reading in a
   teleoperated recording) minus ``observation.state`` (the follower's) is the offset the
   recording bakes into every frame (lerobot #3758: 17 deg on one joint, 6 cm at the
-  gripper, found only at deployment). The median per joint over frames at rest, in
-  degrees of the joint, against ``--so101-tracking-deg``; the gripper is advisory (a
-  grasped object holds the follower's jaw open).
+  gripper, found only at deployment). Per joint, each episode's median over its frames at
+  rest (the farthest from zero: one episode recorded after a recalibration is not
+  outvoted), in degrees of the joint, against ``--so101-tracking-deg``; the gripper is
+  advisory (a grasped object holds the follower's jaw open).
 """
 
 from __future__ import annotations
@@ -21,14 +25,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .calibration import Calibration
 from .checks import BY_NAME, Inputs, run_checks
 from .dataset import FEATURES, Dataset
 from .errors import So101ConfigError
+from .frames import RobotUnit, tick_step
 from .joints import GRIPPER, MOTOR_NAMES, N_JOINTS
-from .mapping import RAD_TO_DEG, JointMap
+from .mapping import RAD_TO_DEG, JointMap, MappingFile
 from .measurement import Evidence, Measurement
 from .mechanics import Bounds
 from .stats import NormStats
+from .tick_grid import GRID_FRACTION, first_grid, fit, judgeable, sample
 
 #: The configuration checks run on the frames' own statistics.
 DATA_CHECKS = ("stats-frame", "stats-spread", "stats-extremes-in-limits-reference",
@@ -74,7 +81,8 @@ def check_stats_file(ds: Dataset, stored: NormStats) -> list[Measurement]:
         gaps = {}
         for name, data_value in computed.items():
             file_value = getattr(stored, name)
-            if file_value is not None:
+            # a statistic the file does not hold (a min/max-only file's mean) is not compared
+            if file_value is not None and not np.isnan(file_value).all():
                 gaps[name] = (float(file_value[j]), float(data_value[j]))
         worst = max(gaps, key=lambda n: abs(gaps[n][0] - gaps[n][1]))
         file_value, data_value = gaps[worst]
@@ -92,6 +100,31 @@ def check_stats_file(ds: Dataset, stored: NormStats) -> list[Measurement]:
     return out
 
 
+def _stored_stats(ds: Dataset, feature: str) -> NormStats:
+    """``feature``'s statistics in meta/stats.json: mean/std (with min/max when present),
+    else min/max alone."""
+    from .stats import load_stats
+
+    try:
+        return load_stats(ds.stats_path, feature=feature)
+    except So101ConfigError as first:
+        try:
+            return load_stats(ds.stats_path, feature=feature, mode="MIN_MAX")
+        except So101ConfigError:
+            raise first from None
+
+
+def unreadable_stats(ds: Dataset, feature: str, exc: So101ConfigError) -> Measurement:
+    """A failing measurement for a stats file that is missing, malformed or lacks
+    ``feature``: LeRobot normalizes the policy with this file, so it cannot pass unseen."""
+    return Measurement(
+        f"{feature} stats file readable", "all", 0.0, "", 1.0, 1.0, str(exc),
+        cause="meta/stats.json is missing, unreadable or has no statistics for "
+        f"{feature}: LeRobot normalizes a policy trained on this dataset with that file",
+        fix="recompute the stats from the data (LeRobot's compute_stats / aggregate_stats) "
+        "and write meta/stats.json")
+
+
 def check_frame_count(ds: Dataset) -> list[Measurement]:
     """meta/info.json's total_frames equals the frames in data/."""
     if ds.declared_frames is None:
@@ -102,6 +135,69 @@ def check_frame_count(ds: Dataset) -> list[Measurement]:
                         f"in {len(ds.files)} files",
                         cause="data files missing, extra or truncated (an interrupted copy or "
                         "recording)", fix="re-download or re-record the missing episodes")]
+
+
+UNIT_NAMES = {RobotUnit.DEGREES: "degrees", RobotUnit.RANGE_M100_100: "-100..100",
+              RobotUnit.RANGE_0_100: "0..100", RobotUnit.TICKS: "ticks"}
+
+
+def grid_steps(j: int, calibration: Calibration | None) -> dict[str, float]:
+    """Joint ``j``'s candidate units and one tick's worth in each (radians: LeRobot's
+    degrees written in radians; 0..1: a 0..100 gripper divided by 100)."""
+    span = float(calibration.range_max[j] - calibration.range_min[j]) if calibration else None
+    steps = {UNIT_NAMES[unit]: tick_step(unit, span) for unit in RobotUnit}
+    steps["radians"] = steps["degrees"] / RAD_TO_DEG
+    if span:
+        steps["0..1"] = steps["0..100"] / 100
+    return {name: step for name, step in steps.items() if step}
+
+
+def check_tick_grid(ds: Dataset, feature: str, mapping: MappingFile,
+                    calibration: Calibration | None) -> tuple[list[Measurement], str]:
+    """Per joint, the values on the servo's tick grid of the declared unit
+    (:mod:`tick_grid`); on another unit's grid, a failure naming it. Joints whose values lie
+    on no grid (never ticks) or barely move are not judged; the reason, when none is."""
+    frame = mapping.policy_frame
+    out, unjudged = [], []
+    for j, joint in enumerate(MOTOR_NAMES):
+        values = sample(ds.feature(feature)[:, j])
+        declared = UNIT_NAMES[frame.units[j]]
+        steps = grid_steps(j, calibration)
+        if not judgeable(values):
+            unjudged.append(f"{joint} barely moves")
+            continue
+        mine = fit(values, declared, steps[declared]) if declared in steps else None
+        other = None if mine is not None and mine.on_grid else first_grid(
+            values, {u: s for u, s in steps.items()
+                     if u != declared and not np.isclose(s, steps.get(declared, -1.0))})
+        if (mine is None or not mine.on_grid) and other is None:
+            unjudged.append(f"{joint} on no servo grid")
+            continue
+        label = "lerobot-legacy-degrees" if frame.legacy and declared == "degrees" else declared
+        detail = (f"{ds.frames} frames of {feature}; declared {frame.value} ({label} on "
+                  f"{joint}: {steps[declared]:.6g} per tick)" if declared in steps else
+                  f"{ds.frames} frames of {feature}; declared {frame.value} ({label} on "
+                  f"{joint}: its step needs the calibration)")
+        if other is None:
+            out.append(Measurement(
+                "values on the declared unit's tick grid", joint, mine.fraction * 100, "%",
+                GRID_FRACTION * 100, None, detail + f"; {mine.span_steps:.0f} ticks spanned"))
+            continue
+        factor = (f" (x {RAD_TO_DEG:.4f}: radians to degrees)" if other.unit == "radians"
+                  else f" (x {other.step and steps[declared] / other.step:.6g})"
+                  if declared in steps else "")
+        out.append(Measurement(
+            "values on the declared unit's tick grid", joint,
+            (mine.fraction * 100) if mine is not None else 0.0, "%", GRID_FRACTION * 100, None,
+            detail + f"; {other.fraction:.1%} lie on the grid of {other.unit} "
+            f"({other.step:.6g} per tick, {other.span_steps:.0f} ticks spanned)",
+            cause=f"{joint}'s {feature} was recorded in {other.unit}, not {label}: each value "
+            f"is a whole servo tick in {other.unit} (a robot configured otherwise, a script "
+            "that converted the joint, or a recording from another arm)",
+            fix=f"convert {joint} to {label}{factor} and recompute meta/stats.json, or "
+            f"declare the frame it was recorded in"))
+    return out, ("" if out else "not judged: " + ", ".join(unjudged) +
+                 " (values a servo did not report: a simulator, a policy, resampling)")
 
 
 def run_data_checks(ds: Dataset, base: Inputs) -> dict[str, list]:
@@ -119,39 +215,74 @@ def degrees_per_unit(sim_to_frame: JointMap) -> np.ndarray:
     return RAD_TO_DEG / sim_to_frame.scale
 
 
+def _moving_mean(values: np.ndarray, k: int) -> np.ndarray:
+    """Mean over frames t-k..t+k at each frame t (edges: whatever frames exist)."""
+    n = len(values)
+    total = np.concatenate([np.zeros((1, values.shape[1])), np.cumsum(values, axis=0)])
+    t = np.arange(n)
+    low, high = np.maximum(0, t - k), np.minimum(n, t + k + 1)
+    return (total[high] - total[low]) / (high - low)[:, None]
+
+
 def at_rest(ds: Dataset, deg_per_unit: np.ndarray) -> np.ndarray:
     """Frames where neither arm moved an arm joint more than STILL_DEG within
-    REST_WINDOW_S before or after (inside one episode)."""
+    REST_WINDOW_S before or after (inside one episode). Positions are averaged over the
+    same window first, so that sensor noise or a hand's tremor on a still arm is not
+    taken for motion (a slow sweep still moves its mean)."""
     k = max(1, round(REST_WINDOW_S * ds.fps))
     n = ds.frames
     still = np.zeros(n, dtype=bool)
-    if n <= 2 * k:
+    if n <= 4 * k:
         return still
     arm = np.arange(N_JOINTS) != GRIPPER
     centre = slice(k, n - k)
-    ok = (ds.episode[: n - 2 * k] == ds.episode[2 * k:])
+    # every frame of the averaging windows, t-2k..t+2k, in one episode
+    same = np.zeros(n, dtype=bool)
+    same[2 * k: n - 2 * k] = ds.episode[: n - 4 * k] == ds.episode[4 * k:]
+    ok = same[centre].copy()
     for values in (ds.state, ds.action):
+        smooth = _moving_mean(values[:, arm] * deg_per_unit[arm], k)
         for shift in (slice(0, n - 2 * k), slice(2 * k, n)):
-            moved = np.abs(values[shift][:, arm] - values[centre][:, arm]) * deg_per_unit[arm]
-            ok &= (moved <= STILL_DEG).all(axis=1)
+            ok &= (np.abs(smooth[shift] - smooth[centre]) <= STILL_DEG).all(axis=1)
     still[centre] = ok
     return still
 
 
 @dataclass(frozen=True)
 class RestOffset:
-    """``action - observation.state`` at rest, per joint (deg of the joint)."""
+    """``action - observation.state`` at rest, per joint (deg of the joint): over the
+    whole dataset and per episode (episodes with at least MIN_EPISODE_REST_FRAMES at rest)."""
 
     frames: int
     episodes: int
-    median_deg: np.ndarray                  # (6,)
-    per_episode_deg: np.ndarray             # (episodes at rest, 6)
+    median_deg: np.ndarray                  # (6,) over every frame at rest
+    per_episode_deg: np.ndarray             # (episodes judged, 6) each episode's median
+    episode_labels: np.ndarray              # (episodes judged,) their episode_index
     histogram: dict[str, dict[str, list[float]]]
 
+    def worst(self, j: int) -> tuple[float, int | None]:
+        """The offset the check judges on joint ``j``: the episode median farthest from
+        zero (one recalibrated or slipped episode is not outvoted by the others), and its
+        episode; the whole dataset's median when no episode rests long enough alone."""
+        if not len(self.per_episode_deg):
+            return float(self.median_deg[j]), None
+        i = int(np.argmax(np.abs(self.per_episode_deg[:, j])))
+        return float(self.per_episode_deg[i, j]), int(self.episode_labels[i])
+
     def detail(self, j: int) -> str:
-        low, high = self.per_episode_deg[:, j].min(), self.per_episode_deg[:, j].max()
-        return (f"median of action - observation.state over {self.frames} frames at rest in "
-                f"{self.episodes} episodes; per episode {low:+.2f} .. {high:+.2f} deg")
+        text = (f"median of action - observation.state {self.median_deg[j]:+.2f} deg over "
+                f"{self.frames} frames at rest in {self.episodes} episodes")
+        if len(self.per_episode_deg):
+            value, episode = self.worst(j)
+            low, high = self.per_episode_deg[:, j].min(), self.per_episode_deg[:, j].max()
+            text += (f"; per episode {low:+.2f} .. {high:+.2f} deg "
+                     f"({len(self.per_episode_deg)} episodes judged, farthest: episode "
+                     f"{episode}, {value:+.2f} deg)")
+        return text
+
+
+#: An episode's own offset is judged when it has this many frames at rest.
+MIN_EPISODE_REST_FRAMES = 10
 
 
 def rest_offset(ds: Dataset, sim_to_frame: JointMap) -> RestOffset | None:
@@ -163,37 +294,48 @@ def rest_offset(ds: Dataset, sim_to_frame: JointMap) -> RestOffset | None:
     diff = (ds.action[still] - ds.state[still]) * per_unit * sim_to_frame.direction
     episodes = ds.episode[still]
     order = np.argsort(episodes, kind="stable")
-    labels, starts = np.unique(episodes[order], return_index=True)
-    per_episode = np.stack([np.median(chunk, axis=0)
-                            for chunk in np.split(diff[order], starts[1:])])
+    labels, starts, counts = np.unique(episodes[order], return_index=True, return_counts=True)
+    chunks = np.split(diff[order], starts[1:])
+    judged = counts >= MIN_EPISODE_REST_FRAMES
+    per_episode = np.array([np.median(chunk, axis=0) for chunk, ok
+                            in zip(chunks, judged, strict=True) if ok]).reshape(-1, N_JOINTS)
     histogram = {}
     for j, joint in enumerate(MOTOR_NAMES):
         column = diff[:, j]
         span = max(1.0, float(np.abs(column).max()))
-        counts, edges = np.histogram(column, bins=HISTOGRAM_BINS, range=(-span, span))
+        counts_j, edges = np.histogram(column, bins=HISTOGRAM_BINS, range=(-span, span))
         histogram[joint] = {"edges": [round(float(e), 4) for e in edges],
-                            "counts": [int(c) for c in counts]}
+                            "counts": [int(c) for c in counts_j]}
     return RestOffset(int(still.sum()), len(labels), np.median(diff, axis=0), per_episode,
-                      histogram)
+                      labels[judged], histogram)
 
 
 def check_rest_offset(offset: RestOffset, tracking_deg: float) -> list[Measurement]:
+    """Per joint, the episode offset farthest from zero against ``tracking_deg``."""
     out = []
     for j, joint in enumerate(MOTOR_NAMES):
-        value = float(offset.median_deg[j])
+        value, episode = offset.worst(j)
         gripper = j == GRIPPER
+        changed = (len(offset.per_episode_deg) > 1
+                   and np.ptp(offset.per_episode_deg[:, j]) > tracking_deg)
+        where = (f"from episode {episode} on (the episodes disagree: "
+                 f"{offset.per_episode_deg[:, j].min():+.1f} .. "
+                 f"{offset.per_episode_deg[:, j].max():+.1f} deg; a recalibration or a horn "
+                 "that slipped during the recording) " if changed else "")
         out.append(Measurement(
             "action - state at rest", joint, value, "deg", -tracking_deg, tracking_deg,
             offset.detail(j) + (" (advisory on the gripper: a grasped object holds the "
                                 "follower's jaw open)" if gripper else ""),
-            cause=f"every frame pairs an action {value:+.1f} deg away from where the follower "
-            f"stood on {joint}: the leader's and the follower's calibrations disagree on its "
-            "zero (a horn re-seated or an arm recalibrated, lerobot #3758), or the follower "
-            "could not reach the action (its position limits, a collision, a weak servo); a "
-            "policy trained on it overshoots by as much",
+            cause=f"{'frames ' + where if where else 'every frame '}pair an action "
+            f"{value:+.1f} deg away from where the follower stood on {joint}: the leader's "
+            "and the follower's calibrations disagree on its zero (a horn re-seated or an arm "
+            "recalibrated, lerobot #3758), or the follower could not reach the action (its "
+            "position limits, a collision, a weak servo); a policy trained on it overshoots "
+            "by as much",
             fix=f"check the pair (pytest suites/test_teleop.py with --so101-leader-calibration) "
             f"and recalibrate the arm that is wrong; re-record, or correct {joint}'s action by "
-            f"{-value:+.1f} deg before training",
+            f"{-value:+.1f} deg{' in the episodes concerned' if changed else ''} before "
+            "training",
             evidence=Evidence.FILES, advisory=gripper))
     return out
 
@@ -229,18 +371,16 @@ def run_dataset_checks(ds: Dataset, inputs: Inputs, *, rest_offset_deg: float,
                        flavor: str = "pytest") -> tuple[list[DatasetResult], RestOffset | None]:
     """Every dataset check, in order (``so101-diagnose --dataset``; the suite runs them
     one by one), and the offset at rest (for its histogram)."""
-    from .stats import load_stats
-
     results = [DatasetResult("frame-count", "frames in data/ vs info.json", check_frame_count(ds),
                              "" if ds.declared_frames is not None else
                              "info.json gives no total_frames")]
     for feature in FEATURES:
         title = f"meta/stats.json vs the frames ({feature})"
         try:
-            stored = load_stats(ds.stats_path, feature=feature)
+            stored = _stored_stats(ds, feature)
         except So101ConfigError as exc:
-            results.append(DatasetResult(f"stats-file-{feature}", title, [],
-                                         f"no stats to compare: {exc}"))
+            results.append(DatasetResult(f"stats-file-{feature}", title,
+                                         [unreadable_stats(ds, feature, exc)]))
             continue
         results.append(DatasetResult(f"stats-file-{feature}", title,
                                      check_stats_file(ds, stored)))
@@ -250,12 +390,22 @@ def run_dataset_checks(ds: Dataset, inputs: Inputs, *, rest_offset_deg: float,
         results += [DatasetResult(f"{name}-{feature}", f"{BY_NAME[name].title} ({feature}, "
                                   "from the frames)", [], why)
                     for feature in FEATURES for name in DATA_CHECKS]
+        results += [DatasetResult(f"tick-grid-{feature}", f"values on the servo's tick grid "
+                                  f"({feature})", [], why) for feature in FEATURES]
         results.append(DatasetResult("rest-offset", REST_TITLE, [], why))
         return results, None
     for feature, check_results in run_data_checks(ds, inputs).items():
         results += [DatasetResult(f"{r.check.name}-{feature}",
                                   f"{r.title} ({feature}, from the frames)", r.measurements,
                                   r.skipped) for r in check_results]
+    for feature in FEATURES:
+        title = f"values on the servo's tick grid ({feature})"
+        if inputs.mapping.policy_frame is None:
+            results.append(DatasetResult(f"tick-grid-{feature}", title, [],
+                                         "needs a [policy] frame in the mapping"))
+            continue
+        measurements, why = check_tick_grid(ds, feature, inputs.mapping, inputs.calibration)
+        results.append(DatasetResult(f"tick-grid-{feature}", title, measurements, why))
     try:
         offset = rest_offset(ds, dataset_frame_map(inputs))
     except So101ConfigError as exc:
@@ -271,4 +421,5 @@ def run_dataset_checks(ds: Dataset, inputs: Inputs, *, rest_offset_deg: float,
 def result_names() -> tuple[str, ...]:
     """The names of :func:`run_dataset_checks`' results, in order: the suite's parameters."""
     return ("frame-count", *(f"stats-file-{f}" for f in FEATURES),
-            *(f"{name}-{f}" for f in FEATURES for name in DATA_CHECKS), "rest-offset")
+            *(f"{name}-{f}" for f in FEATURES for name in DATA_CHECKS),
+            *(f"tick-grid-{f}" for f in FEATURES), "rest-offset")

@@ -110,6 +110,8 @@ class Line:
     failed: list[Measurement] = field(default_factory=list)
     marginal: list[Measurement] = field(default_factory=list)
     result: CheckResult | None = None
+    name: str | None = None                 # a check without a CheckResult (datasets)
+    measurements: list[Measurement] | None = None
 
 
 def _line(result: CheckResult) -> Line:
@@ -160,7 +162,8 @@ def _dataset(path: str, inputs: Inputs, tracking_deg: float) -> list[Line]:
                   else f"skipped: {r.skipped}" if r.skipped and not r.measurements
                   else f"marginal on {', '.join(dict.fromkeys(m.joint for m in marginal))}"
                   if marginal else "ok")
-        lines.append(Line(f"dataset: {r.title}", status, not r.failed, r.failed, marginal))
+        lines.append(Line(f"dataset: {r.title}", status, not r.failed, r.failed, marginal,
+                          name=f"dataset-{r.name}", measurements=r.measurements))
     return lines
 
 
@@ -215,9 +218,12 @@ def _as_json(lines: list[Line]) -> dict:
     checks = []
     for line in lines:
         r = line.result
-        measurements = r.measurements if r is not None else line.failed
-        checks.append({"title": line.title, "name": r.check.name if r else None,
-                       "skipped": r.skipped if r else "", "status": line.status,
+        measurements = r.measurements if r is not None else \
+            line.measurements if line.measurements is not None else line.failed
+        skipped = r.skipped if r else line.status.removeprefix("skipped: ") \
+            if line.status.startswith("skipped") else ""
+        checks.append({"title": line.title, "name": r.check.name if r else line.name,
+                       "skipped": skipped, "status": line.status,
                        "measurements": [measurement_dict(m) for m in measurements]})
     return {"ok": all(line.ok for line in lines), "checks": checks}
 
@@ -228,6 +234,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.dataset)):
         build_parser().error("give at least one of --calibration, --stats, --mapping, --mjcf, "
                              "--solve-map, --dataset")
+    if args.dataset and not args.mapping:
+        build_parser().error("--dataset needs --mapping: the frame the dataset was recorded in "
+                             "(its [policy] frame and [sim_to_robot] map; without it the "
+                             "frames' units, limits and offsets cannot be judged)")
     solved_map = ""
     try:
         inputs = _load(args)
@@ -260,7 +270,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_text(lines, sys.stdout)
         if solved_map:
             print(f"\n{solved_map}", end="")
-        print(f"\n{'all checks hold' if ok else 'problems found'}")
+        skipped = sum(line.status.startswith("skipped") for line in lines)
+        print(f"\n{'all checks hold' if ok else 'problems found'}"
+              + (f" ({skipped} of {len(lines)} skipped: what each needs is named above)"
+                 if ok and skipped else ""))
     return 0 if ok else 1
 
 

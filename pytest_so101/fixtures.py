@@ -481,16 +481,11 @@ def so101_leader(so101_context: So101Context, tmp_path_factory: pytest.TempPathF
     (the leader twin is not the arm that file describes)."""
     from .arm import Arm
     from .bus.feetech import BusError, FeetechBus
-    from .calibration import load_calibration, resolve_calibration
+    from .calibration import load_calibration
     from .safety import SafetyEnvelope
 
     s = so101_context.settings
-    given = s["leader_calibration"].value
-    try:
-        calibration = resolve_calibration(str(given), option="--so101-leader-calibration",
-                                          leader=True) if given else None
-    except So101ConfigError as exc:
-        pytest.fail(f"pytest-so101: {exc}", pytrace=False)
+    calibration = so101_context.leader_calibration     # validated before collection
     if s["hardware"].value:
         if calibration is None or not s["leader_port"].value:
             pytest.skip("no leader: give --so101-leader-port and --so101-leader-calibration")
@@ -501,15 +496,20 @@ def so101_leader(so101_context: So101Context, tmp_path_factory: pytest.TempPathF
                      "--hardware and --so101-leader-port")
         return
     else:
-        from .bus.process import EmulatorProcess
+        from .bus.process import EmulatorError, EmulatorProcess
 
         out = tmp_path_factory.mktemp("leader") / "leader_calibration.json"
         args = ["--role", "leader", "--calibration-out", str(out)]
         args += ["--mjcf", str(s["mjcf"].value)] if s["mjcf"].value else []
         for fault in str(s["leader_twin_fault"].value or "").split(","):
             args += ["--twin-fault", fault.strip()] if fault.strip() else []
-        emulator = EmulatorProcess(*args).start()
-        calibration, port = load_calibration(out), emulator.port
+        emulator = EmulatorProcess(*args)
+        try:
+            emulator.start()
+            calibration, port = load_calibration(out), emulator.port
+        except (EmulatorError, So101ConfigError) as exc:
+            emulator.stop()
+            pytest.fail(f"pytest-so101: the leader twin: {exc}", pytrace=False)
     try:
         bus = FeetechBus(port).connect()
     except BusError as exc:
@@ -541,20 +541,14 @@ def so101_dataset_checks(so101_context: So101Context, so101_joint_limits: JointL
                          so101_tracking_deg: float) -> DatasetChecks:
     """Every dataset check run once on ``--so101-dataset``; skips without one."""
     from .checks import Inputs
-    from .dataset import load_dataset
     from .dataset_checks import run_dataset_checks
 
-    path = so101_context.settings["dataset"].value
-    if not path:
+    dataset = so101_context.dataset          # read and validated before collection
+    if dataset is None:
         pytest.skip("no dataset: pass --so101-dataset FOLDER (a local LeRobot dataset)")
-    try:
-        dataset = load_dataset(str(path))
-        inputs = Inputs(so101_context.calibration, None, so101_context.mapping,
-                        so101_joint_limits, so101_context.tolerances)
-        results, offset = run_dataset_checks(dataset, inputs,
-                                             rest_offset_deg=so101_tracking_deg)
-    except So101ConfigError as exc:
-        pytest.fail(f"pytest-so101: {exc}", pytrace=False)
+    inputs = Inputs(so101_context.calibration, None, so101_context.mapping,
+                    so101_joint_limits, so101_context.tolerances)
+    results, offset = run_dataset_checks(dataset, inputs, rest_offset_deg=so101_tracking_deg)
     return DatasetChecks({r.name: r for r in results}, offset)
 
 

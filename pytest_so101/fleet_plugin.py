@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -33,7 +32,15 @@ PER_ARM = {"port": "each arm names its port in the arms file",
                          "twin alone",
            "twin_arm": "the arms are real arms (the hardware path); --so101-twin-arm goes "
                        "with the twin alone",
-           "guided": "a person at the terminal cannot guide several arms at once"}
+           "guided": "a person at the terminal cannot guide several arms at once",
+           "leader_port": "a leader is one arm on one bus: the workers would read it at once; "
+                          "run the teleoperation suite per pair, without --so101-arms",
+           "leader_calibration": "a leader pairs with one follower; run the teleoperation "
+                                 "suite per pair, without --so101-arms",
+           "leader_twin_fault": "the arms are real arms (the hardware path); twin faults go "
+                                "with the twin alone",
+           "dataset": "a dataset is checked once, not on every arm: run suites/test_dataset.py "
+                      "(or so101-diagnose --dataset) without --so101-arms"}
 
 
 def arm_of(item: pytest.Item) -> str | None:
@@ -66,6 +73,7 @@ def configure_fleet(config: pytest.Config, settings: dict):
     """Load and check the arms file and deal the arms: on the controller (or the one
     process) to the workers, on a worker from its ``workerinput``. Returns the
     :class:`~pytest_so101.context.FleetRun` and the run's settings (the hardware path)."""
+    from .bus.ports import check_device, is_url
     from .context import FleetRun, load_arm_context
     from .fleet import assign_arms, load_fleet
     from .options import Setting
@@ -77,10 +85,8 @@ def configure_fleet(config: pytest.Config, settings: dict):
                                source=settings[name].origin, value=settings[name].value)
     fleet = load_fleet(source)
     for arm in fleet.arms:
-        if "://" not in arm.port and not Path(arm.port).exists():
-            raise config_error("no such serial port; is the arm's USB adapter plugged in "
-                               "(ls /dev/ttyACM* /dev/ttyUSB*)?", source=source,
-                               joint=arm.where, field="port", value=arm.port)
+        if not is_url(arm.port):
+            check_device(arm.port, source=source, joint=arm.where, field="port")
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
         mine = tuple(workerinput.get(WORKERINPUT_KEY) or ())

@@ -193,6 +193,17 @@ def _tiled_constants(units: tuple[RobotUnit, ...], range_min: tuple[int, ...],
     return tiled
 
 
+def tick_step(unit: RobotUnit, range_ticks: float | None = None) -> float | None:
+    """What one servo tick is worth in ``unit`` (LeRobot's formulas above): 360 / 4095 deg,
+    200 or 100 / (M - m) for the ranges (None without the calibrated range ``M - m``), 1 tick."""
+    unit = RobotUnit(unit)
+    if unit is RobotUnit.DEGREES:
+        return 360.0 / LEROBOT_MAX_RES
+    if unit is RobotUnit.TICKS:
+        return 1.0
+    return None if not range_ticks else _FULL[unit] / float(range_ticks)
+
+
 def _constants(cal: Calibration, units: Sequence[RobotUnit], clamp: bool, rows: int
                ) -> dict[str, np.ndarray]:
     return _tiled_constants(tuple(units), tuple(int(v) for v in cal.range_min),

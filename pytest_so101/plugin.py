@@ -53,7 +53,7 @@ from .stash import (
     frozen_joints,
 )
 
-FILE_OPTIONS = ("calibration", "stats", "mapping")
+FILE_OPTIONS = ("calibration", "stats", "mapping", "leader_calibration", "dataset")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -131,13 +131,11 @@ def _validate_arm_options(settings: dict, config: pytest.Config) -> None:
         raise config_error("is a file, not a folder for the reports",
                            source=settings["report"].origin, value=str(report))
     if settings["hardware"].value:
-        from .bus.ports import check_port
+        from .bus.ports import check_device, check_port, is_url
 
         port = check_port(str(settings["port"].value), source=settings["port"].origin)
-        if "://" not in port and not Path(port).exists():
-            raise config_error("no such serial port; is the arm's USB adapter plugged in "
-                               "(ls /dev/ttyACM* /dev/ttyUSB*)?", source=settings["port"].origin,
-                               value=port)
+        if not is_url(port):
+            check_device(port, source=settings["port"].origin)
         workers = getattr(config.option, "numprocesses", None)
         if workers not in (None, 0) or hasattr(config, "workerinput"):
             raise config_error("one arm, one process: pytest -n would have several processes "
@@ -145,6 +143,11 @@ def _validate_arm_options(settings: dict, config: pytest.Config) -> None:
                                "give each worker its own arms with --so101-arms FILE.toml",
                                source="--hardware", value=f"-n {workers}")
         return
+    if settings["leader_twin_fault"].value:
+        from .bus.twin_fault import TwinFault
+
+        TwinFault.parse_list(str(settings["leader_twin_fault"].value),
+                             source=settings["leader_twin_fault"].origin)
     if settings["twin_fault"].value:
         from .bus.twin_fault import TwinFault
 

@@ -4,9 +4,12 @@ policy is trained on it.
 - its ``meta/stats.json`` is the statistics of its frames (a policy is normalized with it);
 - its frames, through the frame the mapping declares, are in that frame (not radians,
   legacy degrees or the other ``use_degrees``) and inside the model's joint limits;
+- each joint's values lie on the servo's tick grid of the declared unit (data a servo
+  reported; one joint in another unit is named);
 - where both arms stand still, ``action`` (the leader's reading) equals
   ``observation.state`` (the follower's) within ``--so101-tracking-deg``: an offset there is
-  baked into every frame and a policy trained on it misses by as much (lerobot #3758).
+  baked into every frame and a policy trained on it misses by as much (lerobot #3758),
+  judged per episode.
   The report shows, per joint, the histogram of that difference at rest.
 
 Every check runs on the files alone (evidence: files); ``so101-diagnose --dataset`` runs

@@ -16,6 +16,7 @@ from pytest_so101.calibration import (
     load_calibration,
     resolve_calibration,
 )
+from pytest_so101.errors import So101ConfigError
 from tests.helpers import EXAMPLE_CALIBRATION, raises_config_error
 
 
@@ -126,8 +127,13 @@ def test_find_by_arm_id_in_every_robot_folder(tmp_path, folder):
     target.parent.mkdir(parents=True)
     target.write_bytes(EXAMPLE_CALIBRATION.read_bytes())
     env = {"HF_LEROBOT_CALIBRATION": str(tmp_path)}
-    assert find_calibration("my_arm", env) == target
-    assert resolve_calibration("my_arm", env).source == str(target)
+    leader = folder.startswith("teleoperators/")
+    assert find_calibration("my_arm", env, leader=leader) == target
+    assert resolve_calibration("my_arm", env, leader=leader).source == str(target)
+    # never the other kind's file: a leader's calibration is not a follower's
+    with pytest.raises(So101ConfigError, match=r"'my_arm'.* only a (leader|follower)'s "
+                       r"calibration .*is not a (follower|leader)'s"):
+        find_calibration("my_arm", env, leader=not leader)
 
 
 def test_find_prefers_followers_and_rejects_ambiguity(tmp_path, example):

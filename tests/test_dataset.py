@@ -315,3 +315,206 @@ def test_a_joint_that_never_moved_is_no_false_alarm(tmp_path):
         feature["mean"] = [float(np.float32(v) * np.float32(1 + 3e-7)) for v in feature["mean"]]
     (root / "meta" / "stats.json").write_text(json.dumps(stats))
     assert not any("stats.json" in title for title in failures(root))
+
+
+# -- review findings: wrong data that passed, input that crashed ----------------------------
+
+def test_one_drifted_episode_among_several_is_not_outvoted(tmp_path):
+    """A recalibration (or a slipped horn) during a recording: one episode of four off."""
+    rec = teleop_recording(SO101_NEW_CALIB_LIMITS, episodes=4, seconds=12.0, seed=6,
+                           reach=0.7)
+    chain = dataset_frame_map(Inputs(mapping=DEGREES))
+    state, action = read_through(rec.follower_rad, chain), read_through(rec.leader_rad, chain)
+    last = rec.episode == rec.episode.max()
+    action[last, 2] += 17.0                       # elbow_flex, in degrees of the joint
+    root = write_dataset(tmp_path / "late", state, action, rec.episode, rec.fps)
+    (m,) = failures(root)["action - state at rest"]
+    assert m.joint == "elbow_flex" and abs(m.value - 17.0) < 1.0, m.summary()
+    assert f"episode {int(rec.episode.max())}" in m.detail
+    assert "episodes disagree" in m.cause
+
+
+def test_sensor_noise_on_a_still_arm_does_not_hide_the_offset(tmp_path):
+    rec = teleop_recording(SO101_NEW_CALIB_LIMITS, episodes=2, seconds=12.0, seed=3,
+                           reach=0.7)
+    chain = dataset_frame_map(Inputs(mapping=DEGREES))
+    noise = np.random.default_rng(0)
+    state = read_through(rec.follower_rad, chain) + noise.normal(0, 0.4, (len(rec.episode), 6))
+    action = read_through(rec.leader_rad, chain) + noise.normal(0, 0.4, (len(rec.episode), 6))
+    action[:, 2] += 17.0
+    root = write_dataset(tmp_path / "noisy", state, action, rec.episode, rec.fps)
+    (m,) = failures(root)["action - state at rest"]
+    assert m.joint == "elbow_flex" and abs(m.value - 17.0) < 1.0, m.summary()
+
+
+@pytest.mark.parametrize("edit, what", [
+    (lambda root: (root / "meta" / "stats.json").unlink(), "not found"),
+    (lambda root: (root / "meta" / "stats.json").write_text('{"observation.state": '),
+     "stats.json"),
+    (lambda root: _stats(root, lambda s: s.pop(ACTION)), ACTION),
+])
+def test_a_missing_or_broken_stats_file_fails_not_skips(tmp_path, edit, what):
+    root = small(tmp_path)
+    edit(root)
+    failed = failures(root)
+    titles = [t for t in failed if t.startswith("meta/stats.json vs the frames")]
+    assert titles, failed
+    m = failed[titles[-1]][0]
+    assert what in m.detail and "recompute the stats" in m.fix and m.joint == "all"
+
+
+def test_a_min_max_only_stats_file_is_compared_on_what_it_holds(tmp_path):
+    root = small(tmp_path)
+    _stats(root, lambda s: [s[f].pop(k) for f in (STATE, ACTION) for k in ("mean", "std")])
+    assert not any("stats.json" in title for title in failures(root))
+    _stats(root, lambda s: s[STATE]["max"].__setitem__(1, s[STATE]["max"][1] + 5))
+    (m,) = failures(root)[f"meta/stats.json vs the frames ({STATE})"]
+    assert m.joint == "shoulder_lift" and "max" in m.detail
+
+
+def _stats(root, change) -> None:
+    path = root / "meta" / "stats.json"
+    stats = json.loads(path.read_text())
+    change(stats)
+    path.write_text(json.dumps(stats))
+
+
+def test_a_dataset_without_frames_or_with_absurd_values_is_one_line(tmp_path):
+    root = small(tmp_path)
+    table = pq.read_table(next((root / "data").rglob("*.parquet")))
+    pq.write_table(table.slice(0, 0), next((root / "data").rglob("*.parquet")))
+    with raises_config_error("no frames", "hold no rows"):
+        load_dataset(root)
+    root = small(tmp_path, name="huge")
+    values = np.asarray(pq.read_table(next((root / "data").rglob("*.parquet")))
+                        .column(STATE).to_pylist())
+    values[40, 1] = 1e30
+    _rewrite(root, STATE, pa.array(values.tolist(), pa.list_(pa.float32())))
+    with raises_config_error("frame 40", "shoulder_lift", STATE, "no joint position"):
+        load_dataset(root)
+    with raises_config_error("a dataset is a folder", "info.json"):
+        load_dataset(root / "meta" / "info.json")
+
+
+def test_diagnose_refuses_a_dataset_without_a_mapping(capsys):
+    from pytest_so101 import diagnose_cli
+
+    with pytest.raises(SystemExit) as exit_info:
+        diagnose_cli.main(["--dataset", str(DATASETS / "radians")])
+    assert exit_info.value.code == 2
+    assert "--dataset needs --mapping" in capsys.readouterr().err
+
+
+def test_a_broken_dataset_stops_the_suite_with_one_line_before_collection(run, tmp_path):
+    from tests.helpers import REPO
+
+    root = small(tmp_path)
+    (root / "meta" / "info.json").write_text("{")
+    result = run(str(REPO / "suites" / "test_dataset.py"), "--so101-dataset", str(root),
+                 "--so101-mapping", str(MAPPINGS / "so101_degrees.toml"))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()[-2000:]
+    lines = [x for x in result.stderr.str().splitlines() if "pytest-so101" in x]
+    assert len(lines) == 1 and "info.json" in lines[0], result.stderr.str()
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
+
+
+# -- the servo's tick grid: evidence from the numbers' steps, not their size -----------------
+
+EXAMPLE = load_calibration(EXAMPLE_CALIBRATION)
+
+
+def lerobot_recorded(tmp_path, units: str = "degrees", *, calibration=EXAMPLE, seed: int = 3,
+                     edit=None, name: str = "real"):
+    """A recording as LeRobot writes it from a real arm: whole servo ticks, each read in
+    the unit (``frames.ticks_to_units``); ``edit(state, action)`` changes it afterwards."""
+    from pytest_so101.frames import expand_units, ticks_to_units, units_to_ticks
+
+    rec = teleop_recording(SO101_NEW_CALIB_LIMITS, episodes=2, seconds=12.0, seed=seed,
+                           reach=0.7)
+    chain = dataset_frame_map(Inputs(mapping=DEGREES))
+    degrees_units = expand_units("degrees")
+    out = []
+    for q in (rec.follower_rad, rec.leader_rad):
+        ticks = units_to_ticks(read_through(q, chain), calibration, degrees_units,
+                               rounding="nearest")
+        out.append(ticks_to_units(ticks, calibration, expand_units(units)))
+    state, action = out
+    if edit is not None:
+        edit(state, action)
+    return write_dataset(tmp_path / name, state, action, rec.episode, rec.fps)
+
+
+def grid(root, mapping=DEGREES, calibration=EXAMPLE) -> dict[str, list]:
+    results, _ = run_dataset_checks(load_dataset(root), Inputs(
+        calibration=calibration, mapping=mapping, model_limits=SO101_NEW_CALIB_LIMITS),
+        rest_offset_deg=TRACKING_DEG)
+    return {r.name: r for r in results if r.name.startswith("tick-grid")}
+
+
+def test_values_a_servo_reported_in_the_declared_unit_lie_on_its_grid(tmp_path):
+    for result in grid(lerobot_recorded(tmp_path)).values():
+        assert [m.joint for m in result.measurements] == list(MOTOR_NAMES), result.skipped
+        assert all(m.passed and m.value == 100.0 for m in result.measurements)
+
+
+def test_one_joint_in_radians_is_named_with_the_conversion(tmp_path):
+    def wrist_in_radians(state, action):
+        state[:, 3] = np.deg2rad(state[:, 3])
+        action[:, 3] = np.deg2rad(action[:, 3])
+
+    root = lerobot_recorded(tmp_path, edit=wrist_in_radians)
+    failed = failures(root, DEGREES, EXAMPLE)
+    for feature in (STATE, ACTION):
+        (m,) = failed[f"values on the servo's tick grid ({feature})"]
+        assert m.joint == "wrist_flex" and "recorded in radians" in m.cause, m.summary()
+        assert "57.2958" in m.fix
+
+
+def test_range_values_declared_as_degrees_are_named(tmp_path):
+    root = lerobot_recorded(tmp_path, "range_m100_100")
+    failed = failures(root, DEGREES, EXAMPLE)
+    (m, *rest) = failed[f"values on the servo's tick grid ({STATE})"]
+    assert {x.joint for x in [m, *rest]} == set(MOTOR_NAMES[:5])
+    assert all("recorded in -100..100, not degrees" in x.cause for x in [m, *rest])
+
+
+@pytest.mark.parametrize("scale, unit", [(0.01, "0..1"), (None, "degrees")])
+def test_a_mis_scaled_gripper_is_named(tmp_path, scale, unit):
+    from pytest_so101.frames import expand_units, ticks_to_degrees, units_to_ticks
+
+    def gripper(state, action):
+        for values in (state, action):
+            if scale:                        # 0..1 instead of 0..100
+                values[:, 5] *= scale
+            else:                            # read in degrees, not 0..100
+                ticks = units_to_ticks(values, EXAMPLE, expand_units("degrees"),
+                                       rounding="nearest")
+                values[:, 5] = ticks_to_degrees(ticks, EXAMPLE)[:, 5]
+
+    root = lerobot_recorded(tmp_path, edit=gripper)
+    (m,) = failures(root, DEGREES, EXAMPLE)[f"values on the servo's tick grid ({STATE})"]
+    assert m.joint == "gripper" and f"recorded in {unit}, not 0..100" in m.cause, m.summary()
+
+
+def test_numbers_a_servo_never_reported_are_not_judged():
+    """The bundled datasets come from a simulation (no LeRobot tick grid): no verdict."""
+    for result in grid(DATASETS / "healthy").values():
+        assert not result.measurements and "on no servo grid" in result.skipped
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 10_000), units=st.sampled_from(["degrees", "range_m100_100"]),
+       low=st.integers(0, 300), high=st.integers(0, 300))
+def test_no_false_alarm_on_a_correctly_declared_recording(tmp_path_factory, seed, units,
+                                                          low, high):
+    """Other calibrated ranges (``low``/``high`` ticks narrower), either use_degrees: the
+    grid of the declared unit holds on every joint."""
+    motors = {name: type(m)(m.id, m.drive_mode, m.homing_offset, m.range_min + low,
+                            m.range_max - high)
+              for name, m in EXAMPLE.motors.items()}
+    cal = type(EXAMPLE)(motors, source="random.json")
+    root = lerobot_recorded(tmp_path_factory.mktemp("g"), units, calibration=cal, seed=seed)
+    mapping = DEGREES if units == "degrees" else RANGE
+    for result in grid(root, mapping, cal).values():
+        assert not result.failed, [m.summary() for m in result.failed]
+        assert len(result.measurements) >= 5, result.skipped     # judged, not skipped

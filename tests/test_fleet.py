@@ -6,11 +6,18 @@ and every motion on an arm made by the worker that owns it."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
-from pytest_so101.bus.ports import PortClaimedError, check_port, claim_port, port_key
+from pytest_so101.bus.ports import (
+    PortClaimedError,
+    check_device,
+    check_port,
+    claim_port,
+    port_key,
+)
 from pytest_so101.bus.process import EmulatorProcess, start_all
 from pytest_so101.errors import So101ConfigError
 from pytest_so101.fleet import FleetArm, arms_toml, assign_arms, load_fleet
@@ -108,7 +115,17 @@ def test_a_claimed_port_is_refused_naming_its_holder(tmp_path):
 
 
 def test_port_names_and_test_ids():
-    assert port_key("rfc2217://Host:5?ign_set_control") == "rfc2217://host:5"
+    # one serial server under every name: scheme, host case, loopback names and addresses
+    assert port_key("rfc2217://Host:5?ign_set_control") == port_key("socket://host:5")
+    assert port_key("socket://localhost:4001") == port_key("socket://127.0.0.1:4001") \
+        == port_key("socket://[::1]:4001")
+    assert port_key("socket://10.0.0.2:4001") != port_key("socket://10.0.0.3:4001")
+    for url, why in (("socket://localhost:0", "1..65535"), ("socket://localhost:99999", "1..65535"),
+                     ("socket://localhost:x", "1..65535"), ("http://h:1", "must be socket://")):
+        with pytest.raises(So101ConfigError, match=re.escape(why)):
+            check_port(url, source="--so101-port")
+    with pytest.raises(So101ConfigError, match=r"/etc/hostname'.* not a serial device"):
+        check_device("/etc/hostname", source="--so101-port")
     assert check_port("/dev/ttyACM0", source="x") == "/dev/ttyACM0"
     assert strip_arm("s.py::t[a-1-shoulder_pan]", "a-1") == "s.py::t[shoulder_pan]"
     assert strip_arm("s.py::t[a-1]", "a-1") == "s.py::t"
@@ -131,7 +148,13 @@ def _usage_error(result, *parts: str) -> None:
     (["--so101-calibration", str(EXAMPLE_CALIBRATION)], ["each arm names its calibration"]),
     (["--so101-twin-fault", "elbow_flex:mirror"], ["--so101-twin-fault", "real arms"]),
     (["-n", "2", "--dist", "loadscope"], ["--dist loadscope", "--dist each"]),
-], ids=["more-workers-than-arms", "port", "calibration", "twin-fault", "dist"])
+    (["--so101-leader-port", "socket://localhost:4010"], ["--so101-leader-port",
+                                                          "the workers would read it at once"]),
+    (["--so101-leader-calibration", str(EXAMPLE_CALIBRATION)], ["--so101-leader-calibration",
+                                                                "one follower"]),
+    (["--so101-dataset", "fixtures/datasets/healthy"], ["--so101-dataset", "checked once"]),
+], ids=["more-workers-than-arms", "port", "calibration", "twin-fault", "dist", "leader-port",
+        "leader-calibration", "dataset"])
 def test_a_fleet_run_refuses_what_cannot_go_with_it_in_one_line(run, tmp_path, extra, parts):
     _usage_error(run("--so101-arms", str(arms_file(tmp_path, GOOD)), *extra), *parts)
 

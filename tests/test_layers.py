@@ -13,7 +13,7 @@ PACKAGE = REPO / "pytest_so101"
 LOWER = ["frames", "mapping", "calibration", "stats", "joints", "errors", "options",
          "measurement", "chain", "invariants", "fingerprint", "diagnosis", "scenarios",
          "checks", "gravity", "tolerances", "features", "files", "poses", "dataset",
-         "dataset_checks", "recording", "teleop"]
+         "dataset_checks", "recording", "teleop", "tick_grid"]
 UPPER = ("sim", "bus", "plugin", "arm", "report_header", "suites", "guided", "suite_tools",
          "fixtures")
 

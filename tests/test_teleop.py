@@ -211,3 +211,31 @@ def test_a_real_leader_folded_at_rest_shows_its_shift_on_the_hardware_path(run, 
               and ": leader rest reading vs mapped rest pose = " in x and " FAIL" in x]
     assert failed and {x.split(":")[0] for x in failed} == {"elbow_flex"}
     assert "needs a terminal" in text or "person" in text
+
+
+@pytest.mark.parametrize("extra, parts", [
+    (["--so101-calibration", str(EXAMPLE_CALIBRATION), "--so101-leader-calibration",
+      str(EXAMPLE_CALIBRATION)], ["--so101-leader-calibration", "is the follower's",
+                                  "the same file"]),
+    (["--so101-leader-twin-fault", "elbow_flex:bogus=3"], ["--so101-leader-twin-fault",
+                                                           "bogus"]),
+    (["--so101-leader-calibration", str(REPO / "README.md")], ["README.md"]),
+], ids=["leader-is-the-follower", "leader-twin-fault", "leader-file-malformed"])
+def test_a_bad_leader_option_stops_the_run_with_one_line(run, extra, parts):
+    result = run(SUITE, *DEGREES, *extra)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()[-2000:]
+    lines = [x for x in result.stderr.str().splitlines() if "pytest-so101" in x]
+    assert len(lines) == 1, result.stderr.str()
+    assert all(part in lines[0] for part in parts), lines[0]
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
+
+
+def test_a_leader_copy_of_the_follower_numbers_is_refused(tmp_path):
+    from pytest_so101.context import check_two_arms
+    from tests.helpers import raises_config_error
+
+    copy = tmp_path / "leader.json"
+    copy.write_text(EXAMPLE_CALIBRATION.read_text())
+    with raises_config_error("the same numbers as", "leader.json"):
+        check_two_arms(FOLLOWER, load_calibration(copy))
+    check_two_arms(FOLLOWER, _with(FOLLOWER, "elbow_flex", homing_offset=12))

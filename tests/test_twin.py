@@ -105,9 +105,9 @@ def test_suites_pass_on_the_twin_with_its_own_calibration(run):
     # skipped: the acceptance suite (no baseline yet: 6), wrist_roll's fixed range (1),
     # robot units vs policy frame (6: the legacy frame is converted through [sim_to_policy]),
     # min/max in limits (12: these stats have none), and the registers against the file
-    # (6: the twin wrote both, one source), the dataset suite (17: no --so101-dataset), and
+    # (6: the twin wrote both, one source), the dataset suite (19: no --so101-dataset), and
     # the person-guided teleoperation (1: on the twin a scripted person teleoperates)
-    assert outcomes["skipped"] == 49
+    assert outcomes["skipped"] == 51
 
 
 def test_suites_pass_with_hardware_on_the_pty_of_so101_twin_serve(run, tmp_path):
@@ -121,8 +121,8 @@ def test_suites_pass_with_hardware_on_the_pty_of_so101_twin_serve(run, tmp_path)
         # only the servo's own reading would observe it), acceptance (no baseline: 6),
         # wrist_roll's fixed range (1), robot units vs the converted legacy frame (6),
         # min/max in limits (12: these stats have none), guided (6: no --so101-guided),
-        # the dataset suite (17: no --so101-dataset), teleoperation (15: no leader)
-        assert result.parseoutcomes().get("skipped", 0) == 75
+        # the dataset suite (19: no --so101-dataset), teleoperation (15: no leader)
+        assert result.parseoutcomes().get("skipped", 0) == 77
         assert all(s["torque"] == 0 for s in twin.state().values())
 
 

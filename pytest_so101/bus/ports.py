@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import ipaddress
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,26 +43,62 @@ def check_port(port: str, *, source: str, joint: str | None = None,
         return port
     try:
         parts = urlsplit(port)
-        number = parts.port
     except ValueError:
-        number, parts = None, None
+        parts = None
     if parts is None or parts.scheme not in URL_SCHEMES:
         schemes = " or ".join(f"{scheme}://HOST:PORT" for scheme in URL_SCHEMES)
         raise config_error(f"a network port must be {schemes}", source=source, joint=joint,
                            field=field, value=port)
+    try:
+        number = parts.port
+    except ValueError:                 # not a number, or beyond 65535
+        number = -1
+    if number is not None and not 1 <= number <= 65535:
+        raise config_error("the TCP port number must be 1..65535", source=source,
+                           joint=joint, field=field, value=port)
     if not parts.hostname or number is None or parts.path not in ("", "/"):
         raise config_error(f"must be {parts.scheme}://HOST:PORT with a port number",
                            source=source, joint=joint, field=field, value=port)
     return port
 
 
+def check_device(port: str, *, source: str, joint: str | None = None,
+                 field: str | None = None) -> None:
+    """A device path names a serial device that is there (a character device: a USB
+    adapter's tty or a pty), not a missing path or a regular file."""
+    try:
+        mode = os.stat(port).st_mode
+    except OSError:
+        raise config_error("no such serial port; is the arm's USB adapter plugged in "
+                           "(ls /dev/ttyACM* /dev/ttyUSB*)?", source=source, joint=joint,
+                           field=field, value=port) from None
+    if not stat.S_ISCHR(mode):
+        raise config_error("not a serial device (a serial port is a character device such "
+                           "as /dev/ttyACM0, or a socket:// or rfc2217:// URL)",
+                           source=source, joint=joint, field=field, value=port)
+
+
+def _host_key(host: str) -> str:
+    """One name per host without asking DNS: loopback names and addresses as one, an IP
+    address in its canonical form, a name in lower case."""
+    host = host.lower().rstrip(".")
+    if host == "localhost":
+        return "loopback"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    return "loopback" if address.is_loopback else address.compressed
+
+
 def port_key(port: str) -> str:
     """The same port under one name: a device's real path (``/dev/serial/by-id/...`` is a
-    link to ``/dev/ttyACM0``), a URL's scheme, lower-case host and port."""
+    link to ``/dev/ttyACM0``), a URL's host and port (``socket://`` and ``rfc2217://`` on one
+    host and port are one serial server; ``localhost`` and ``127.0.0.1`` one host)."""
     if not is_url(port):
         return os.path.realpath(port)
     parts = urlsplit(port)
-    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{parts.port}"
+    return f"tcp://{_host_key(parts.hostname or '')}:{parts.port}"
 
 
 class PortClaimedError(RuntimeError):
