@@ -37,6 +37,7 @@ from pytest_so101.dataset_checks import (
     rest_offset,
     run_data_checks,
 )
+from pytest_so101.frames import RobotUnit, tick_step
 from pytest_so101.joints import MOTOR_NAMES, SO101_NEW_CALIB_LIMITS
 from pytest_so101.mapping import load_mapping
 from pytest_so101.recording import read_through, teleop_recording, write_dataset
@@ -52,8 +53,9 @@ def make(folder: Path, frames: int) -> Path:
     episodes = int(np.ceil(frames / (fps * seconds)))
     rec = teleop_recording(SO101_NEW_CALIB_LIMITS, episodes=episodes, seconds=seconds,
                            fps=fps, seed=7, reach=0.7)
-    state = read_through(rec.follower_rad, mapping.sim_to_robot)[:frames]
-    action = read_through(rec.leader_rad, mapping.sim_to_robot)[:frames]
+    steps = np.array([tick_step(RobotUnit.DEGREES)] * 5 + [np.nan])   # LeRobot's grid
+    state = read_through(rec.follower_rad, mapping.sim_to_robot, steps)[:frames]
+    action = read_through(rec.leader_rad, mapping.sim_to_robot, steps)[:frames]
     action[:, MOTOR_NAMES.index("elbow_flex")] += 17.0
     return write_dataset(folder / "big", state, action, rec.episode[:frames], fps)
 
@@ -76,8 +78,8 @@ def check(root: Path, inputs: Inputs) -> dict[str, float]:
     times["frame and limits"] = time.perf_counter() - mark
     mark = time.perf_counter()
     for feature in FEATURES:
-        failed += sum(not m.passed for m in check_tick_grid(ds, feature, inputs.mapping,
-                                                            inputs.calibration)[0])
+        grid = check_tick_grid(ds, feature, inputs.mapping, inputs.calibration)[0]
+        assert len(grid) == 5 and all(m.passed for m in grid), [m.summary() for m in grid]
     times["tick grid"] = time.perf_counter() - mark
     mark = time.perf_counter()
     offset = rest_offset(ds, dataset_frame_map(inputs))

@@ -4,7 +4,8 @@ For the fixtures' datasets, the tests' faults and the dataset benchmark's millio
 a leader moved by a scripted operator (holds at random poses inside the model's limits,
 joined by minimum-jerk moves), a follower that reaches each pose a few frames later and
 stops short under gravity by a fraction of a degree, both read through the encoder (one
-tick of quantization) and written in a policy frame through a sim -> policy map (a
+tick of quantization, on LeRobot's tick grid of the frame when its steps are given) and
+written in a policy frame through a sim -> policy map (a
 mapping's reference chain, or the identity for a simulator's qpos). Faults are applied to
 what the arms *report*, as a mis-calibrated arm would: a leader whose zero is off on one
 joint reads every pose shifted, so ``action`` carries the shift and the follower's
@@ -77,13 +78,22 @@ def teleop_recording(limits: JointLimits, *, episodes: int, seconds: float, fps:
                      np.concatenate(labels), fps)
 
 
-def read_through(q_sim_rad: np.ndarray, sim_to_frame: JointMap) -> np.ndarray:
+def read_through(q_sim_rad: np.ndarray, sim_to_frame: JointMap,
+                 tick_steps: np.ndarray | None = None) -> np.ndarray:
     """What an arm at ``q_sim_rad`` reports in a frame: the pose quantized to one encoder
-    tick (arm joints) and 0.1 % (gripper), then mapped."""
-    ticks = np.round(q_sim_rad * RAD_TO_DEG / DEG_PER_TICK)
-    q = ticks * DEG_PER_TICK / RAD_TO_DEG
-    values = sim_to_frame.apply(q)
-    values[..., GRIPPER] = np.round(values[..., GRIPPER], 1)
+    tick (arm joints) and 0.1 % (gripper), then mapped. With ``tick_steps`` (one tick in
+    the frame's unit per joint, :func:`frames.tick_step`; NaN: not known) the values lie on
+    the servo's tick grid in the frame, as LeRobot's bus readings do (``tick_grid.py``)."""
+    if tick_steps is None:
+        ticks = np.round(q_sim_rad * RAD_TO_DEG / DEG_PER_TICK)
+        values = sim_to_frame.apply(ticks * DEG_PER_TICK / RAD_TO_DEG)
+    else:
+        values = sim_to_frame.apply(q_sim_rad)
+        steps = np.asarray(tick_steps, dtype=float)
+        known = np.isfinite(steps)
+        values[..., known] = np.round(values[..., known] / steps[known]) * steps[known]
+    if tick_steps is None or not np.isfinite(tick_steps[GRIPPER]):
+        values[..., GRIPPER] = np.round(values[..., GRIPPER], 1)
     return values
 
 

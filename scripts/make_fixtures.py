@@ -24,6 +24,7 @@ from pytest_so101.frames import (
     RobotUnit,
     degrees_to_ticks,
     legacy_degrees_to_degrees,
+    tick_step,
     ticks_to_units,
 )
 from pytest_so101.joints import (
@@ -459,8 +460,11 @@ def build_datasets(out: Path) -> list[Path]:
                                  reach=0.7)
     degrees = JointMap(_degrees_offset(), _degrees_scale(), np.ones(N_JOINTS),
                        name="sim->lerobot-degrees")
-    state = read_through(recording.follower_rad, degrees)
-    action = read_through(recording.leader_rad, degrees)
+    # as LeRobot's bus reports them: whole ticks in degrees (the gripper's 0..100 step
+    # needs a calibration: 0.1 % there)
+    steps = np.array([tick_step(RobotUnit.DEGREES)] * (N_JOINTS - 1) + [np.nan])
+    state = read_through(recording.follower_rad, degrees, steps)
+    action = read_through(recording.leader_rad, degrees, steps)
     drifted = action.copy()
     drifted[:, MOTOR_NAMES.index(DRIFT_JOINT)] += DRIFT_DEG
     radians = JointMap.identity("sim radians")

@@ -496,10 +496,21 @@ def test_a_mis_scaled_gripper_is_named(tmp_path, scale, unit):
     assert m.joint == "gripper" and f"recorded in {unit}, not 0..100" in m.cause, m.summary()
 
 
-def test_numbers_a_servo_never_reported_are_not_judged():
-    """The bundled datasets come from a simulation (no LeRobot tick grid): no verdict."""
-    for result in grid(DATASETS / "healthy").values():
+def test_numbers_a_servo_never_reported_are_not_judged(tmp_path):
+    """A simulator's numbers (no servo, no tick grid) get no verdict, whatever the unit."""
+    rec = teleop_recording(SO101_NEW_CALIB_LIMITS, episodes=2, seconds=12.0, seed=8)
+    chain = dataset_frame_map(Inputs(mapping=DEGREES))
+    sim = write_dataset(tmp_path / "sim", chain.apply(rec.follower_rad),
+                        chain.apply(rec.leader_rad), rec.episode, rec.fps)
+    for result in grid(sim).values():
         assert not result.measurements and "on no servo grid" in result.skipped
+
+
+def test_the_bundled_recordings_lie_on_the_degrees_grid():
+    for name in ("healthy", "drifted_joint"):
+        for result in grid(DATASETS / name, calibration=None).values():
+            assert [m.joint for m in result.measurements] == list(MOTOR_NAMES[:5])
+            assert not result.failed
 
 
 @settings(max_examples=12, deadline=None)
