@@ -27,7 +27,7 @@ import numpy as np
 
 from .calibration import Calibration
 from .checks import BY_NAME, Inputs, run_checks
-from .dataset import FEATURES, Dataset
+from .dataset import FEATURES, STATE, Dataset
 from .errors import So101ConfigError
 from .frames import RobotUnit, tick_step
 from .joints import GRIPPER, MOTOR_NAMES, N_JOINTS
@@ -152,12 +152,33 @@ def grid_steps(j: int, calibration: Calibration | None) -> dict[str, float]:
     return {name: step for name, step in steps.items() if step}
 
 
+#: Calibrated sweeps a range unit's step may come from (ticks): a range grid of unknown
+#: calibration may have any step between FULL / 4096 and FULL / 100.
+PLAUSIBLE_SWEEP_TICKS = (100, 4096)
+
+
+def _could_be(declared: str, step: float, declared_step: float | None) -> bool:
+    """Whether a grid of ``step`` may be the declared unit's own: its step when known; for a
+    range unit of unknown calibration, any step a calibrated sweep can give (so degrees or
+    ticks are never claimed there: 200 / 2275 ticks is exactly 360 / 4095)."""
+    if declared_step is not None:
+        return bool(np.isclose(step, declared_step, rtol=1e-6))
+    full = {"-100..100": 200.0, "0..100": 100.0}.get(declared)
+    low, high = PLAUSIBLE_SWEEP_TICKS
+    return full is not None and full / high <= step <= full / low
+
+
 def check_tick_grid(ds: Dataset, feature: str, mapping: MappingFile,
                     calibration: Calibration | None) -> tuple[list[Measurement], str]:
     """Per joint, the values on the servo's tick grid of the declared unit
     (:mod:`tick_grid`); on another unit's grid, a failure naming it. Joints whose values lie
-    on no grid (never ticks) or barely move are not judged; the reason, when none is."""
+    on no grid (never ticks) or barely move are not judged; the reason, when none is.
+
+    ``calibration`` is the follower's: it gives the range grids of ``observation.state``
+    only (a teleoperated ``action`` is the leader's reading, on the leader's grid)."""
     frame = mapping.policy_frame
+    if feature != STATE:
+        calibration = None
     out, unjudged = [], []
     for j, joint in enumerate(MOTOR_NAMES):
         values = sample(ds.feature(feature)[:, j])
@@ -169,7 +190,7 @@ def check_tick_grid(ds: Dataset, feature: str, mapping: MappingFile,
         mine = fit(values, declared, steps[declared]) if declared in steps else None
         other = None if mine is not None and mine.on_grid else first_grid(
             values, {u: s for u, s in steps.items()
-                     if u != declared and not np.isclose(s, steps.get(declared, -1.0))})
+                     if u != declared and not _could_be(declared, s, steps.get(declared))})
         if (mine is None or not mine.on_grid) and other is None:
             unjudged.append(f"{joint} on no servo grid")
             continue

@@ -452,8 +452,12 @@ def grid(root, mapping=DEGREES, calibration=EXAMPLE) -> dict[str, list]:
 
 
 def test_values_a_servo_reported_in_the_declared_unit_lie_on_its_grid(tmp_path):
-    for result in grid(lerobot_recorded(tmp_path)).values():
-        assert [m.joint for m in result.measurements] == list(MOTOR_NAMES), result.skipped
+    results = grid(lerobot_recorded(tmp_path))
+    # the action is the leader's reading: its gripper's 0..100 grid is the leader's
+    # calibration's, which the follower's file does not give
+    for feature, joints in ((STATE, MOTOR_NAMES), (ACTION, MOTOR_NAMES[:5])):
+        result = results[f"tick-grid-{feature}"]
+        assert [m.joint for m in result.measurements] == list(joints), result.skipped
         assert all(m.passed and m.value == 100.0 for m in result.measurements)
 
 
@@ -468,6 +472,24 @@ def test_one_joint_in_radians_is_named_with_the_conversion(tmp_path):
         (m,) = failed[f"values on the servo's tick grid ({feature})"]
         assert m.joint == "wrist_flex" and "recorded in radians" in m.cause, m.summary()
         assert "57.2958" in m.fix
+
+
+def test_a_leader_on_its_own_range_grid_is_no_false_alarm(tmp_path):
+    """Range units: the action lies on the leader's grid (200 / its sweep), which may be
+    any step, even exactly the degrees step (a 2275-tick sweep): never claimed."""
+    motors = {name: type(m)(m.id, m.drive_mode, m.homing_offset, 2048 - 1137, 2048 + 1138)
+              for name, m in EXAMPLE.motors.items()}
+    leader = type(EXAMPLE)(motors, source="leader.json")          # sweeps of 2275 ticks
+
+    def on_the_leader_grid(state, action):
+        from pytest_so101.frames import expand_units, ticks_to_units, units_to_ticks
+
+        units = expand_units("range_m100_100")
+        action[:] = ticks_to_units(units_to_ticks(action, EXAMPLE, units, rounding="nearest"),
+                                   leader, units)
+
+    root = lerobot_recorded(tmp_path, "range_m100_100", edit=on_the_leader_grid)
+    assert not grid(root, RANGE, EXAMPLE)[f"tick-grid-{ACTION}"].failed
 
 
 def test_range_values_declared_as_degrees_are_named(tmp_path):
@@ -526,6 +548,7 @@ def test_no_false_alarm_on_a_correctly_declared_recording(tmp_path_factory, seed
     cal = type(EXAMPLE)(motors, source="random.json")
     root = lerobot_recorded(tmp_path_factory.mktemp("g"), units, calibration=cal, seed=seed)
     mapping = DEGREES if units == "degrees" else RANGE
-    for result in grid(root, mapping, cal).values():
+    for name, result in grid(root, mapping, cal).items():
         assert not result.failed, [m.summary() for m in result.failed]
-        assert len(result.measurements) >= 5, result.skipped     # judged, not skipped
+        if name == f"tick-grid-{STATE}":
+            assert len(result.measurements) >= 5, result.skipped     # judged, not skipped
