@@ -37,7 +37,8 @@ def _load(setting: Setting, loader: Callable[[str], object]) -> object:
 
 def load_context(settings: dict[str, Setting], arm_id: str | None = None) -> So101Context:
     """Load and validate the user's files; any problem raises one :class:`So101ConfigError`."""
-    calibration = _load(settings["calibration"], resolve_calibration)
+    calibration = _load(settings["calibration"], lambda v: resolve_calibration(
+        v, option=settings["calibration"].origin))
     mapping = _load(settings["mapping"], load_mapping)
     stats = _load(settings["stats"], lambda p: load_stats(
         p, feature=str(settings["stats_feature"].value),
@@ -45,7 +46,7 @@ def load_context(settings: dict[str, Setting], arm_id: str | None = None) -> So1
     if mapping is not None and mapping.sim_to_robot is not None and mapping.policy_frame:
         reference_sim_to_policy(mapping, calibration)  # files that cannot be chained: one line
     leader = _load(settings["leader_calibration"], lambda v: resolve_calibration(
-        v, option="--so101-leader-calibration", leader=True))
+        v, option=settings["leader_calibration"].origin, leader=True))
     if leader is not None and calibration is not None:
         check_two_arms(calibration, leader)
     tolerances = Tolerances(deg=float(settings["tolerance_deg"].value),
