@@ -29,13 +29,20 @@ from .calibration import Calibration
 from .checks import BY_NAME, Inputs, run_checks
 from .dataset import FEATURES, STATE, Dataset
 from .errors import So101ConfigError
-from .frames import RobotUnit, tick_step
+from .frames import PolicyFrame, RobotUnit, tick_step
 from .joints import GRIPPER, MOTOR_NAMES, N_JOINTS
 from .mapping import RAD_TO_DEG, JointMap, MappingFile
 from .measurement import Evidence, Measurement
 from .mechanics import Bounds
 from .stats import NormStats
-from .tick_grid import GRID_FRACTION, first_grid, fit, judgeable, sample
+from .tick_grid import (
+    GRID_FRACTION,
+    MIN_DISTINCT,
+    distinct,
+    estimated_grid,
+    first_grid,
+    fit,
+)
 
 #: The configuration checks run on the frames' own statistics.
 DATA_CHECKS = ("stats-frame", "stats-spread", "stats-extremes-in-limits-reference",
@@ -139,6 +146,12 @@ def check_frame_count(ds: Dataset) -> list[Measurement]:
 
 UNIT_NAMES = {RobotUnit.DEGREES: "degrees", RobotUnit.RANGE_M100_100: "-100..100",
               RobotUnit.RANGE_0_100: "0..100", RobotUnit.TICKS: "ticks"}
+#: Legacy LeRobot (before its motor-bus rewrite) read degrees as ticks * 180 / 2048.
+LEGACY_DEGREES_STEP = 360.0 / 4096
+#: Calibrated sweeps a range unit's step may come from (ticks): a range grid of unknown
+#: calibration may have any step between FULL / 4096 and FULL / 100.
+PLAUSIBLE_SWEEP_TICKS = (100, 4096)
+_FULL = {"-100..100": 200.0, "0..100": 100.0}
 
 
 def grid_steps(j: int, calibration: Calibration | None) -> dict[str, float]:
@@ -152,73 +165,124 @@ def grid_steps(j: int, calibration: Calibration | None) -> dict[str, float]:
     return {name: step for name, step in steps.items() if step}
 
 
-#: Calibrated sweeps a range unit's step may come from (ticks): a range grid of unknown
-#: calibration may have any step between FULL / 4096 and FULL / 100.
-PLAUSIBLE_SWEEP_TICKS = (100, 4096)
-
-
-def _could_be(declared: str, step: float, declared_step: float | None) -> bool:
-    """Whether a grid of ``step`` may be the declared unit's own: its step when known; for a
-    range unit of unknown calibration, any step a calibrated sweep can give (so degrees or
-    ticks are never claimed there: 200 / 2275 ticks is exactly 360 / 4095)."""
-    if declared_step is not None:
-        return bool(np.isclose(step, declared_step, rtol=1e-6))
-    full = {"-100..100": 200.0, "0..100": 100.0}.get(declared)
+def _could_be(declared: str, step: float, declared_steps: list[float]) -> bool:
+    """Whether a grid of ``step`` may be the declared unit's own: one of its steps when
+    known; for a range unit of unknown calibration, any step a calibrated sweep can give
+    (so degrees or ticks are never claimed there: 200 / 2275 ticks is exactly 360 / 4095)."""
+    if declared_steps:
+        return any(np.isclose(step, s, rtol=1e-6) for s in declared_steps)
     low, high = PLAUSIBLE_SWEEP_TICKS
+    full = _FULL.get(declared)
     return full is not None and full / high <= step <= full / low
+
+
+def _what_step(step: float) -> str:
+    """What a grid step could be, in words."""
+    named = [f"-100..100 over a sweep of {200 / step:.0f} ticks",
+             f"0..100 over {100 / step:.0f} ticks"]
+    if np.isclose(step, LEGACY_DEGREES_STEP, rtol=1e-6):
+        named.insert(0, "legacy LeRobot degrees (360 / 4096)")
+    return ", or ".join(named)
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """One joint's grid verdict: a measurement, or why there is none."""
+
+    measurement: Measurement | None = None
+    unjudged: str = ""
+
+
+def _joint_grid(values: np.ndarray, j: int, feature: str, frames: int, frame: PolicyFrame,
+                calibration: Calibration | None) -> _Grid:
+    joint = MOTOR_NAMES[j]
+    declared = UNIT_NAMES[frame.units[j]]
+    steps = grid_steps(j, calibration)
+    mine_steps = [steps[declared]] if declared in steps else []
+    if frame.legacy and declared == "degrees":
+        mine_steps.append(LEGACY_DEGREES_STEP)
+    if len(values) < MIN_DISTINCT:
+        return _Grid(unjudged=f"{joint} barely moves")
+    fits = [f for f in (fit(values, declared, s) for s in mine_steps) if f is not None]
+    mine = max(fits, key=lambda f: f.fraction, default=None)
+    label = "lerobot-legacy-degrees" if frame.legacy and declared == "degrees" else declared
+    sweep = (float(calibration.range_max[j] - calibration.range_min[j])
+             if calibration is not None and declared in _FULL else None)
+    detail = (f"{frames} frames of {feature}, {len(values)} distinct values; declared "
+              f"{frame.value} ({label} on {joint}: "
+              + (" or ".join(f"{s:.6g}" for s in mine_steps) + " per tick)" if mine_steps
+                 else "its step needs the calibration)"))
+    value = mine.fraction * 100 if mine is not None else 0.0
+    if mine is not None and mine.on_grid and not (sweep and mine.span_steps > sweep + 1):
+        return _Grid(Measurement("values on the declared unit's tick grid", joint, value, "%",
+                                 GRID_FRACTION * 100, None,
+                                 detail + f"; {mine.span_steps:.0f} ticks spanned"))
+    if mine is not None and mine.on_grid:           # on the grid, but wider than the sweep
+        return _Grid(Measurement(
+            "values on the declared unit's tick grid", joint, 0.0, "%", GRID_FRACTION * 100,
+            None, detail + f"; the values span {mine.span_steps:.0f} of its ticks, the "
+            f"calibrated sweep is {sweep:.0f}",
+            cause=f"{joint}'s {feature} spans more ticks of {label} than the calibrated sweep "
+            "holds (a range unit stops at the sweep's ends): recorded in a coarser unit "
+            "(-100..100 declared as 0..100, raw ticks) or with another calibration",
+            fix=f"find the unit {joint} was recorded in, convert it to {label} and recompute "
+            "meta/stats.json, or check the calibration file"))
+    others = {u: s for u, s in steps.items()
+              if u != declared and not _could_be(declared, s, mine_steps)}
+    other = first_grid(values, others)
+    if other is not None:
+        how = other.unit
+        convert = (f" (x {RAD_TO_DEG:.4f}: radians to degrees)"
+                   if other.unit == "radians" and declared == "degrees" else "")
+    else:
+        other = estimated_grid(values)
+        if other is None or _could_be(declared, other.step, mine_steps):
+            why = ("on no servo grid (not a servo's readings: a simulator, a policy, "
+                   "resampled or rounded values)" if other is None else
+                   f"on a grid of {other.step:.6g} per tick, which {declared} of a "
+                   "calibration not given may have")
+            return _Grid(unjudged=f"{joint} {why}")
+        how, convert = f"whole ticks of {other.step:.6g} ({_what_step(other.step)})", ""
+    return _Grid(Measurement(
+        "values on the declared unit's tick grid", joint, value, "%", GRID_FRACTION * 100, None,
+        detail + f"; {other.fraction:.1%} of them lie on the grid of {other.unit} "
+        f"({other.step:.6g} per tick, {other.span_steps:.0f} ticks spanned)",
+        cause=f"{joint}'s {feature} was recorded in {how}, not {label}: each value is a "
+        "whole servo tick of that unit (a robot configured otherwise, a leader and a follower "
+        "on different use_degrees, a script that converted the joint, or a calibration other "
+        "than the one given)",
+        fix=f"convert {joint} to {label}{convert} and recompute meta/stats.json, or declare "
+        "the frame it was recorded in (or give the calibration it was recorded with)"))
 
 
 def check_tick_grid(ds: Dataset, feature: str, mapping: MappingFile,
                     calibration: Calibration | None) -> tuple[list[Measurement], str]:
     """Per joint, the values on the servo's tick grid of the declared unit
-    (:mod:`tick_grid`); on another unit's grid, a failure naming it. Joints whose values lie
-    on no grid (never ticks) or barely move are not judged; the reason, when none is.
+    (:mod:`tick_grid`); on another unit's grid, a failure naming it. A joint that barely
+    moves, or whose values lie on no grid a servo gives, is not judged; when others of the
+    feature are, it is MARGINAL (part of a column from a servo, part not); when none is, the
+    reasons.
 
     ``calibration`` is the follower's: it gives the range grids of ``observation.state``
-    only (a teleoperated ``action`` is the leader's reading, on the leader's grid)."""
+    only (a teleoperated ``action`` is the leader's reading, on the leader's grids)."""
     frame = mapping.policy_frame
     if feature != STATE:
         calibration = None
-    out, unjudged = [], []
-    for j, joint in enumerate(MOTOR_NAMES):
-        values = sample(ds.feature(feature)[:, j])
-        declared = UNIT_NAMES[frame.units[j]]
-        steps = grid_steps(j, calibration)
-        if not judgeable(values):
-            unjudged.append(f"{joint} barely moves")
-            continue
-        mine = fit(values, declared, steps[declared]) if declared in steps else None
-        other = None if mine is not None and mine.on_grid else first_grid(
-            values, {u: s for u, s in steps.items()
-                     if u != declared and not _could_be(declared, s, steps.get(declared))})
-        if (mine is None or not mine.on_grid) and other is None:
-            unjudged.append(f"{joint} on no servo grid")
-            continue
-        label = "lerobot-legacy-degrees" if frame.legacy and declared == "degrees" else declared
-        detail = (f"{ds.frames} frames of {feature}; declared {frame.value} ({label} on "
-                  f"{joint}: {steps[declared]:.6g} per tick)" if declared in steps else
-                  f"{ds.frames} frames of {feature}; declared {frame.value} ({label} on "
-                  f"{joint}: its step needs the calibration)")
-        if other is None:
+    verdicts = [_joint_grid(distinct(ds.feature(feature)[:, j]), j, feature, ds.frames,
+                            frame, calibration) for j in range(N_JOINTS)]
+    out = [v.measurement for v in verdicts if v.measurement is not None]
+    if not out:
+        return [], "not judged: " + "; ".join(v.unjudged for v in verdicts)
+    for j, v in enumerate(verdicts):
+        if v.measurement is None and "on no servo grid" in v.unjudged:
             out.append(Measurement(
-                "values on the declared unit's tick grid", joint, mine.fraction * 100, "%",
-                GRID_FRACTION * 100, None, detail + f"; {mine.span_steps:.0f} ticks spanned"))
-            continue
-        factor = (f" (x {RAD_TO_DEG:.4f}: radians to degrees)" if other.unit == "radians"
-                  else f" (x {other.step and steps[declared] / other.step:.6g})"
-                  if declared in steps else "")
-        out.append(Measurement(
-            "values on the declared unit's tick grid", joint,
-            (mine.fraction * 100) if mine is not None else 0.0, "%", GRID_FRACTION * 100, None,
-            detail + f"; {other.fraction:.1%} lie on the grid of {other.unit} "
-            f"({other.step:.6g} per tick, {other.span_steps:.0f} ticks spanned)",
-            cause=f"{joint}'s {feature} was recorded in {other.unit}, not {label}: each value "
-            f"is a whole servo tick in {other.unit} (a robot configured otherwise, a script "
-            "that converted the joint, or a recording from another arm)",
-            fix=f"convert {joint} to {label}{factor} and recompute meta/stats.json, or "
-            f"declare the frame it was recorded in"))
-    return out, ("" if out else "not judged: " + ", ".join(unjudged) +
-                 " (values a servo did not report: a simulator, a policy, resampling)")
+                "values on the declared unit's tick grid", MOTOR_NAMES[j], 0.0, "%",
+                GRID_FRACTION * 100, None,
+                f"not judged: {v.unjudged}, while {len(out)} other joints of {feature} lie on "
+                "the servo's grid (a column partly from a servo and partly not: converted, "
+                "filled in or recorded with another calibration?)", advisory=True))
+    out.sort(key=lambda m: MOTOR_NAMES.index(m.joint))
+    return out, ""
 
 
 def run_data_checks(ds: Dataset, base: Inputs) -> dict[str, list]:

@@ -8,22 +8,25 @@ is evidence independent of the numbers' size and of the stats: one joint written
 radians lies on a grid of 0.00153, -100..100 declared as degrees on one of 200 / (M - m),
 even where every value sits inside every limit and the frame fingerprint is content.
 
-Numbers that never were ticks (a simulator's qpos, a policy's actions, resampled or
-float16 columns) lie on no grid: they are not judged, never failed.
+Grids are judged on the column's *distinct* values (a joint parked on one reading for most
+of a recording lies on every grid frame by frame). Numbers that never were ticks (a
+simulator's qpos, a policy's actions, resampled data) lie on no grid; numbers rounded to
+decimals or stored as float16 lie on a grid of a power of ten or two, which no servo
+gives: neither is judged.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 #: A value lies on a grid when within this fraction of a step of it.
 ON_GRID = 0.02
-#: A column is on a grid when this fraction of its values is.
+#: A column is on a grid when this fraction of its distinct values is.
 GRID_FRACTION = 0.98
-#: Fewer distinct values, or a span of fewer steps, say nothing about a grid (a joint held
-#: still lies on every grid).
+#: Fewer distinct values, or a span of fewer steps, say nothing about a grid.
 MIN_DISTINCT = 20
 MIN_SPAN_STEPS = 30
 #: A step within this many float32 rounding units of the values' magnitude cannot be seen.
@@ -38,7 +41,7 @@ class GridFit:
 
     unit: str
     step: float
-    fraction: float              # of the values on the grid
+    fraction: float              # of the distinct values on the grid
     span_steps: float            # (max - min) / step
 
     @property
@@ -46,24 +49,26 @@ class GridFit:
         return self.fraction >= GRID_FRACTION
 
 
-def sample(values: np.ndarray, limit: int = SAMPLE) -> np.ndarray:
-    """At most ``limit`` values of a column, evenly spaced."""
+def distinct(values: np.ndarray, limit: int = SAMPLE) -> np.ndarray:
+    """The distinct values of a column (of at most ``limit`` frames evenly spaced),
+    sorted."""
     stride = max(1, len(values) // limit)
-    return np.asarray(values[::stride], dtype=np.float64)
+    return np.unique(np.asarray(values[::stride], dtype=np.float64))
 
 
-def judgeable(values: np.ndarray) -> bool:
-    """Enough distinct values to say anything about a grid."""
-    return len(np.unique(values[: 50 * MIN_DISTINCT])) >= MIN_DISTINCT or \
-        len(np.unique(values)) >= MIN_DISTINCT
+def _smallest_visible(values: np.ndarray) -> float:
+    """The smallest step float32 storage lets a grid show at these values' magnitude."""
+    return float(np.abs(values).max()) * float(np.finfo(np.float32).eps) * MIN_STEP_ULPS
 
 
 def fit(values: np.ndarray, unit: str, step: float) -> GridFit | None:
-    """The fraction of ``values`` on a grid of ``step`` (any phase), or None when the grid
-    cannot be seen: a span of few steps, or a step lost in float32 rounding."""
-    span = float(values.max() - values.min()) / step
-    ulp = float(np.abs(values).max()) * np.finfo(np.float32).eps
-    if span < MIN_SPAN_STEPS or step < MIN_STEP_ULPS * ulp:
+    """The fraction of the distinct ``values`` on a grid of ``step`` (any phase), or None
+    when the grid cannot be seen: few distinct values, a span of few steps, or a step lost
+    in float32 rounding."""
+    if len(values) < MIN_DISTINCT:
+        return None
+    span = float(values[-1] - values[0]) / step
+    if span < MIN_SPAN_STEPS or step < _smallest_visible(values):
         return None
     turns = values / step
     phase = np.angle(np.mean(np.exp(2j * np.pi * turns))) / (2 * np.pi)
@@ -80,3 +85,34 @@ def first_grid(values: np.ndarray, steps: dict[str, float]) -> GridFit | None:
         if found is not None and found.on_grid:
             return found
     return None
+
+
+def _storage_grid(step: float) -> bool:
+    """A power of two (float16, float32 at small magnitudes) or of ten (rounded decimals):
+    a grid of the storage or of a script's rounding, not of a servo."""
+    for base in (2.0, 10.0):
+        exponent = math.log(step, base)
+        if abs(exponent - round(exponent)) < 1e-6:
+            return True
+    return False
+
+
+def estimated_grid(values: np.ndarray) -> GridFit | None:
+    """The column's own grid, when it has one a servo could give: the smallest gap between
+    distinct values (a joint moving through its range visits neighbouring ticks), checked
+    on every distinct value."""
+    if len(values) < MIN_DISTINCT:
+        return None
+    gaps = np.diff(values)
+    gaps = gaps[gaps >= _smallest_visible(values)]
+    if not len(gaps):
+        return None
+    step = float(gaps.min())
+    for _ in range(2):       # refine: float32 rounds each gap, a least-squares slope does not
+        ticks = np.round((values - values[0]) / step)
+        centred = ticks - ticks.mean()
+        step = float(np.sum(centred * (values - values.mean())) / np.sum(centred ** 2))
+    if _storage_grid(step):
+        return None
+    found = fit(values, "a step found in the data", step)
+    return found if found is not None and found.on_grid else None

@@ -460,9 +460,11 @@ def build_datasets(out: Path) -> list[Path]:
                                  reach=0.7)
     degrees = JointMap(_degrees_offset(), _degrees_scale(), np.ones(N_JOINTS),
                        name="sim->lerobot-degrees")
-    # as LeRobot's bus reports them: whole ticks in degrees (the gripper's 0..100 step
-    # needs a calibration: 0.1 % there)
-    steps = np.array([tick_step(RobotUnit.DEGREES)] * (N_JOINTS - 1) + [np.nan])
+    # as LeRobot's bus reports them: whole ticks in degrees, the gripper's in 0..100 of the
+    # example arm's calibrated sweep
+    gripper_sweep = CALIBRATION["gripper"].range_max - CALIBRATION["gripper"].range_min
+    steps = np.array([tick_step(RobotUnit.DEGREES)] * (N_JOINTS - 1)
+                     + [tick_step(RobotUnit.RANGE_0_100, gripper_sweep)])
     state = read_through(recording.follower_rad, degrees, steps)
     action = read_through(recording.leader_rad, degrees, steps)
     drifted = action.copy()

@@ -530,9 +530,10 @@ def test_numbers_a_servo_never_reported_are_not_judged(tmp_path):
 
 def test_the_bundled_recordings_lie_on_the_degrees_grid():
     for name in ("healthy", "drifted_joint"):
-        for result in grid(DATASETS / name, calibration=None).values():
-            assert [m.joint for m in result.measurements] == list(MOTOR_NAMES[:5])
-            assert not result.failed
+        for calibration, joints in ((None, MOTOR_NAMES[:5]), (EXAMPLE, MOTOR_NAMES)):
+            result = grid(DATASETS / name, calibration=calibration)[f"tick-grid-{STATE}"]
+            assert [m.joint for m in result.measurements] == list(joints)
+            assert all(m.outcome == "PASS" for m in result.measurements)
 
 
 @settings(max_examples=12, deadline=None)
@@ -552,3 +553,93 @@ def test_no_false_alarm_on_a_correctly_declared_recording(tmp_path_factory, seed
         assert not result.failed, [m.summary() for m in result.failed]
         if name == f"tick-grid-{STATE}":
             assert len(result.measurements) >= 5, result.skipped     # judged, not skipped
+
+
+def test_a_joint_parked_on_one_reading_is_no_false_alarm(tmp_path):
+    """A gripper held closed for most of the recording, opened a few times: frame by frame
+    it lies on every grid; its distinct values are judged, not its frames."""
+    def parked(state, action):
+        for values in (state, action):
+            closed = values[:, 5].min()
+            values[:, 5] = np.where(np.arange(len(values)) % 400 < 392, closed, values[:, 5])
+
+    root = lerobot_recorded(tmp_path, edit=parked)
+    for calibration in (EXAMPLE, None):
+        for result in grid(root, calibration=calibration).values():
+            assert not result.failed, [m.summary() for m in result.failed]
+
+
+def test_a_calibration_other_than_the_recordings_is_named_on_its_joint(tmp_path):
+    """Range units: elbow_flex recalibrated since (a sweep 60 ticks shorter than the file
+    given): its values lie on a grid the file does not give."""
+    motors = dict(EXAMPLE.motors)
+    m = motors["elbow_flex"]
+    motors["elbow_flex"] = type(m)(m.id, m.drive_mode, m.homing_offset, m.range_min + 60,
+                                   m.range_max)
+    then = type(EXAMPLE)(motors, source="then.json")
+    root = lerobot_recorded(tmp_path, "range_m100_100", calibration=then)
+    (m,) = grid(root, RANGE, EXAMPLE)[f"tick-grid-{STATE}"].failed
+    assert m.joint == "elbow_flex" and "whole ticks of" in m.cause, m.summary()
+    assert f"-100..100 over a sweep of {then.range_max[2] - then.range_min[2]} ticks" in m.cause
+
+
+def test_a_leader_on_range_units_beside_a_follower_on_degrees_is_named(tmp_path):
+    """The leader on use_degrees=False, the follower on True: the action is -100..100."""
+    from pytest_so101.frames import expand_units, ticks_to_units, units_to_ticks
+
+    def leader_in_range(state, action):
+        ticks = units_to_ticks(action, EXAMPLE, expand_units("degrees"), rounding="nearest")
+        action[:] = ticks_to_units(ticks, EXAMPLE, expand_units("range_m100_100"))
+
+    root = lerobot_recorded(tmp_path, edit=leader_in_range)
+    failed = grid(root)[f"tick-grid-{ACTION}"].failed
+    assert {m.joint for m in failed} == set(MOTOR_NAMES[:5])
+    assert all("-100..100 over a sweep of" in m.cause for m in failed)
+
+
+def test_values_spanning_more_ticks_than_the_sweep_are_named(tmp_path):
+    """A gripper written in -100..100 where 0..100 is declared lies on the 0..100 grid too
+    (every other point), but spans twice the calibrated sweep."""
+    from pytest_so101.frames import RobotUnit, expand_units, ticks_to_units, units_to_ticks
+
+    def gripper_m100(state, action):
+        for values in (state, action):
+            ticks = units_to_ticks(values, EXAMPLE, expand_units("degrees"), rounding="nearest")
+            units = (*expand_units("degrees")[:5], RobotUnit.RANGE_M100_100)
+            values[:, 5] = ticks_to_units(ticks, EXAMPLE, units)[:, 5]
+
+    root = lerobot_recorded(tmp_path, edit=gripper_m100)
+    (m,) = grid(root)[f"tick-grid-{STATE}"].failed
+    assert m.joint == "gripper" and "than the calibrated sweep" in m.cause, m.summary()
+
+
+def test_legacy_lerobot_degrees_lie_on_the_legacy_grid(tmp_path):
+    """Legacy LeRobot read degrees as ticks * 180 / 2048 (a 360 / 4096 step)."""
+    from pytest_so101.frames import degrees_to_legacy_degrees
+
+    legacy = load_mapping(MAPPINGS / "so101_legacy_policy.toml")
+    rec = teleop_recording(SO101_NEW_CALIB_LIMITS, episodes=2, seconds=12.0, seed=3,
+                           reach=0.7)
+    chain = dataset_frame_map(Inputs(mapping=DEGREES))
+    step = 360 / 4096
+    state, action = (degrees_to_legacy_degrees(np.round(read_through(q, chain) / step) * step)
+                     for q in (rec.follower_rad, rec.leader_rad))
+    root = write_dataset(tmp_path / "legacy", state, action, rec.episode, rec.fps)
+    result = grid(root, legacy, None)[f"tick-grid-{STATE}"]
+    assert [m.joint for m in result.measurements if m.outcome == "PASS"] == \
+        list(MOTOR_NAMES[:5]), [m.summary() for m in result.measurements]
+    # the same values declared as today's degrees lie on another grid: named
+    failed = grid(root, DEGREES, None)[f"tick-grid-{STATE}"].failed
+    assert failed and all("legacy LeRobot degrees" in m.cause for m in failed)
+
+
+def test_a_joint_off_every_grid_beside_joints_on_it_is_marginal(tmp_path):
+    def filled_in(state, action):
+        noise = np.random.default_rng(1).normal(0, 0.01, len(state))
+        state[:, 1] += noise                      # shoulder_lift: not a servo's readings
+
+    root = lerobot_recorded(tmp_path, edit=filled_in)
+    result = grid(root)[f"tick-grid-{STATE}"]
+    (m,) = [m for m in result.measurements if m.joint == "shoulder_lift"]
+    assert m.outcome == "MARGINAL" and "partly from a servo" in m.detail
+    assert not result.failed
