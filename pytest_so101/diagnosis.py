@@ -461,7 +461,13 @@ def explain_reading(joint: int, q_read_rad: float, q_true_rad: float, q_middle_r
         return (f"{cause}: it reads {np.rad2deg(q_read_rad):.1f} deg where the joint is at "
                 f"{np.rad2deg(q_true_rad):.1f} deg, the mirror image about the middle of the "
                 "calibrated range", f"{fix}; the gravity check and --so101-guided confirm it")
-    return explain_zero_shift(joint, off_ticks, cal, limits)
+    cause, fix = explain_zero_shift(joint, off_ticks, cal, limits)
+    if mirror_deg < off_deg / 2:      # nearer the mirror image than the truth: either may be
+        cause += (f"; or a mirrored motor: the reading is {mirror_deg:.1f} deg from the joint's "
+                  "mirror image about the middle of its calibrated range (too close to the "
+                  "middle to tell them apart at this pose)")
+        fix += "; --so101-guided (a person moves the joint) tells a mirror from a shift"
+    return cause, fix
 
 
 def check_registers_match_file(on_servo: Calibration, in_file: Calibration, *,

@@ -93,6 +93,19 @@ def check_gravity_loads(samples: list[GravitySample], *, ticks_per_sim: np.ndarr
                       "Present_Load with the opposite sign (assumed, not verified, for this "
                       "firmware): confirm with --so101-guided")
         fix = f"check {joint} with --so101-guided; {remedy}"
+        loads = np.array([sample.load_fraction[j] for _, sample in rs])
+        model = np.array([sample.model_nm[j] for _, sample in rs])
+        if len(rs) >= 2 and np.ptp(loads) < NOISE_FLOOR and np.ptp(model) >= LOADED_NM / 2:
+            cause = (f"Present_Load reads {loads.mean() * 100:+.1f} % at every held pose while "
+                     f"the model's torque goes from {model.min():+.3f} to {model.max():+.3f} "
+                     "N m: the load reading does not follow the arm's weight (an overload or "
+                     "a lockup: see the servo health suite's load at rest), so its sign says "
+                     "nothing about the direction")
+            fix = (f"clear {joint}'s overload (torque off, power the servo off and on), then run "
+                   "again; --so101-guided checks its direction without the load reading")
+        else:
+            cause += ("; unless Present_Load itself is wrong (the servo health suite's load at "
+                      "rest names an overload or lockup)")
         if firm:
             out.append(Measurement("gravity load direction", joint, worst_r, "x", 0.0, None,
                                    detail, cause=cause, fix=fix, evidence=evidence))

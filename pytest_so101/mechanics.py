@@ -192,6 +192,21 @@ def check_backlash(returns: Returns, bounds: Bounds, evidence: Evidence
     return out
 
 
+def tracking_error(check: str, joint: str, errors_ticks: np.ndarray, bound_deg: float,
+                   detail: str, evidence: Evidence) -> Measurement:
+    """The worst of a joint's steady-state errors (reading - target, ticks) in deg against
+    the tracking bound (``--so101-tracking-deg``), with the causes of a joint stopping
+    short."""
+    worst = float(errors_ticks[np.argmax(np.abs(errors_ticks))])
+    return Measurement(
+        check, joint, worst * DEG_PER_TICK, "deg", -bound_deg, bound_deg, detail,
+        cause=f"{joint} stops short of its goal: a load beyond its torque (Torque_Limit, "
+              "Max_Torque_Limit), a binding joint, a low supply voltage or a low P "
+              "coefficient",
+        fix=f"check {joint} turns freely by hand with torque off, the supply (the health "
+            "suite) and its torque limits and P_Coefficient", evidence=evidence)
+
+
 def check_tracking(returns: Returns, bounds: Bounds, evidence: Evidence
                    ) -> list[Measurement]:
     """Per moved joint, the worst steady-state error after a step (deg, reading - target)
@@ -201,17 +216,10 @@ def check_tracking(returns: Returns, bounds: Bounds, evidence: Evidence
     for j in returns.moved():
         joint = MOTOR_NAMES[j]
         errors = reached[:, j] - returns.target[j]
-        worst = errors[np.argmax(np.abs(errors))]
-        out.append(Measurement(
-            "tracking error", joint, float(worst * DEG_PER_TICK), "deg",
-            -bounds.tracking_deg, bounds.tracking_deg,
+        out.append(tracking_error(
+            "tracking error", joint, errors, bounds.tracking_deg,
             f"after steps of {returns.approach[j] * DEG_PER_TICK:.1f} deg from either side: "
-            f"{errors.min():+.0f}..{errors.max():+.0f} ticks from the target",
-            cause=f"{joint} stops short of its goal: a load beyond its torque (Torque_Limit, "
-                  "Max_Torque_Limit), a binding joint, a low supply voltage or a low P "
-                  "coefficient",
-            fix=f"check {joint} turns freely by hand with torque off, the supply (the health "
-                "suite) and its torque limits and P_Coefficient", evidence=evidence))
+            f"{errors.min():+.0f}..{errors.max():+.0f} ticks from the target", evidence))
     slowest = float(returns.settle_s.max()) if len(returns.settle_s) else 0.0
     for j in returns.moved():
         out.append(Measurement(

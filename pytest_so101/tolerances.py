@@ -25,3 +25,20 @@ class Tolerances:
                 f"{self.ticks:g} ticks; the reference pose within {self.z:g} std of the "
                 f"stats (advisory); MARGINAL in the last {1 - self.marginal_fraction:.0%} "
                 "of a two-sided band")
+
+
+#: Joints no stop holds in the folded rest pose: a person places them by eye (the base
+#: pointing forward, the gripper's jaws level), to within a few degrees.
+PLACED_BY_EYE = ("shoulder_pan", "wrist_roll")
+#: How far from the rest pose a person's placement by eye may be (deg): the rest checks
+#: on a real arm allow this much on :data:`PLACED_BY_EYE` (a horn re-seated by a tooth,
+#: 14.4 deg, stays well beyond it).
+REST_BY_EYE_DEG = 5.0
+
+
+def rest_tolerance_deg(joint: str, tolerances: Tolerances, *, placed_by_hand: bool) -> float:
+    """How far ``joint`` may read from the rest pose: the angle tolerance, or on an arm a
+    person folded (a real one), :data:`REST_BY_EYE_DEG` on a joint placed by eye."""
+    if placed_by_hand and joint in PLACED_BY_EYE:
+        return max(tolerances.deg, REST_BY_EYE_DEG)
+    return tolerances.deg

@@ -32,6 +32,7 @@ from pytest_so101.joints import GRIPPER, MOTOR_NAMES
 from pytest_so101.mapping import RAD_TO_DEG
 from pytest_so101.measurement import Evidence, Measurement
 from pytest_so101.teleop import TeleopLoop, check_pair_files, minimum_jerk
+from pytest_so101.tolerances import rest_tolerance_deg
 
 #: The scripted person's poses (fractions of each joint's range from its middle, the
 #: gripper half open), each reached by a minimum-jerk move and held.
@@ -76,10 +77,10 @@ def test_leader_reads_the_rest_pose_at_rest(so101_leader, so101_rest_pose, so101
         j, q_read[j], q_rest[j], arm.calibrated_middle_sim()[j], reading[j] - expected[j],
         arm.calibration, so101_joint_limits,
         declared_direction=so101_mapping.sim_to_robot.direction[j], units=arm.units)
+    bound = rest_tolerance_deg(joint, so101_tolerances, placed_by_hand=so101_leader.twin is None)
     so101_check([Measurement(
         "leader rest reading vs mapped rest pose", joint,
-        float((q_read[j] - q_rest[j]) * RAD_TO_DEG), "deg", -so101_tolerances.deg,
-        so101_tolerances.deg,
+        float((q_read[j] - q_rest[j]) * RAD_TO_DEG), "deg", -bound, bound,
         f"the leader reads {reading[j]} ticks folded at rest; the rest pose "
         f"({np.rad2deg(q_rest[j]):.4g} deg sim, {so101_rest_pose.source}) maps through its "
         f"calibration to {expected[j]:.1f} ticks",
