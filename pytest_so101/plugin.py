@@ -53,6 +53,8 @@ from .stash import (
     frozen_joints,
 )
 
+#: The library's errors a test meets on an arm: they say what happened in one line.
+ARM_ERRORS = ("MotionRefusedError", "SafetyError", "BusError")
 FILE_OPTIONS = ("calibration", "stats", "mapping", "leader_calibration", "dataset")
 
 
@@ -259,6 +261,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     pair's disagreement; on a real arm it holds the follower's joint as any failure does
     (teleoperated, the follower would go where the leader's wrong number puts it)."""
     report = yield
+    error = call.excinfo
+    if report.failed and error is not None and error.type.__name__ in ARM_ERRORS and \
+            error.type.__module__.startswith("pytest_so101."):
+        # the arm refused or the bus failed: one line naming the joint or servo, not a
+        # traceback through the library
+        report.longrepr = f"pytest-so101: {error.type.__name__}: {error.value}"
     settings = item.config.stash.get(SETTINGS_KEY, {})
     on_hardware = FLEET_KEY in item.config.stash or \
         bool(settings and settings["hardware"].value)

@@ -284,3 +284,19 @@ def test_a_reading_near_the_middle_names_a_mirror_beside_a_shift():
     assert "or a mirrored motor" in cause and "--so101-guided" in fix
     cause, _ = explain_reading(4, true + np.deg2rad(6.0), true, middle, 68.0)   # a shift
     assert "mirrored" not in cause
+
+
+def test_a_refused_motion_is_one_line_naming_the_joint(run, tmp_path):
+    """A joint resting outside its servo's limits: torque is refused, in one line."""
+    calibration = tmp_path / "healthy.json"
+    with EmulatorProcess("--start", "rest", "--calibration-out", str(calibration)):
+        pass
+    with EmulatorProcess("--start", "rest", "--twin-fault", "gripper:stale=-200") as twin:
+        result = run(str(SUITES / "test_gravity.py"), *SUITE_FILES, "--hardware",
+                     "--so101-port", twin.port, "--so101-calibration", str(calibration),
+                     "--allow-motion")
+        assert all(s["torque"] == 0 for s in twin.state().values())
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["pytest-so101: MotionRefusedError: gripper: rests at * ticks, "
+                                 "outside its servo's position limits *"])
+    assert "arm.py" not in result.stdout.str()
