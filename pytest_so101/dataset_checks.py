@@ -165,15 +165,23 @@ def grid_steps(j: int, calibration: Calibration | None) -> dict[str, float]:
     return {name: step for name, step in steps.items() if step}
 
 
+#: Grids whose steps differ by less than this fraction are one unit read two ways (360 /
+#: 4096 against 360 / 4095, -100..100 over a 2276-tick sweep against degrees): the values'
+#: scale agrees to within it, which is no unit slip.
+SAME_UNIT_RTOL = 0.01
+
+
 def _could_be(declared: str, step: float, declared_steps: list[float]) -> bool:
-    """Whether a grid of ``step`` may be the declared unit's own: one of its steps when
-    known; for a range unit of unknown calibration, any step a calibrated sweep can give
-    (so degrees or ticks are never claimed there: 200 / 2275 ticks is exactly 360 / 4095)."""
+    """Whether a grid of ``step`` may be the declared unit's own: within SAME_UNIT_RTOL of
+    one of its steps when known; for a range unit of unknown calibration, any step a
+    calibrated sweep can give (so degrees or ticks are never claimed there: 200 / 2275 ticks
+    is exactly 360 / 4095)."""
     if declared_steps:
-        return any(np.isclose(step, s, rtol=1e-6) for s in declared_steps)
+        return any(np.isclose(step, s, rtol=SAME_UNIT_RTOL) for s in declared_steps)
     low, high = PLAUSIBLE_SWEEP_TICKS
     full = _FULL.get(declared)
-    return full is not None and full / high <= step <= full / low
+    return full is not None and \
+        full / high * (1 - SAME_UNIT_RTOL) <= step <= full / low * (1 + SAME_UNIT_RTOL)
 
 
 def _what_step(step: float) -> str:
@@ -227,9 +235,13 @@ def _joint_grid(values: np.ndarray, j: int, feature: str, frames: int, frame: Po
             "(-100..100 declared as 0..100, raw ticks) or with another calibration",
             fix=f"find the unit {joint} was recorded in, convert it to {label} and recompute "
             "meta/stats.json, or check the calibration file"))
-    others = {u: s for u, s in steps.items()
-              if u != declared and not _could_be(declared, s, mine_steps)}
-    other = first_grid(values, others)
+    # coarsest grid first, those that are the declared unit read another way included: data
+    # on one grid also lies on its halves (-100..100 on 0..100's), which must not be claimed
+    other = first_grid(values, {u: s for u, s in steps.items() if u != declared})
+    if other is not None and _could_be(declared, other.step, mine_steps):
+        return _Grid(unjudged=f"{joint} on the grid of {other.unit} ({other.step:.6g} per "
+                     f"tick), within {SAME_UNIT_RTOL:.0%} of {declared}'s: the same unit, read "
+                     "another way")
     if other is not None:
         how = other.unit
         convert = (f" (x {RAD_TO_DEG:.4f}: radians to degrees)"
@@ -239,6 +251,8 @@ def _joint_grid(values: np.ndarray, j: int, feature: str, frames: int, frame: Po
         if other is None or _could_be(declared, other.step, mine_steps):
             why = ("on no servo grid (not a servo's readings: a simulator, a policy, "
                    "resampled or rounded values)" if other is None else
+                   f"on a grid of {other.step:.6g} per tick, within {SAME_UNIT_RTOL:.0%} of "
+                   f"{declared}'s: the same unit, read another way" if mine_steps else
                    f"on a grid of {other.step:.6g} per tick, which {declared} of a "
                    "calibration not given may have")
             return _Grid(unjudged=f"{joint} {why}")
