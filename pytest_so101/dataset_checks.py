@@ -38,6 +38,7 @@ from .stats import NormStats
 from .tick_grid import (
     GRID_FRACTION,
     MIN_DISTINCT,
+    GridFit,
     distinct,
     estimated_grid,
     first_grid,
@@ -221,7 +222,9 @@ def _joint_grid(values: np.ndarray, j: int, feature: str, frames: int, frame: Po
               + (" or ".join(f"{s:.6g}" for s in mine_steps) + " per tick)" if mine_steps
                  else "its step needs the calibration)"))
     value = mine.fraction * 100 if mine is not None else 0.0
-    if mine is not None and mine.on_grid and not (sweep and mine.span_steps > sweep + 1):
+    # a range unit stops at the sweep's ends (legacy LeRobot let 0..100 run -10..110)
+    widest = None if sweep is None else sweep * (1.2 if frame.legacy else 1.0) + 1
+    if mine is not None and mine.on_grid and not (widest and mine.span_steps > widest):
         return _Grid(Measurement("values on the declared unit's tick grid", joint, value, "%",
                                  GRID_FRACTION * 100, None,
                                  detail + f"; {mine.span_steps:.0f} ticks spanned"))
@@ -238,25 +241,21 @@ def _joint_grid(values: np.ndarray, j: int, feature: str, frames: int, frame: Po
     # coarsest grid first, those that are the declared unit read another way included: data
     # on one grid also lies on its halves (-100..100 on 0..100's), which must not be claimed
     other = first_grid(values, {u: s for u, s in steps.items() if u != declared})
-    if other is not None and _could_be(declared, other.step, mine_steps):
-        return _Grid(unjudged=f"{joint} on the grid of {other.unit} ({other.step:.6g} per "
-                     f"tick), within {SAME_UNIT_RTOL:.0%} of {declared}'s: the same unit, read "
-                     "another way")
-    if other is not None:
+    if other is None:
+        other = estimated_grid(values)
+        if other is None:
+            return _Grid(unjudged=f"{joint} on no servo grid (not a servo's readings: a "
+                         "simulator, a policy, resampled or rounded values)")
+        how, convert = f"whole ticks of {other.step:.6g} ({_what_step(other.step)})", ""
+    else:
         how = other.unit
         convert = (f" (x {RAD_TO_DEG:.4f}: radians to degrees)"
                    if other.unit == "radians" and declared == "degrees" else "")
-    else:
-        other = estimated_grid(values)
-        if other is None or _could_be(declared, other.step, mine_steps):
-            why = ("on no servo grid (not a servo's readings: a simulator, a policy, "
-                   "resampled or rounded values)" if other is None else
-                   f"on a grid of {other.step:.6g} per tick, within {SAME_UNIT_RTOL:.0%} of "
-                   f"{declared}'s: the same unit, read another way" if mine_steps else
-                   f"on a grid of {other.step:.6g} per tick, which {declared} of a "
-                   "calibration not given may have")
-            return _Grid(unjudged=f"{joint} {why}")
-        how, convert = f"whole ticks of {other.step:.6g} ({_what_step(other.step)})", ""
+    if _could_be(declared, other.step, mine_steps):
+        if not mine_steps:
+            return _Grid(unjudged=f"{joint} on a grid of {other.step:.6g} per tick, which "
+                         f"{declared} of a calibration not given may have")
+        return _Grid(_scale_measurement(joint, other, mine_steps, detail))
     return _Grid(Measurement(
         "values on the declared unit's tick grid", joint, value, "%", GRID_FRACTION * 100, None,
         detail + f"; {other.fraction:.1%} of them lie on the grid of {other.unit} "
@@ -267,6 +266,23 @@ def _joint_grid(values: np.ndarray, j: int, feature: str, frames: int, frame: Po
         "than the one given)",
         fix=f"convert {joint} to {label}{convert} and recompute meta/stats.json, or declare "
         "the frame it was recorded in (or give the calibration it was recorded with)"))
+
+
+def _scale_measurement(joint: str, found: GridFit, declared_steps: list[float],
+                       detail: str) -> Measurement:
+    """Values on a grid within SAME_UNIT_RTOL of the declared unit's: the same unit read
+    another way (4096 ticks a turn, a sweep a few ticks off), judged by how far the scale
+    is off: PASS well inside, MARGINAL near the limit."""
+    closest = min(declared_steps, key=lambda s: abs(found.step / s - 1))
+    off = (found.step / closest - 1) * 100
+    return Measurement(
+        "tick grid step vs the declared unit's", joint, off, "%", -SAME_UNIT_RTOL * 100,
+        SAME_UNIT_RTOL * 100,
+        detail + f"; the values lie on a grid of {found.step:.6g} per tick ({found.unit}), "
+        f"{off:+.2f} % from the declared {closest:.6g}: the same unit read another way "
+        "(another resolution, or a calibrated sweep a few ticks off)",
+        cause="the values' scale differs from the declared unit's by more than "
+        f"{SAME_UNIT_RTOL:.0%}", fix="check the calibration the data was recorded with")
 
 
 def check_tick_grid(ds: Dataset, feature: str, mapping: MappingFile,

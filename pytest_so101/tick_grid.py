@@ -31,6 +31,8 @@ MIN_DISTINCT = 20
 MIN_SPAN_STEPS = 30
 #: A step within this many float32 rounding units of the values' magnitude cannot be seen.
 MIN_STEP_ULPS = 200
+#: The smallest gap between distinct values may span this many ticks at most.
+MAX_TICKS_IN_GAP = 8
 #: Values judged per column (evenly spaced through the dataset).
 SAMPLE = 100_000
 
@@ -107,12 +109,20 @@ def estimated_grid(values: np.ndarray) -> GridFit | None:
     gaps = gaps[gaps >= _smallest_visible(values)]
     if not len(gaps):
         return None
-    step = float(gaps.min())
-    for _ in range(2):       # refine: float32 rounds each gap, a least-squares slope does not
-        ticks = np.round((values - values[0]) / step)
-        centred = ticks - ticks.mean()
-        step = float(np.sum(centred * (values - values.mean())) / np.sum(centred ** 2))
-    if _storage_grid(step):
-        return None
-    found = fit(values, "a step found in the data", step)
-    return found if found is not None and found.on_grid else None
+    smallest = float(gaps.min())
+    # the smallest gap is one tick, or a few where the joint jumped (a gripper snapped open
+    # and shut): its whole fractions, the largest first
+    for ticks_in_gap in range(1, MAX_TICKS_IN_GAP + 1):
+        step = smallest / ticks_in_gap
+        if step < _smallest_visible(values):
+            break
+        for _ in range(2):   # refine: float32 rounds each gap, a least-squares slope does not
+            ticks = np.round((values - values[0]) / step)
+            centred = ticks - ticks.mean()
+            step = float(np.sum(centred * (values - values.mean())) / np.sum(centred ** 2))
+        if _storage_grid(step):
+            return None
+        found = fit(values, "a step found in the data", step)
+        if found is not None and found.on_grid:
+            return found
+    return None

@@ -637,7 +637,9 @@ def test_legacy_lerobot_degrees_lie_on_the_legacy_grid(tmp_path):
     # declared as today's degrees their scale agrees within 0.03 %: no unit slip for the
     # grid (the frame fingerprint names the legacy zero)
     result = grid(root, DEGREES, None)[f"tick-grid-{STATE}"]
-    assert not result.failed and "the same unit, read another way" in result.skipped
+    scale = [m for m in result.measurements if m.check == "tick grid step vs the declared unit's"]
+    assert not result.failed and [m.joint for m in scale] == list(MOTOR_NAMES[:5])
+    assert all(m.outcome == "PASS" and abs(m.value + 0.0244) < 1e-3 for m in scale)
 
 
 def test_a_joint_off_every_grid_beside_joints_on_it_is_marginal(tmp_path):
@@ -656,7 +658,25 @@ def test_degrees_of_another_resolution_are_no_unit_slip(tmp_path):
     """A script that quantizes to 4096 ticks a turn writes degrees on a 360 / 4096 grid:
     0.02 % from LeRobot's, the same unit; never a failure."""
     result = grid(small(tmp_path), calibration=None)[f"tick-grid-{STATE}"]
-    assert not result.failed and "the same unit, read another way" in result.skipped
+    scale = [m for m in result.measurements if m.check == "tick grid step vs the declared unit's"]
+    assert not result.failed and [m.joint for m in scale] == list(MOTOR_NAMES[:5])
+    assert all(m.outcome == "PASS" and "the same unit read another way" in m.detail
+               for m in scale)
+
+
+def test_a_recalibrated_sweep_a_few_ticks_off_is_a_scale_measurement(tmp_path):
+    """Range units, elbow_flex recorded with a sweep 20 ticks (0.9 %) shorter than the file
+    given: not dropped, a scale measurement near its 1 % limit (MARGINAL)."""
+    motors = dict(EXAMPLE.motors)
+    m = motors["elbow_flex"]
+    motors["elbow_flex"] = type(m)(m.id, m.drive_mode, m.homing_offset, m.range_min + 20,
+                                   m.range_max)
+    then = type(EXAMPLE)(motors, source="then.json")
+    root = lerobot_recorded(tmp_path, "range_m100_100", calibration=then)
+    result = grid(root, RANGE, EXAMPLE)[f"tick-grid-{STATE}"]
+    (m,) = [m for m in result.measurements if m.joint == "elbow_flex"]
+    assert m.check == "tick grid step vs the declared unit's" and m.outcome == "MARGINAL"
+    assert abs(m.value - (2204 / 2184 - 1) * 100) < 0.01, m.summary()
 
 
 def test_a_full_turn_sweep_is_a_step_a_range_unit_may_have():
