@@ -573,14 +573,19 @@ def test_a_joint_parked_on_one_reading_is_no_false_alarm(tmp_path):
             assert not result.failed, [m.summary() for m in result.failed]
 
 
+def _shorter_sweep(joint: str, ticks: int):
+    """The example calibration with ``joint``'s sweep ``ticks`` shorter (range_min up)."""
+    motors = dict(EXAMPLE.motors)
+    m = motors[joint]
+    motors[joint] = type(m)(m.id, m.drive_mode, m.homing_offset, m.range_min + ticks,
+                            m.range_max)
+    return type(EXAMPLE)(motors, source="then.json")
+
+
 def test_a_calibration_other_than_the_recordings_is_named_on_its_joint(tmp_path):
     """Range units: elbow_flex recalibrated since (a sweep 60 ticks shorter than the file
     given): its values lie on a grid the file does not give."""
-    motors = dict(EXAMPLE.motors)
-    m = motors["elbow_flex"]
-    motors["elbow_flex"] = type(m)(m.id, m.drive_mode, m.homing_offset, m.range_min + 60,
-                                   m.range_max)
-    then = type(EXAMPLE)(motors, source="then.json")
+    then = _shorter_sweep("elbow_flex", 60)
     root = lerobot_recorded(tmp_path, "range_m100_100", calibration=then)
     (m,) = grid(root, RANGE, EXAMPLE)[f"tick-grid-{STATE}"].failed
     assert m.joint == "elbow_flex" and "whole ticks of" in m.cause, m.summary()
@@ -667,12 +672,8 @@ def test_degrees_of_another_resolution_are_no_unit_slip(tmp_path):
 def test_a_recalibrated_sweep_a_few_ticks_off_is_a_scale_measurement(tmp_path):
     """Range units, elbow_flex recorded with a sweep 20 ticks (0.9 %) shorter than the file
     given: not dropped, a scale measurement near its 1 % limit (MARGINAL)."""
-    motors = dict(EXAMPLE.motors)
-    m = motors["elbow_flex"]
-    motors["elbow_flex"] = type(m)(m.id, m.drive_mode, m.homing_offset, m.range_min + 20,
-                                   m.range_max)
-    then = type(EXAMPLE)(motors, source="then.json")
-    root = lerobot_recorded(tmp_path, "range_m100_100", calibration=then)
+    root = lerobot_recorded(tmp_path, "range_m100_100",
+                            calibration=_shorter_sweep("elbow_flex", 20))
     result = grid(root, RANGE, EXAMPLE)[f"tick-grid-{STATE}"]
     (m,) = [m for m in result.measurements if m.joint == "elbow_flex"]
     assert m.check == "tick grid step vs the declared unit's" and m.outcome == "MARGINAL"
