@@ -69,9 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"advisory normalized-near-zero tolerance in std (default "
                         f"{Tolerances.z:g})")
     parser.add_argument("--dataset", metavar="FOLDER", help="a recorded LeRobot dataset "
-                        "(meta/info.json, meta/stats.json, data/**/*.parquet): its stats file "
-                        "against its frames, its frames' frame and limits (through --mapping), "
-                        "and action - observation.state at rest")
+                        "(meta/info.json, meta/stats.json, data/**/*.parquet; needs --mapping): "
+                        "its stats file against its frames, its frames' frame and limits, the "
+                        "servo's tick grid per joint (-100..100 grids with --calibration), and "
+                        "action - observation.state at rest per episode")
     parser.add_argument("--tracking-deg", type=_positive, default=TRACKING_DEG, metavar="DEG",
                         help="largest action - observation.state at rest in a dataset (default "
                         f"{TRACKING_DEG:g})")
