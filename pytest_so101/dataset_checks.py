@@ -152,13 +152,18 @@ LEGACY_DEGREES_STEP = 360.0 / 4096
 #: Calibrated sweeps a range unit's step may come from (ticks): a range grid of unknown
 #: calibration may have any step between FULL / 4096 and FULL / 100.
 PLAUSIBLE_SWEEP_TICKS = (100, 4096)
-_FULL = {"-100..100": 200.0, "0..100": 100.0}
+RANGE_UNITS = {UNIT_NAMES[u]: u for u in (RobotUnit.RANGE_M100_100, RobotUnit.RANGE_0_100)}
+
+
+def _sweep_ticks(j: int, calibration: Calibration | None) -> float | None:
+    """Joint ``j``'s calibrated sweep (range_max - range_min), when a calibration is given."""
+    return float(calibration.range_max[j] - calibration.range_min[j]) if calibration else None
 
 
 def grid_steps(j: int, calibration: Calibration | None) -> dict[str, float]:
     """Joint ``j``'s candidate units and one tick's worth in each (radians: LeRobot's
     degrees written in radians; 0..1: a 0..100 gripper divided by 100)."""
-    span = float(calibration.range_max[j] - calibration.range_min[j]) if calibration else None
+    span = _sweep_ticks(j, calibration)
     steps = {UNIT_NAMES[unit]: tick_step(unit, span) for unit in RobotUnit}
     steps["radians"] = steps["degrees"] / RAD_TO_DEG
     if span:
@@ -179,10 +184,12 @@ def _could_be(declared: str, step: float, declared_steps: list[float]) -> bool:
     is exactly 360 / 4095)."""
     if declared_steps:
         return any(np.isclose(step, s, rtol=SAME_UNIT_RTOL) for s in declared_steps)
+    unit = RANGE_UNITS.get(declared)
+    if unit is None:
+        return False
     low, high = PLAUSIBLE_SWEEP_TICKS
-    full = _FULL.get(declared)
-    return full is not None and \
-        full / high * (1 - SAME_UNIT_RTOL) <= step <= full / low * (1 + SAME_UNIT_RTOL)
+    return tick_step(unit, high) * (1 - SAME_UNIT_RTOL) <= step <= \
+        tick_step(unit, low) * (1 + SAME_UNIT_RTOL)
 
 
 def _what_step(step: float) -> str:
@@ -200,6 +207,7 @@ class _Grid:
 
     measurement: Measurement | None = None
     unjudged: str = ""
+    off_grid: bool = False          # unjudged because its values lie on no servo grid
 
 
 def _joint_grid(values: np.ndarray, j: int, feature: str, frames: int, frame: PolicyFrame,
@@ -215,8 +223,7 @@ def _joint_grid(values: np.ndarray, j: int, feature: str, frames: int, frame: Po
     fits = [f for f in (fit(values, declared, s) for s in mine_steps) if f is not None]
     mine = max(fits, key=lambda f: f.fraction, default=None)
     label = "lerobot-legacy-degrees" if frame.legacy and declared == "degrees" else declared
-    sweep = (float(calibration.range_max[j] - calibration.range_min[j])
-             if calibration is not None and declared in _FULL else None)
+    sweep = _sweep_ticks(j, calibration) if declared in RANGE_UNITS else None
     detail = (f"{frames} frames of {feature}, {len(values)} distinct values; declared "
               f"{frame.value} ({label} on {joint}: "
               + (" or ".join(f"{s:.6g}" for s in mine_steps) + " per tick)" if mine_steps
@@ -245,7 +252,7 @@ def _joint_grid(values: np.ndarray, j: int, feature: str, frames: int, frame: Po
         other = estimated_grid(values)
         if other is None:
             return _Grid(unjudged=f"{joint} on no servo grid (not a servo's readings: a "
-                         "simulator, a policy, resampled or rounded values)")
+                         "simulator, a policy, resampled or rounded values)", off_grid=True)
         how, convert = f"whole ticks of {other.step:.6g} ({_what_step(other.step)})", ""
     else:
         how = other.unit
@@ -304,7 +311,7 @@ def check_tick_grid(ds: Dataset, feature: str, mapping: MappingFile,
     if not out:
         return [], "not judged: " + "; ".join(v.unjudged for v in verdicts)
     for j, v in enumerate(verdicts):
-        if v.measurement is None and "on no servo grid" in v.unjudged:
+        if v.off_grid:
             out.append(Measurement(
                 "values on the declared unit's tick grid", MOTOR_NAMES[j], 0.0, "%",
                 GRID_FRACTION * 100, None,

@@ -1,15 +1,18 @@
-"""What the acceptance suites share: the check table as pytest parameters, and running
-one table check on one joint (pytest's side of :mod:`pytest_so101.checks`)."""
+"""What the acceptance suites share: the check table as pytest parameters, running one
+table check on one joint (pytest's side of :mod:`pytest_so101.checks`), and why an arm
+reads away from its rest pose (the follower's and the leader's rest checks)."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
 
+import numpy as np
 import pytest
 
 from .checks import Check, CheckResult, for_suite
-from .joints import MOTOR_NAMES
+from .diagnosis import arm_not_at_rest, explain_reading
+from .joints import MOTOR_NAMES, JointLimits
 
 ALL_JOINTS = "all"
 
@@ -62,3 +65,19 @@ def ask(config: pytest.Config, text: str) -> str:
     finally:
         if capture is not None:
             capture.resume_global_capture()
+
+
+def explain_rest(arm, q_rest: np.ndarray, reading: np.ndarray, joint: int,
+                 limits: JointLimits) -> tuple[str, str]:
+    """Why a joint reads away from the rest pose: the arm is not at rest at all, or (see
+    :func:`explain_reading`) a mirrored motor or a shifted zero."""
+    q_read = arm.ticks_to_sim(reading)
+    not_at_rest = arm_not_at_rest(q_read, q_rest)
+    if not_at_rest is not None:
+        return not_at_rest
+    expected = arm.sim_to_ticks(q_rest)
+    return explain_reading(joint, q_read[joint], q_rest[joint],
+                           arm.calibrated_middle_sim()[joint],
+                           reading[joint] - expected[joint], arm.calibration, limits,
+                           declared_direction=arm.mapping.sim_to_robot.direction[joint],
+                           units=arm.units)

@@ -14,11 +14,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pytest_so101.diagnosis import arm_not_at_rest, explain_reading
 from pytest_so101.fixtures import place_twin_at_rest
 from pytest_so101.joints import MOTOR_NAMES
 from pytest_so101.mapping import RAD_TO_DEG
 from pytest_so101.measurement import Evidence, Measurement
+from pytest_so101.suite_tools import explain_rest
 from pytest_so101.tolerances import PLACED_BY_EYE, rest_tolerance_deg
 
 pytestmark = pytest.mark.so101_at_rest
@@ -54,22 +54,6 @@ def resting_arm(so101_arm, so101_twin, so101_mapping, so101_rest_pose, so101_con
     place_twin_at_rest(so101_twin)
     yield so101_arm
     so101_twin.place(before.tolist())
-
-
-def explain_rest(arm, q_rest: np.ndarray, reading: np.ndarray, joint: int, limits
-                 ) -> tuple[str, str]:
-    """Why a joint reads away from the rest pose: the arm is not at rest at all, or (see
-    :func:`explain_reading`) a mirrored motor or a shifted zero."""
-    q_read = arm.ticks_to_sim(reading)
-    not_at_rest = arm_not_at_rest(q_read, q_rest)
-    if not_at_rest is not None:
-        return not_at_rest
-    expected = arm.sim_to_ticks(q_rest)
-    return explain_reading(joint, q_read[joint], q_rest[joint],
-                           arm.calibrated_middle_sim()[joint],
-                           reading[joint] - expected[joint], arm.calibration, limits,
-                           declared_direction=arm.mapping.sim_to_robot.direction[joint],
-                           units=arm.units)
 
 
 @pytest.mark.parametrize("joint", MOTOR_NAMES)

@@ -26,11 +26,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pytest_so101.diagnosis import arm_not_at_rest, explain_reading
 from pytest_so101.fixtures import place_twin_at_rest
 from pytest_so101.joints import GRIPPER, MOTOR_NAMES
 from pytest_so101.mapping import RAD_TO_DEG
 from pytest_so101.measurement import Evidence, Measurement
+from pytest_so101.suite_tools import explain_rest
 from pytest_so101.teleop import TeleopLoop, check_pair_files, minimum_jerk
 from pytest_so101.tolerances import rest_tolerance_deg
 
@@ -73,10 +73,7 @@ def test_leader_reads_the_rest_pose_at_rest(so101_leader, so101_rest_pose, so101
     reading = arm.read_ticks()
     q_read = arm.ticks_to_sim(reading)
     expected = arm.sim_to_ticks(q_rest)
-    cause, fix = arm_not_at_rest(q_read, q_rest) or explain_reading(
-        j, q_read[j], q_rest[j], arm.calibrated_middle_sim()[j], reading[j] - expected[j],
-        arm.calibration, so101_joint_limits,
-        declared_direction=so101_mapping.sim_to_robot.direction[j], units=arm.units)
+    cause, fix = explain_rest(arm, q_rest, reading, j, so101_joint_limits)
     bound = rest_tolerance_deg(joint, so101_tolerances, placed_by_hand=so101_leader.twin is None)
     so101_check([Measurement(
         "leader rest reading vs mapped rest pose", joint,
