@@ -26,9 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pytest_so101.checks import Inputs
-from pytest_so101.dataset import FEATURES, load_dataset
-from pytest_so101.dataset_checks import (
+from pytest_so101.checks.datasets import (
     check_frame_count,
     check_rest_offset,
     check_stats_file,
@@ -37,11 +35,13 @@ from pytest_so101.dataset_checks import (
     rest_offset,
     run_data_checks,
 )
-from pytest_so101.frames import RobotUnit, tick_step
-from pytest_so101.joints import MOTOR_NAMES, SO101_NEW_CALIB_LIMITS
-from pytest_so101.mapping import load_mapping
-from pytest_so101.recording import read_through, teleop_recording, write_dataset
-from pytest_so101.stats import load_stats
+from pytest_so101.checks.table import Inputs
+from pytest_so101.core.dataset import FEATURES, load_dataset
+from pytest_so101.core.frames import RobotUnit, tick_step
+from pytest_so101.core.joints import MOTOR_NAMES, SO101_NEW_CALIB_LIMITS
+from pytest_so101.core.mapping import load_mapping
+from pytest_so101.core.stats import load_stats
+from pytest_so101.synthetic.recording import read_through, teleop_recording, write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPPING = ROOT / "fixtures/mapping/so101_degrees.toml"

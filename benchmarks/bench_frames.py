@@ -22,9 +22,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import lerobot_loop
-from pytest_so101.calibration import load_calibration
-from pytest_so101.frames import RobotUnit, ticks_to_units, units_to_ticks
-from pytest_so101.joints import MOTOR_NAMES
+from pytest_so101.core.calibration import load_calibration
+from pytest_so101.core.frames import RobotUnit, ticks_to_units, units_to_ticks
+from pytest_so101.core.joints import MOTOR_NAMES
 
 CALIBRATION = Path(__file__).resolve().parents[1] / \
     "fixtures/calibration/robots/so_follower/example_arm.json"

@@ -2,7 +2,7 @@
 
     python benchmarks/fault_catalog.py [--configs 300] [--seed 0] [--twin] [--json]
 
-Static part (the check table of ``pytest_so101.checks``, which the suites and
+Static part (the check table of ``pytest_so101.checks.table``, which the suites and
 ``so101-diagnose`` run): random *correct* configurations (a random arm's calibration as
 LeRobot records it, the true sim -> robot map of that arm in one of three policy frames,
 stats recorded from random motion through the true chain: half spread over the range,
@@ -29,10 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pytest_so101.calibration import Calibration, MotorCalibration
-from pytest_so101.chain import robot_to_policy_map
-from pytest_so101.checks import CHECKS, Inputs, run_checks
-from pytest_so101.frames import (
+from pytest_so101.checks.table import CHECKS, Inputs, run_checks
+from pytest_so101.core.calibration import Calibration, MotorCalibration
+from pytest_so101.core.chain import robot_to_policy_map
+from pytest_so101.core.frames import (
     RESOLUTION,
     TICKS_PER_RAD,
     PolicyFrame,
@@ -40,7 +40,7 @@ from pytest_so101.frames import (
     expand_units,
     ticks_to_units,
 )
-from pytest_so101.joints import (
+from pytest_so101.core.joints import (
     GRIPPER,
     MOTOR_NAMES,
     N_JOINTS,
@@ -48,9 +48,9 @@ from pytest_so101.joints import (
     SO101_OLD_CALIB_LIMITS,
     WRIST_ROLL,
 )
-from pytest_so101.mapping import RAD_TO_DEG, JointMap, MappingFile
-from pytest_so101.stats import NormStats
-from pytest_so101.tolerances import Tolerances
+from pytest_so101.core.mapping import RAD_TO_DEG, JointMap, MappingFile
+from pytest_so101.core.stats import NormStats
+from pytest_so101.core.tolerances import Tolerances
 
 REPO = Path(__file__).resolve().parents[1]
 LIMITS = SO101_NEW_CALIB_LIMITS

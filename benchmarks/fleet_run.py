@@ -24,7 +24,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from pytest_so101.bus.process import EmulatorProcess, Ser2netProcess, start_all
-from pytest_so101.fleet import FleetArm, arms_toml
+from pytest_so101.core.arms import FleetArm, arms_toml
 
 REPO = Path(__file__).resolve().parents[1]
 

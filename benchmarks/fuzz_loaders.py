@@ -39,13 +39,13 @@ from safetensors.numpy import save
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pytest_so101.calibration import load_calibration
-from pytest_so101.errors import So101ConfigError
-from pytest_so101.features import FEATURES
-from pytest_so101.joints import MOTOR_NAMES, SO100_MENAGERIE_NAMES
-from pytest_so101.mapping import load_mapping
+from pytest_so101.core.calibration import load_calibration
+from pytest_so101.core.errors import So101ConfigError
+from pytest_so101.core.features import FEATURES
+from pytest_so101.core.joints import MOTOR_NAMES, SO100_MENAGERIE_NAMES
+from pytest_so101.core.mapping import load_mapping
+from pytest_so101.core.stats import load_stats
 from pytest_so101.report.baseline import baseline_calibration, load_baseline, measurement_changes
-from pytest_so101.stats import load_stats
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 STATS = FIXTURES / "stats"

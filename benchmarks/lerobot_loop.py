@@ -2,7 +2,7 @@
 
 An independent oracle, written from domain.md section 3 (lerobot motors_bus.py
 ``_normalize``/``_unnormalize`` with ``apply_drive_mode = True`` as Feetech sets it):
-the tests check the vectorised :mod:`pytest_so101.frames` against it bit for bit, and the
+the tests check the vectorised :mod:`pytest_so101.core.frames` against it bit for bit, and the
 benchmark measures both in the same run.
 """
 

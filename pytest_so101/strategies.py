@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from .calibration import MAX_HOMING_OFFSET, MAX_TICK, Calibration, MotorCalibration
-from .frames import PolicyFrame, RobotUnit, ticks_to_policy_frame, ticks_to_units
-from .joints import MOTOR_IDS, MOTOR_NAMES, N_JOINTS, SO101_NEW_CALIB_LIMITS, JointLimits
-from .mapping import JointMap
+from .core.calibration import MAX_HOMING_OFFSET, MAX_TICK, Calibration, MotorCalibration
+from .core.frames import PolicyFrame, RobotUnit, ticks_to_policy_frame, ticks_to_units
+from .core.joints import MOTOR_IDS, MOTOR_NAMES, N_JOINTS, SO101_NEW_CALIB_LIMITS, JointLimits
+from .core.mapping import JointMap
 
 SIM_FRAMES = ("sim_rad", "sim_deg")
 

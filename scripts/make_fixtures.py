@@ -19,24 +19,24 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import save_file
 
-from pytest_so101.calibration import Calibration, MotorCalibration
-from pytest_so101.frames import (
+from pytest_so101.core.calibration import Calibration, MotorCalibration
+from pytest_so101.core.frames import (
     RobotUnit,
     degrees_to_ticks,
     legacy_degrees_to_degrees,
     tick_step,
     ticks_to_units,
 )
-from pytest_so101.joints import (
+from pytest_so101.core.joints import (
     MOTOR_NAMES,
     N_JOINTS,
     OLD_MINUS_NEW_CALIB_RAD,
     SO101_NEW_CALIB_LIMITS,
     SO101_OLD_CALIB_LIMITS,
 )
-from pytest_so101.mapping import JointMap
-from pytest_so101.recording import read_through, teleop_recording, write_dataset
-from pytest_so101.scenarios import SCENARIOS
+from pytest_so101.core.mapping import JointMap
+from pytest_so101.synthetic.recording import read_through, teleop_recording, write_dataset
+from pytest_so101.synthetic.scenarios import SCENARIOS
 
 # -- calibration (LeRobot layout) -------------------------------------------------------
 # Homing offsets: shoulder_pan from domain.md section 2's example, the others from seed

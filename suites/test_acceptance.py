@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_so101.calibration import TICKS_PER_TURN, compare_calibrations
-from pytest_so101.joints import MOTOR_NAMES
-from pytest_so101.measurement import Measurement
+from pytest_so101.core.calibration import TICKS_PER_TURN, compare_calibrations
+from pytest_so101.core.joints import MOTOR_NAMES
+from pytest_so101.core.measurement import Measurement
 from pytest_so101.report.baseline import baseline_calibration
 
 

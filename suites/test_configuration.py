@@ -2,7 +2,7 @@
 the calibration and the model, and the stats against the frame they are declared in.
 
 Each failure names the joint, the likely cause and the fix (docs/faults.md). The checks
-are the table of :mod:`pytest_so101.checks` (suite ``configuration``); ``so101-diagnose``
+are the table of :mod:`pytest_so101.checks.table` (suite ``configuration``); ``so101-diagnose``
 runs the same table from the command line.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_so101.suite_tools import run_table_check, table_params
+from pytest_so101.plugin.suite_tools import run_table_check, table_params
 
 
 @pytest.mark.parametrize(("check", "joint"), table_params("configuration"))

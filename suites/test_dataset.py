@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_so101.dataset_checks import result_names
-from pytest_so101.joints import MOTOR_NAMES
+from pytest_so101.checks.datasets import result_names
+from pytest_so101.core.joints import MOTOR_NAMES
 
 
 def _result(so101_dataset_checks, name: str):

@@ -1,6 +1,6 @@
 """Gravity as an observer: with torque on and the arm held still at a known pose, each
 loaded joint's ``Present_Load`` must push the way the model's gravity torque says, through
-the declared direction (``pytest_so101.gravity``). A mirrored motor or a reversed
+the declared direction (``pytest_so101.checks.gravity``). A mirrored motor or a reversed
 direction fails, whatever the files say: no human, no extra hardware.
 
 The pose is known independently of the servos: on a real arm, the rest pose on its stops
@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 from pytest_so101.bus.servo import LOAD_FULL_SCALE
-from pytest_so101.diagnosis import arm_not_at_rest, drive_mode_reverses
-from pytest_so101.fixtures import place_twin_at_rest
-from pytest_so101.gravity import GravitySample, check_gravity_loads
-from pytest_so101.measurement import Evidence
+from pytest_so101.checks.diagnosis import arm_not_at_rest, drive_mode_reverses
+from pytest_so101.checks.gravity import GravitySample, check_gravity_loads
+from pytest_so101.core.measurement import Evidence
+from pytest_so101.plugin.fixtures import place_twin_at_rest
 
 pytestmark = [pytest.mark.so101_at_rest, pytest.mark.so101_motion]
 

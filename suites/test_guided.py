@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_so101.diagnosis import drive_mode_reverses, explain_reversed
-from pytest_so101.guided import (
+from pytest_so101.checks.diagnosis import drive_mode_reverses, explain_reversed
+from pytest_so101.core.joints import MOTOR_NAMES
+from pytest_so101.core.mapping import RAD_TO_DEG
+from pytest_so101.core.measurement import Evidence, Measurement
+from pytest_so101.plugin.suite_tools import ask, at_a_terminal
+from pytest_so101.sim.guided import (
     MAX_MOVE_DEG,
     MIN_MOVE_DEG,
     MOVE_DEG,
@@ -23,10 +27,6 @@ from pytest_so101.guided import (
     describe,
     physical_moves,
 )
-from pytest_so101.joints import MOTOR_NAMES
-from pytest_so101.mapping import RAD_TO_DEG
-from pytest_so101.measurement import Evidence, Measurement
-from pytest_so101.suite_tools import ask, at_a_terminal
 
 pytestmark = pytest.mark.so101_guided
 

@@ -18,11 +18,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from pytest_so101.diagnosis import check_registers_match_file, explain_jog, explain_reading
-from pytest_so101.joints import MOTOR_NAMES
-from pytest_so101.mapping import RAD_TO_DEG
-from pytest_so101.measurement import Evidence, Measurement
-from pytest_so101.mechanics import tracking_error
+from pytest_so101.checks.diagnosis import check_registers_match_file, explain_jog, explain_reading
+from pytest_so101.checks.mechanics import tracking_error
+from pytest_so101.core.joints import MOTOR_NAMES
+from pytest_so101.core.mapping import RAD_TO_DEG
+from pytest_so101.core.measurement import Evidence, Measurement
 
 JOG_DEG = 5.0
 NOISE_READS = 20

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_so101 import mechanics
-from pytest_so101.joints import MOTOR_NAMES
+from pytest_so101.checks import mechanics
+from pytest_so101.core.joints import MOTOR_NAMES
 
 pytestmark = pytest.mark.so101_motion
 

@@ -3,14 +3,14 @@ there (else it silently passes inputs through), spreads are positive, the stats 
 min/max mapped into the sim frame lie inside the joint limits, and (advisory) the
 reference pose normalizes near zero.
 
-The checks are the table of :mod:`pytest_so101.checks` (suite ``normalization``).
+The checks are the table of :mod:`pytest_so101.checks.table` (suite ``normalization``).
 """
 
 from __future__ import annotations
 
 import pytest
 
-from pytest_so101.suite_tools import run_table_check, table_params
+from pytest_so101.plugin.suite_tools import run_table_check, table_params
 
 
 @pytest.mark.parametrize(("check", "joint"), table_params("normalization"))

@@ -14,12 +14,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pytest_so101.fixtures import place_twin_at_rest
-from pytest_so101.joints import MOTOR_NAMES
-from pytest_so101.mapping import RAD_TO_DEG
-from pytest_so101.measurement import Evidence, Measurement
-from pytest_so101.suite_tools import explain_rest
-from pytest_so101.tolerances import PLACED_BY_EYE, rest_tolerance_deg
+from pytest_so101.core.joints import MOTOR_NAMES
+from pytest_so101.core.mapping import RAD_TO_DEG
+from pytest_so101.core.measurement import Evidence, Measurement
+from pytest_so101.core.tolerances import PLACED_BY_EYE, rest_tolerance_deg
+from pytest_so101.plugin.fixtures import place_twin_at_rest
+from pytest_so101.plugin.suite_tools import explain_rest
 
 pytestmark = pytest.mark.so101_at_rest
 

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from pytest_so101 import strategies as so101_st
-from pytest_so101.invariants import map_disagreement_deg
-from pytest_so101.joints import MOTOR_NAMES, N_JOINTS
-from pytest_so101.suite_tools import run_table_check, table_params
+from pytest_so101.core.chain import map_disagreement_deg
+from pytest_so101.core.joints import MOTOR_NAMES, N_JOINTS
+from pytest_so101.plugin.suite_tools import run_table_check, table_params
 
 PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -29,7 +29,7 @@ def test_roundtrip(so101_configuration, so101_check, check, joint):
 def test_sim_to_policy_matches_reference_chain_property(so101_mapping, so101_calibration,
                                                         so101_joint_limits, so101_tolerances):
     """Property form of the table check: random poses anywhere in the joint range."""
-    from pytest_so101.chain import reference_sim_to_policy
+    from pytest_so101.core.chain import reference_sim_to_policy
 
     declared = so101_mapping.sim_to_policy
     if declared is None or so101_mapping.policy_frame is None:

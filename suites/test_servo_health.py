@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_so101 import health
-from pytest_so101.joints import MOTOR_NAMES
-from pytest_so101.measurement import Evidence
+from pytest_so101.bus import telemetry
+from pytest_so101.checks import health
+from pytest_so101.core.joints import MOTOR_NAMES
+from pytest_so101.core.measurement import Evidence
 
 pytestmark = pytest.mark.so101_at_rest
 
@@ -30,15 +31,15 @@ def evidence(so101_context) -> Evidence:
 
 
 @pytest.fixture(scope="module")
-def records(so101_bus) -> list[health.ServoRecord]:
+def records(so101_bus) -> list[telemetry.ServoRecord]:
     """Identity, settings and health registers of the six servos (five READs each)."""
-    return health.read_records(so101_bus, so101_bus.ids, MOTOR_NAMES)
+    return telemetry.read_records(so101_bus, so101_bus.ids, MOTOR_NAMES)
 
 
 @pytest.fixture(scope="module")
-def trace(so101_bus) -> list[health.HealthSample]:
+def trace(so101_bus) -> list[telemetry.HealthSample]:
     """Three health samples of each servo, 0.1 s apart."""
-    return health.trace(so101_bus, so101_bus.ids, MOTOR_NAMES)
+    return telemetry.trace(so101_bus, so101_bus.ids, MOTOR_NAMES)
 
 
 def test_model_number_is_sts3215(records, evidence, so101_check):

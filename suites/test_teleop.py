@@ -1,4 +1,4 @@
-"""A leader/follower pair, teleoperated as LeRobot does it (pytest_so101.teleop): the
+"""A leader/follower pair, teleoperated as LeRobot does it (pytest_so101.checks.teleop): the
 follower goes where *its* calibration puts the leader's number, so two arms that disagree
 on a joint's zero move apart by that much and every recorded frame carries it (lerobot
 #3758: 17 deg on one joint). The follower's reading cannot show it (it reads back the
@@ -26,13 +26,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pytest_so101.fixtures import place_twin_at_rest
-from pytest_so101.joints import GRIPPER, MOTOR_NAMES
-from pytest_so101.mapping import RAD_TO_DEG
-from pytest_so101.measurement import Evidence, Measurement
-from pytest_so101.suite_tools import explain_rest
-from pytest_so101.teleop import TeleopLoop, check_pair_files, minimum_jerk
-from pytest_so101.tolerances import rest_tolerance_deg
+from pytest_so101.bus.teleop import TeleopLoop, minimum_jerk
+from pytest_so101.checks.teleop import check_pair_files
+from pytest_so101.core.joints import GRIPPER, MOTOR_NAMES
+from pytest_so101.core.mapping import RAD_TO_DEG
+from pytest_so101.core.measurement import Evidence, Measurement
+from pytest_so101.core.tolerances import rest_tolerance_deg
+from pytest_so101.plugin.fixtures import place_twin_at_rest
+from pytest_so101.plugin.suite_tools import explain_rest
 
 #: The scripted person's poses (fractions of each joint's range from its middle, the
 #: gripper half open), each reached by a minimum-jerk move and held.
@@ -213,7 +214,7 @@ def test_the_follower_tracks_a_person_moving_the_leader(so101_leader, so101_arm,
     arms disagree on is the leader rest test's to find)."""
     import threading
 
-    from pytest_so101.suite_tools import ask, at_a_terminal
+    from pytest_so101.plugin.suite_tools import ask, at_a_terminal
 
     so101_leader.require_arm()
     if so101_twin is not None:

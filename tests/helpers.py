@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_so101.errors import So101ConfigError
+from pytest_so101.core.errors import So101ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"

@@ -9,7 +9,7 @@ import stat
 
 import pytest
 
-from pytest_so101.errors import So101ConfigError
+from pytest_so101.core.errors import So101ConfigError
 from pytest_so101.report.baseline import (
     accept,
     baseline_calibration,

@@ -17,7 +17,7 @@ from pytest_so101.bus.protocol import (
     status_packet,
     to_le,
 )
-from pytest_so101.frames import encode_register
+from pytest_so101.core.frames import encode_register
 
 PRESENT, GOAL, HOMING, LOCK, TORQUE, PHASE = 56, 42, 31, 55, 40, 18
 MIN_LIMIT, MAX_LIMIT = 9, 11
@@ -330,7 +330,7 @@ def test_wired_and_keeps_the_low_bits_of_both_replies():
     (["--shaft", "simple", "--ids", "1,a"], "--ids '1,a': ids are 0..253"),
 ])
 def test_bad_serve_options_are_one_line_not_a_traceback(args, says):
-    done = subprocess.run([sys.executable, "-m", "pytest_so101.bus.cli", "serve", *args],
+    done = subprocess.run([sys.executable, "-m", "pytest_so101.cli.twin", "serve", *args],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("so101-twin: ")

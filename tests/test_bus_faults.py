@@ -20,9 +20,9 @@ from pytest_so101.bus.emulator import PtyServer
 from pytest_so101.bus.feetech import BusError, FeetechBus
 from pytest_so101.bus.process import EmulatorProcess
 from pytest_so101.bus.protocol import status_packet, to_le
-from pytest_so101.calibration import load_calibration
-from pytest_so101.joints import MOTOR_NAMES
-from pytest_so101.safety import SafetyEnvelope, SafetyError
+from pytest_so101.core.calibration import load_calibration
+from pytest_so101.core.joints import MOTOR_NAMES
+from pytest_so101.core.safety import SafetyEnvelope, SafetyError
 from tests.helpers import EXAMPLE_CALIBRATION
 
 #: A hang guard, not a speed target: a failing transaction takes ~0.2-0.3 s (three tries,
@@ -436,7 +436,7 @@ def test_torque_goes_off_on_a_servo_reporting_an_error_and_says_so(emulator, bus
 
 
 def test_twin_serve_help_documents_the_options():
-    out = subprocess.run([sys.executable, "-m", "pytest_so101.bus.cli", "serve", "--help"],
+    out = subprocess.run([sys.executable, "-m", "pytest_so101.cli.twin", "serve", "--help"],
                          capture_output=True, text=True, check=True).stdout
     for option in ("--fault", "--pace", "--raw", "--homing", "--control", "--baud-code",
                    "missing", "late=MS", "noise=TICKS", "truncated=N", "error=BITS",
@@ -460,7 +460,7 @@ def test_twin_serve_help_documents_the_options():
     ("3:duplicate=2", "--fault '3:duplicate=2': duplicate takes no value (or 0/1), got '2'"),
 ])
 def test_twin_serve_rejects_a_bad_fault_in_one_line(spec, message):
-    done = subprocess.run([sys.executable, "-m", "pytest_so101.bus.cli", "serve", "--shaft",
+    done = subprocess.run([sys.executable, "-m", "pytest_so101.cli.twin", "serve", "--shaft",
                            "simple", "--fault", spec], capture_output=True, text=True,
                           timeout=20)
     assert done.returncode != 0 and done.stderr == f"so101-twin: {message}\n"
@@ -474,7 +474,7 @@ def _pty_exists(path: str) -> bool:
 def test_twin_serve_started_and_stopped_again_and_again_leaves_nothing(sig):
     ports, pids = set(), []
     for _ in range(6):         # a leak per start shows in 6 as in 12 (half the time)
-        proc = subprocess.Popen([sys.executable, "-m", "pytest_so101.bus.cli", "serve"],  # twin
+        proc = subprocess.Popen([sys.executable, "-m", "pytest_so101.cli.twin", "serve"],  # twin
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         port = proc.stdout.readline().strip()
         assert port.startswith("/dev/pts/") and _pty_exists(port)
@@ -485,7 +485,7 @@ def test_twin_serve_started_and_stopped_again_and_again_leaves_nothing(sig):
         proc.stdout.close()
         proc.stderr.close()
         assert not _pty_exists(port) or _reused_by_someone_else(port)
-    serving = subprocess.run(["pgrep", "-f", "pytest_so101.bus.cli serve"],
+    serving = subprocess.run(["pgrep", "-f", "pytest_so101.cli.twin serve"],
                              capture_output=True, text=True).stdout.split()
     assert not set(map(int, serving)) & set(pids)        # every one of ours is gone
 

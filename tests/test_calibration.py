@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_so101.calibration import (
+from pytest_so101.core.calibration import (
     ROBOT_FOLDERS,
     calibration_root,
     compare_calibrations,
@@ -16,7 +16,7 @@ from pytest_so101.calibration import (
     load_calibration,
     resolve_calibration,
 )
-from pytest_so101.errors import So101ConfigError
+from pytest_so101.core.errors import So101ConfigError
 from tests.helpers import EXAMPLE_CALIBRATION, raises_config_error
 
 

@@ -9,27 +9,27 @@ import pytest
 from hypothesis import given
 
 from pytest_so101 import strategies as so101_st
-from pytest_so101.calibration import load_calibration
-from pytest_so101.chain import reference_sim_to_policy, robot_to_policy_map, user_chains
-from pytest_so101.errors import So101ConfigError
-from pytest_so101.frames import (
-    PolicyFrame,
-    RobotUnit,
-    expand_units,
-    ticks_to_policy_frame,
-    units_to_ticks,
-)
-from pytest_so101.invariants import (
+from pytest_so101.checks.invariants import (
     check_map_matches_reference,
     check_normalized_near_zero,
     check_stats_mean_within_limits,
     check_stds_positive,
     ticks_roundtrip_error,
 )
-from pytest_so101.joints import SO101_NEW_CALIB_LIMITS
-from pytest_so101.mapping import JointMap, load_mapping
-from pytest_so101.measurement import Measurement, Outcome
-from pytest_so101.stats import load_stats
+from pytest_so101.core.calibration import load_calibration
+from pytest_so101.core.chain import reference_sim_to_policy, robot_to_policy_map, user_chains
+from pytest_so101.core.errors import So101ConfigError
+from pytest_so101.core.frames import (
+    PolicyFrame,
+    RobotUnit,
+    expand_units,
+    ticks_to_policy_frame,
+    units_to_ticks,
+)
+from pytest_so101.core.joints import SO101_NEW_CALIB_LIMITS
+from pytest_so101.core.mapping import JointMap, load_mapping
+from pytest_so101.core.measurement import Measurement, Outcome
+from pytest_so101.core.stats import load_stats
 from tests.helpers import EXAMPLE_CALIBRATION, INCIDENTS, MAPPINGS, STATS
 
 CAL = load_calibration(EXAMPLE_CALIBRATION)
@@ -124,7 +124,7 @@ def test_stds_check_fails_on_zero_and_nan():
 def test_roundtrip_error_helper_sees_a_broken_conversion(monkeypatch):
     units = (RobotUnit.DEGREES,) * 6
     assert ticks_roundtrip_error(CAL, units, rounding="nearest").max() == 0
-    import pytest_so101.invariants as inv
+    import pytest_so101.checks.invariants as inv
     monkeypatch.setattr(inv, "ticks_to_units", lambda t, c, u: t * 1.001)
     assert ticks_roundtrip_error(CAL, units, rounding="nearest").max() > 0
 

@@ -18,10 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_so101.calibration import load_calibration
-from pytest_so101.checks import Inputs
-from pytest_so101.dataset import ACTION, STATE, load_dataset
-from pytest_so101.dataset_checks import (
+from pytest_so101.checks.datasets import (
     MIN_REST_FRAMES,
     TRACKING_DEG,
     check_rest_offset,
@@ -29,9 +26,12 @@ from pytest_so101.dataset_checks import (
     rest_offset,
     run_dataset_checks,
 )
-from pytest_so101.joints import MOTOR_NAMES, SO101_NEW_CALIB_LIMITS
-from pytest_so101.mapping import load_mapping
-from pytest_so101.recording import read_through, teleop_recording, write_dataset
+from pytest_so101.checks.table import Inputs
+from pytest_so101.core.calibration import load_calibration
+from pytest_so101.core.dataset import ACTION, STATE, load_dataset
+from pytest_so101.core.joints import MOTOR_NAMES, SO101_NEW_CALIB_LIMITS
+from pytest_so101.core.mapping import load_mapping
+from pytest_so101.synthetic.recording import read_through, teleop_recording, write_dataset
 from tests.helpers import EXAMPLE_CALIBRATION, FIXTURES, MAPPINGS, raises_config_error
 
 DATASETS = FIXTURES / "datasets"
@@ -55,7 +55,7 @@ def failures(name_or_path, mapping=DEGREES, calibration=None) -> dict[str, list]
 def test_every_result_has_the_suite_parameter_name():
     results, _ = run_dataset_checks(load_dataset(DATASETS / "healthy"), Inputs(
         mapping=DEGREES, model_limits=SO101_NEW_CALIB_LIMITS), rest_offset_deg=TRACKING_DEG)
-    from pytest_so101.dataset_checks import result_names
+    from pytest_so101.checks.datasets import result_names
 
     assert [r.name for r in results] == list(result_names())
 
@@ -121,7 +121,7 @@ def test_a_leader_offset_is_measured_within_a_degree(tmp_path_factory, joint, dr
     root = small(tmp_path_factory.mktemp("d"), drift={joint: drift}, seed=seed)
     offset = rest_offset(load_dataset(root), dataset_frame_map(Inputs(mapping=DEGREES)))
     j = MOTOR_NAMES.index(joint)
-    from pytest_so101.recording import GRAVITY_SAG_DEG
+    from pytest_so101.synthetic.recording import GRAVITY_SAG_DEG
 
     assert abs(offset.median_deg[j] - (drift - GRAVITY_SAG_DEG[j])) < 0.2
     failed = [m for m in check_rest_offset(offset, TRACKING_DEG) if not m.passed]
@@ -289,7 +289,7 @@ def test_writing_never_replaces_a_dataset(tmp_path):
 # -- so101-diagnose --dataset ----------------------------------------------------------------
 
 def test_diagnose_names_the_drifted_joint_and_exits_1(capsys):
-    from pytest_so101 import diagnose_cli
+    from pytest_so101.cli import diagnose as diagnose_cli
 
     code = diagnose_cli.main(["--dataset", str(DATASETS / "drifted_joint"), "--mapping",
                               str(MAPPINGS / "so101_degrees.toml"), "--json"])
@@ -397,7 +397,7 @@ def test_a_dataset_without_frames_or_with_absurd_values_is_one_line(tmp_path):
 
 
 def test_diagnose_refuses_a_dataset_without_a_mapping(capsys):
-    from pytest_so101 import diagnose_cli
+    from pytest_so101.cli import diagnose as diagnose_cli
 
     with pytest.raises(SystemExit) as exit_info:
         diagnose_cli.main(["--dataset", str(DATASETS / "radians")])
@@ -427,7 +427,7 @@ def lerobot_recorded(tmp_path, units: str = "degrees", *, calibration=EXAMPLE, s
                      edit=None, name: str = "real"):
     """A recording as LeRobot writes it from a real arm: whole servo ticks, each read in
     the unit (``frames.ticks_to_units``); ``edit(state, action)`` changes it afterwards."""
-    from pytest_so101.frames import expand_units, ticks_to_units, units_to_ticks
+    from pytest_so101.core.frames import expand_units, ticks_to_units, units_to_ticks
 
     rec = teleop_recording(SO101_NEW_CALIB_LIMITS, episodes=2, seconds=12.0, seed=seed,
                            reach=0.7)
@@ -482,7 +482,7 @@ def test_a_leader_on_its_own_range_grid_is_no_false_alarm(tmp_path):
     leader = type(EXAMPLE)(motors, source="leader.json")          # sweeps of 2275 ticks
 
     def on_the_leader_grid(state, action):
-        from pytest_so101.frames import expand_units, ticks_to_units, units_to_ticks
+        from pytest_so101.core.frames import expand_units, ticks_to_units, units_to_ticks
 
         units = expand_units("range_m100_100")
         action[:] = ticks_to_units(units_to_ticks(action, EXAMPLE, units, rounding="nearest"),
@@ -506,7 +506,7 @@ def test_range_values_declared_as_degrees_are_named(tmp_path):
 
 @pytest.mark.parametrize("scale, unit", [(0.01, "0..1"), (None, "degrees")])
 def test_a_mis_scaled_gripper_is_named(tmp_path, scale, unit):
-    from pytest_so101.frames import expand_units, ticks_to_degrees, units_to_ticks
+    from pytest_so101.core.frames import expand_units, ticks_to_degrees, units_to_ticks
 
     def gripper(state, action):
         for values in (state, action):
@@ -594,7 +594,7 @@ def test_a_calibration_other_than_the_recordings_is_named_on_its_joint(tmp_path)
 
 def test_a_leader_on_range_units_beside_a_follower_on_degrees_is_named(tmp_path):
     """The leader on use_degrees=False, the follower on True: the action is -100..100."""
-    from pytest_so101.frames import expand_units, ticks_to_units, units_to_ticks
+    from pytest_so101.core.frames import expand_units, ticks_to_units, units_to_ticks
 
     def leader_in_range(state, action):
         ticks = units_to_ticks(action, EXAMPLE, expand_units("degrees"), rounding="nearest")
@@ -611,7 +611,7 @@ def test_a_leader_on_range_units_beside_a_follower_on_degrees_is_named(tmp_path)
 def test_values_spanning_more_ticks_than_the_sweep_are_named(tmp_path):
     """A gripper written in -100..100 where 0..100 is declared lies on the 0..100 grid too
     (every other point), but spans twice the calibrated sweep."""
-    from pytest_so101.frames import RobotUnit, expand_units, ticks_to_units, units_to_ticks
+    from pytest_so101.core.frames import RobotUnit, expand_units, ticks_to_units, units_to_ticks
 
     def gripper_m100(state, action):
         for values in (state, action):
@@ -626,7 +626,7 @@ def test_values_spanning_more_ticks_than_the_sweep_are_named(tmp_path):
 
 def test_legacy_lerobot_degrees_lie_on_the_legacy_grid(tmp_path):
     """Legacy LeRobot read degrees as ticks * 180 / 2048 (a 360 / 4096 step)."""
-    from pytest_so101.frames import degrees_to_legacy_degrees
+    from pytest_so101.core.frames import degrees_to_legacy_degrees
 
     legacy = load_mapping(MAPPINGS / "so101_legacy_policy.toml")
     rec = teleop_recording(SO101_NEW_CALIB_LIMITS, episodes=2, seconds=12.0, seed=3,
@@ -683,7 +683,7 @@ def test_a_recalibrated_sweep_a_few_ticks_off_is_a_scale_measurement(tmp_path):
 def test_a_full_turn_sweep_is_a_step_a_range_unit_may_have():
     """wrist_roll's sweep is the whole turn (0..4095): 200 / 4096 per tick, give or take a
     least-squares rounding, is a -100..100 step, never claimed as another unit."""
-    from pytest_so101.dataset_checks import _could_be
+    from pytest_so101.checks.datasets import _could_be
 
     for sweep in (4095, 4096, 100):
         assert _could_be("-100..100", 200 / sweep * (1 - 1e-6), [])

@@ -10,24 +10,24 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_so101 import diagnose_cli
 from pytest_so101.bus.process import EmulatorProcess
-from pytest_so101.calibration import load_calibration
-from pytest_so101.diagnosis import (
+from pytest_so101.checks.diagnosis import (
     check_calibrated_ranges,
     explain_jog,
     explain_zero_shift,
     identify_model,
 )
-from pytest_so101.frames import TOOTH_TICKS
-from pytest_so101.joints import KNOWN_MODELS, SO101_NEW_CALIB_LIMITS, SO101_OLD_CALIB_LIMITS
+from pytest_so101.cli import diagnose as diagnose_cli
+from pytest_so101.core.calibration import load_calibration
+from pytest_so101.core.frames import TOOTH_TICKS
+from pytest_so101.core.joints import KNOWN_MODELS, SO101_NEW_CALIB_LIMITS, SO101_OLD_CALIB_LIMITS
 from tests.helpers import EXAMPLE_CALIBRATION, FIXTURES, MAPPINGS
 
 FOLDER = FIXTURES / "scenarios"
 
 
 def diagnose(*args: str) -> tuple[int, str, str]:
-    proc = subprocess.run([sys.executable, "-m", "pytest_so101.diagnose_cli", *args],
+    proc = subprocess.run([sys.executable, "-m", "pytest_so101.cli.diagnose", *args],
                           capture_output=True, text=True, timeout=120)
     return proc.returncode, proc.stdout, proc.stderr
 
@@ -112,7 +112,7 @@ def test_twin_serve_scenario_reproduces_the_arm_of_the_scenario(tmp_path):
         pass
     pan = load_calibration(written).motors["shoulder_pan"]
     assert pan.range_max - pan.range_min > 4000            # the sweep crossed the seam
-    proc = subprocess.run([sys.executable, "-m", "pytest_so101.bus.cli", "serve", "--scenario",
+    proc = subprocess.run([sys.executable, "-m", "pytest_so101.cli.twin", "serve", "--scenario",
                            "nope"], capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0 and "unknown scenario 'nope'" in proc.stderr
 
@@ -135,7 +135,7 @@ def test_a_zero_between_teeth_is_named_a_stale_calibration(off):
 
 
 def test_jog_explanations_name_mirror_drive_mode_and_units():
-    from pytest_so101.frames import expand_units
+    from pytest_so101.core.frames import expand_units
 
     cal = load_calibration(FOLDER / "drive_mode_on_healthy_motor/calibration.json")
     in_range, in_degrees = expand_units("range_m100_100"), expand_units("degrees")
@@ -159,8 +159,8 @@ def test_a_sweep_as_wide_as_the_model_passes_and_a_full_turn_fails():
 
 
 def test_a_units_check_without_the_calibration_says_what_it_needs_never_passes():
-    from pytest_so101.checks import BY_NAME, Inputs, run_check
-    from pytest_so101.mapping import load_mapping
+    from pytest_so101.checks.table import BY_NAME, Inputs, run_check
+    from pytest_so101.core.mapping import load_mapping
 
     mapping = load_mapping(FOLDER / "degrees_policy_on_range_robot/mapping.toml")
     check = BY_NAME["robot-units-vs-policy-frame"]
@@ -184,7 +184,7 @@ def _poses_file(tmp_path, q_deg_rows, robot_rows, *, extra=""):
 def test_solve_map_from_paired_poses_prints_the_table_and_judges_the_mapping(tmp_path, capsys):
     """Seed 003: solve [sim_to_robot] from poses taken on the arm; the bundled degrees map
     is what they give, a map with the elbow reversed is not."""
-    from pytest_so101.mapping import load_mapping
+    from pytest_so101.core.mapping import load_mapping
 
     mapping = load_mapping(MAPPINGS / "so101_degrees.toml")
     q_deg = np.array([[0, -100, 88, 68, 3, -10], [20, -40, 30, 0, -30, 40],

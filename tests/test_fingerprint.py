@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from pytest_so101.calibration import load_calibration
-from pytest_so101.fingerprint import LEROBOT_RADIANS, SIM_RADIANS, conversion, rank_frames
-from pytest_so101.joints import SO101_NEW_CALIB_LIMITS
-from pytest_so101.stats import load_stats
+from pytest_so101.checks.fingerprint import LEROBOT_RADIANS, SIM_RADIANS, conversion, rank_frames
+from pytest_so101.core.calibration import load_calibration
+from pytest_so101.core.joints import SO101_NEW_CALIB_LIMITS
+from pytest_so101.core.stats import load_stats
 from tests.helpers import EXAMPLE_CALIBRATION, STATS
 
 CAL = load_calibration(EXAMPLE_CALIBRATION)

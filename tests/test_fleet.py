@@ -11,17 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from pytest_so101.bus.ports import (
-    PortClaimedError,
-    check_device,
-    check_port,
-    claim_port,
-    port_key,
-)
+from pytest_so101.bus.ports import PortClaimedError, check_device, claim_port
 from pytest_so101.bus.process import EmulatorProcess, start_all
-from pytest_so101.errors import So101ConfigError
-from pytest_so101.fleet import FleetArm, arms_toml, assign_arms, load_fleet
-from pytest_so101.fleet_plugin import strip_arm
+from pytest_so101.core.arms import FleetArm, arms_toml, assign_arms, load_fleet
+from pytest_so101.core.errors import So101ConfigError
+from pytest_so101.core.port_names import check_port, port_key
+from pytest_so101.plugin.fleet import strip_arm
 from tests.helpers import EXAMPLE_CALIBRATION, MAPPINGS, REPO, assert_one_line
 
 SUITES = REPO / "suites"

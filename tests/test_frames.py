@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 from benchmarks import lerobot_loop
 from pytest_so101 import strategies as so101_st
-from pytest_so101.calibration import load_calibration
-from pytest_so101.errors import So101ConfigError
-from pytest_so101.frames import (
+from pytest_so101.core.calibration import load_calibration
+from pytest_so101.core.errors import So101ConfigError
+from pytest_so101.core.frames import (
     PolicyFrame,
     RobotUnit,
     decode_register,
@@ -36,7 +36,7 @@ from pytest_so101.frames import (
     to_z_score,
     units_to_ticks,
 )
-from pytest_so101.joints import MOTOR_NAMES, N_JOINTS
+from pytest_so101.core.joints import MOTOR_NAMES, N_JOINTS
 from tests.helpers import EXAMPLE_CALIBRATION, raises_config_error
 
 MODES = {

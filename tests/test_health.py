@@ -1,4 +1,4 @@
-"""Servo health (pytest_so101/health.py, suites/test_servo_health.py, so101-monitor): each
+"""Servo health (pytest_so101/checks/health.py, suites/test_servo_health.py, so101-monitor): each
 check on made-up readings, with its failure message; the bus scan on emulated faults;
 and every new emulated fault failing exactly its check, through the suite on the
 hardware path."""
@@ -11,26 +11,28 @@ import re
 
 import pytest
 
-from pytest_so101 import health, monitor_cli
+from pytest_so101.bus import telemetry
 from pytest_so101.bus.feetech import BusScan, FeetechBus
 from pytest_so101.bus.process import EmulatorProcess
 from pytest_so101.bus.servo import DEFAULTS
-from pytest_so101.joints import MOTOR_IDS, MOTOR_NAMES
-from pytest_so101.measurement import Evidence, Outcome
+from pytest_so101.checks import health
+from pytest_so101.cli import monitor as monitor_cli
+from pytest_so101.core.joints import MOTOR_IDS, MOTOR_NAMES
+from pytest_so101.core.measurement import Evidence, Outcome
 from tests.helpers import REPO
 
 EV = Evidence.SERVO
 CONFIGURED = {**DEFAULTS, "Return_Delay_Time": 0, "P_Coefficient": 16, "Acceleration": 254}
 
 
-def record(joint: str = "elbow_flex", status: int = 0, **registers: int) -> health.ServoRecord:
-    regs = {**CONFIGURED, **health.lerobot_settings(joint), **registers}
-    return health.ServoRecord(MOTOR_NAMES.index(joint) + 1, joint, regs, status)
+def record(joint: str = "elbow_flex", status: int = 0, **registers: int) -> telemetry.ServoRecord:
+    regs = {**CONFIGURED, **telemetry.lerobot_settings(joint), **registers}
+    return telemetry.ServoRecord(MOTOR_NAMES.index(joint) + 1, joint, regs, status)
 
 
 def sample(joint: str = "elbow_flex", *, volts: float = 7.4, celsius: float = 28,
-           load: float = 0.0, status: int = 0, torque: bool = False) -> health.HealthSample:
-    return health.HealthSample(0.0, MOTOR_NAMES.index(joint) + 1, joint, volts, celsius, load,
+           load: float = 0.0, status: int = 0, torque: bool = False) -> telemetry.HealthSample:
+    return telemetry.HealthSample(0.0, MOTOR_NAMES.index(joint) + 1, joint, volts, celsius, load,
                                status, torque)
 
 
@@ -112,7 +114,7 @@ def test_a_servo_of_another_model_fails_its_model_check():
 
 
 def test_factory_settings_are_named_register_by_register():
-    factory = health.ServoRecord(6, "gripper", dict(DEFAULTS, Phase=0x1C), 0)
+    factory = telemetry.ServoRecord(6, "gripper", dict(DEFAULTS, Phase=0x1C), 0)
     eeprom, ram = health.check_lerobot_settings([factory], EV)
     assert eeprom.outcome is Outcome.FAIL and eeprom.value == 6
     for said in ("Return_Delay_Time 250 (LeRobot writes 0)", "P_Coefficient 32 (LeRobot "
@@ -134,7 +136,7 @@ def test_a_setting_changed_after_lerobot_is_not_called_unconfigured():
 
 
 def test_an_unreadable_servo_fails_every_check_with_the_bus_error():
-    rec = health.ServoRecord(3, "elbow_flex", error="/dev/x: id 3 (elbow_flex): no reply")
+    rec = telemetry.ServoRecord(3, "elbow_flex", error="/dev/x: id 3 (elbow_flex): no reply")
     for m in (*health.check_model([rec], EV), *health.check_lerobot_settings([rec], EV)):
         assert m.outcome is Outcome.FAIL and "no reply" in m.detail
 
@@ -171,7 +173,7 @@ def test_a_scan_of_the_emulated_bus_sees_a_missing_a_doubled_and_a_stray_servo()
 def test_an_unconfigured_servo_on_the_bus_is_named(tmp_path):
     """``--shaft simple`` servos are as shipped: LeRobot never configured them."""
     with EmulatorProcess("--shaft", "simple") as emu, FeetechBus(emu.port) as bus:
-        records = health.read_records(bus, MOTOR_IDS)
+        records = telemetry.read_records(bus, MOTOR_IDS)
     failed = [m for m in health.check_lerobot_settings(records, EV) if not m.passed]
     assert {m.joint for m in failed} == set(MOTOR_NAMES)
     assert all("not configured by LeRobot" in m.cause for m in failed)

@@ -36,7 +36,7 @@ def pytest_terminal_summary(terminalreporter):
     time.sleep(30)
 """
 READ_ONLY = """
-from pytest_so101.measurement import Measurement
+from pytest_so101.core.measurement import Measurement
 
 def test_reads(so101_bus, so101_check):
     ticks = so101_bus.read_positions()

@@ -30,17 +30,17 @@ from hypothesis import strategies as st
 
 from pytest_so101 import strategies as so101_st
 from pytest_so101.bus.process import EmulatorProcess
-from pytest_so101.calibration import Calibration, load_calibration
-from pytest_so101.frames import (
+from pytest_so101.core.calibration import Calibration, load_calibration
+from pytest_so101.core.frames import (
     TICKS_PER_RAD,
     RobotUnit,
     expand_units,
     ticks_to_units,
     units_to_ticks,
 )
-from pytest_so101.joints import MOTOR_IDS, MOTOR_NAMES
-from pytest_so101.mapping import load_mapping
-from pytest_so101.stats import load_stats
+from pytest_so101.core.joints import MOTOR_IDS, MOTOR_NAMES
+from pytest_so101.core.mapping import load_mapping
+from pytest_so101.core.stats import load_stats
 from tests.helpers import EXAMPLE_CALIBRATION, MAPPINGS, REPO
 
 _REQUIRED = os.environ.get("SO101_REQUIRE_LEROBOT", "")

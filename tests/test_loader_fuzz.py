@@ -22,12 +22,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks.fuzz_loaders import FUZZERS, run_case
-from pytest_so101 import files
-from pytest_so101.calibration import load_calibration
-from pytest_so101.errors import So101ConfigError, config_error
-from pytest_so101.mapping import load_mapping
+from pytest_so101.core import files
+from pytest_so101.core.calibration import load_calibration
+from pytest_so101.core.errors import So101ConfigError, config_error
+from pytest_so101.core.mapping import load_mapping
+from pytest_so101.core.stats import load_stats
 from pytest_so101.report.baseline import load_baseline
-from pytest_so101.stats import load_stats
 from tests.helpers import STATS, assert_one_line, raises_config_error
 
 

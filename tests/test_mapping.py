@@ -8,9 +8,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from pytest_so101 import strategies as so101_st
-from pytest_so101.frames import PolicyFrame, RobotUnit
-from pytest_so101.joints import SO100_MENAGERIE_NAMES
-from pytest_so101.mapping import JointMap, load_mapping, solve_map
+from pytest_so101.core.frames import PolicyFrame, RobotUnit
+from pytest_so101.core.joints import SO100_MENAGERIE_NAMES
+from pytest_so101.core.mapping import JointMap, load_mapping, solve_map
 from tests.helpers import MAPPINGS, raises_config_error
 
 VALID = """

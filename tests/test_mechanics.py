@@ -9,18 +9,18 @@ import json
 import numpy as np
 import pytest
 
-from pytest_so101 import mechanics
-from pytest_so101.arm import Arm
+from pytest_so101.bus.arm import Arm
 from pytest_so101.bus.feetech import FeetechBus
 from pytest_so101.bus.process import EmulatorProcess
 from pytest_so101.bus.twin import TwinArm
 from pytest_so101.bus.twin_fault import TwinFault
-from pytest_so101.calibration import load_calibration
-from pytest_so101.errors import So101ConfigError
-from pytest_so101.frames import DEG_PER_TICK
-from pytest_so101.joints import MOTOR_NAMES
-from pytest_so101.measurement import Evidence, Outcome
-from pytest_so101.safety import SafetyEnvelope
+from pytest_so101.checks import mechanics
+from pytest_so101.core.calibration import load_calibration
+from pytest_so101.core.errors import So101ConfigError
+from pytest_so101.core.frames import DEG_PER_TICK
+from pytest_so101.core.joints import MOTOR_NAMES
+from pytest_so101.core.measurement import Evidence, Outcome
+from pytest_so101.core.safety import SafetyEnvelope
 from pytest_so101.sim.model import SimModel
 from tests.helpers import REPO
 

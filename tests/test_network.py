@@ -58,7 +58,7 @@ def test_nobody_at_the_url_is_one_line():
     ("192.0.2.1:0", "--tcp 192.0.2.1:0: cannot listen there"),
 ])
 def test_a_bad_tcp_address_is_one_line(address, says):
-    done = subprocess.run([sys.executable, "-m", "pytest_so101.bus.cli", "serve", "--shaft",
+    done = subprocess.run([sys.executable, "-m", "pytest_so101.cli.twin", "serve", "--shaft",
                            "simple", "--tcp", address], capture_output=True, text=True,
                           timeout=30)
     assert done.returncode != 0

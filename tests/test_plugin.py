@@ -276,7 +276,7 @@ def test_markers_keep_a_real_arm_safe(run, pytester):
 
 def test_so101_check_fails_naming_only_the_failing_joints(run, pytester):
     pytester.makepyfile("""
-        from pytest_so101.measurement import Measurement
+        from pytest_so101.core.measurement import Measurement
         def test_ok(so101_check):
             so101_check([Measurement("noise", "gripper", 0.5, "ticks", 0, 2)])
         def test_bad(so101_check):
@@ -295,7 +295,7 @@ def test_users_can_write_property_tests_with_the_fixtures_and_strategies(run, py
     pytester.makepyfile("""
         from hypothesis import given, settings
         from pytest_so101 import strategies as so101_st
-        from pytest_so101.frames import degrees_to_ticks, ticks_to_degrees
+        from pytest_so101.core.frames import degrees_to_ticks, ticks_to_degrees
 
         def test_my_own_property(so101_calibration, so101_joint_limits):
             @settings(max_examples=20, deadline=None)
@@ -313,10 +313,11 @@ def test_a_run_without_so101_options_loads_nothing(run, pytester):
         import sys
         def test_light():
             loaded = [m for m in sys.modules if m.startswith("pytest_so101.")]
-            assert sorted(loaded) == ["pytest_so101.errors", "pytest_so101.features",
-                                      "pytest_so101.fixtures", "pytest_so101.measurement",
-                                      "pytest_so101.options", "pytest_so101.plugin",
-                                      "pytest_so101.stash"]
+            assert sorted(loaded) == ["pytest_so101.core", "pytest_so101.core.errors",
+                                      "pytest_so101.core.features",
+                                      "pytest_so101.core.measurement", "pytest_so101.plugin",
+                                      "pytest_so101.plugin.fixtures",
+                                      "pytest_so101.plugin.options", "pytest_so101.plugin.stash"]
     """)
     run().assert_outcomes(passed=1)
 

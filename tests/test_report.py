@@ -11,7 +11,7 @@ import subprocess
 import jsonschema
 import pytest
 
-from pytest_so101.errors import So101ConfigError
+from pytest_so101.core.errors import So101ConfigError
 from pytest_so101.report.baseline import accept
 from pytest_so101.report.record import SCHEMA_PATH, write_atomic
 from tests.helpers import EXAMPLE_CALIBRATION, MAPPINGS, REPO, STATS
@@ -203,7 +203,7 @@ def test_the_report_shows_its_table_and_plot_in_a_real_browser(run, pytester, tm
 
 
 def test_the_html_table_explains_failures_only():
-    from pytest_so101.measurement import Measurement
+    from pytest_so101.core.measurement import Measurement
     from pytest_so101.report.html import measurement_table
     from pytest_so101.report.record import measurement_dict
 
@@ -234,7 +234,7 @@ def test_a_non_finite_measurement_is_written_as_null():
     is null, never a crash at the end of the run."""
     import math
 
-    from pytest_so101.measurement import Measurement
+    from pytest_so101.core.measurement import Measurement
     from pytest_so101.report.record import measurement_dict
 
     data = measurement_dict(Measurement("latency", "all", math.inf, "s", None, 0.5))

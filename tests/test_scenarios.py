@@ -8,13 +8,13 @@ import re
 
 import pytest
 
-from pytest_so101 import diagnose_cli
-from pytest_so101.calibration import resolve_calibration
-from pytest_so101.checks import Inputs, run_checks
-from pytest_so101.errors import So101ConfigError
-from pytest_so101.mapping import load_mapping
-from pytest_so101.scenarios import SCENARIOS, scenario
-from pytest_so101.stats import load_stats
+from pytest_so101.checks.table import Inputs, run_checks
+from pytest_so101.cli import diagnose as diagnose_cli
+from pytest_so101.core.calibration import resolve_calibration
+from pytest_so101.core.errors import So101ConfigError
+from pytest_so101.core.mapping import load_mapping
+from pytest_so101.core.stats import load_stats
+from pytest_so101.synthetic.scenarios import SCENARIOS, scenario
 from tests.helpers import FIXTURES, REPO
 
 SUITES = REPO / "suites"

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from pytest_so101.frames import legacy_degrees_to_degrees
-from pytest_so101.stats import load_stats
+from pytest_so101.core.frames import legacy_degrees_to_degrees
+from pytest_so101.core.stats import load_stats
 from tests.helpers import STATS, raises_config_error
 
 SEED000_LEGACY = np.array([1.596, 119.944, 109.770, 56.706, -27.423, 12.003])
@@ -361,7 +361,7 @@ def test_broken_safetensors_files(tmp_path, data, parts):
 def test_the_reader_matches_the_safetensors_library():
     from safetensors.numpy import load_file
 
-    from pytest_so101.files import read_safetensors
+    from pytest_so101.core.files import read_safetensors
 
     for path in STATS.rglob("*.safetensors"):
         expected = load_file(str(path))

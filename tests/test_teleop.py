@@ -11,17 +11,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks import lerobot_loop
+from pytest_so101.bus.telemetry import lerobot_settings
+from pytest_so101.bus.teleop import follower_goal_ticks, minimum_jerk
 from pytest_so101.bus.twin import build_twin
-from pytest_so101.calibration import (
+from pytest_so101.checks.teleop import check_pair_files
+from pytest_so101.core.calibration import (
     Calibration,
     MotorCalibration,
     find_calibration,
     load_calibration,
 )
-from pytest_so101.frames import RobotUnit, expand_units
-from pytest_so101.health import lerobot_settings
-from pytest_so101.joints import MOTOR_NAMES
-from pytest_so101.teleop import check_pair_files, follower_goal_ticks, minimum_jerk
+from pytest_so101.core.frames import RobotUnit, expand_units
+from pytest_so101.core.joints import MOTOR_NAMES
 from tests.helpers import EXAMPLE_CALIBRATION, MAPPINGS, REPO
 
 FOLLOWER = load_calibration(EXAMPLE_CALIBRATION)
@@ -168,10 +169,10 @@ def test_on_hardware_without_a_leader_the_suite_says_what_it_needs(run):
 
 
 def test_a_teleoperation_step_stays_in_the_envelope_and_holds_frozen_joints(tmp_path):
-    from pytest_so101.arm import Arm
+    from pytest_so101.bus.arm import Arm
     from pytest_so101.bus.feetech import FeetechBus
     from pytest_so101.bus.process import EmulatorProcess
-    from pytest_so101.safety import SafetyEnvelope
+    from pytest_so101.core.safety import SafetyEnvelope
 
     out = tmp_path / "twin.json"
     with EmulatorProcess("--calibration-out", str(out)) as twin, FeetechBus(twin.port) as bus:
@@ -231,7 +232,7 @@ def test_a_bad_leader_option_stops_the_run_with_one_line(run, extra, parts):
 
 
 def test_a_leader_copy_of_the_follower_numbers_is_refused(tmp_path):
-    from pytest_so101.context import check_two_arms
+    from pytest_so101.plugin.context import check_two_arms
     from tests.helpers import raises_config_error
 
     copy = tmp_path / "leader.json"

@@ -14,9 +14,9 @@ import pytest
 from pytest_so101.bus.feetech import FeetechBus
 from pytest_so101.bus.process import EmulatorProcess
 from pytest_so101.bus.twin import TwinFault, build_twin
-from pytest_so101.calibration import load_calibration
-from pytest_so101.frames import TOOTH_TICKS, expand_units, ticks_to_units
-from pytest_so101.joints import MOTOR_NAMES
+from pytest_so101.core.calibration import load_calibration
+from pytest_so101.core.frames import TOOTH_TICKS, expand_units, ticks_to_units
+from pytest_so101.core.joints import MOTOR_NAMES
 from tests.helpers import EXAMPLE_CALIBRATION, MAPPINGS, REPO, STATS
 
 SUITES = REPO / "suites"
@@ -78,7 +78,7 @@ def test_torque_on_tracks_goals_and_torque_off_leaves_the_joint_passive():
 
 
 def _loose_envelope():
-    from pytest_so101.safety import SafetyEnvelope
+    from pytest_so101.core.safety import SafetyEnvelope
 
     return SafetyEnvelope(np.zeros(6), np.full(6, 4095.0), 400)
 
@@ -90,7 +90,7 @@ def test_calibration_out_writes_once_and_never_overwrites(tmp_path):
     written = json.loads(out.read_text())
     assert list(written) == list(MOTOR_NAMES)
     before = out.read_bytes()
-    done = subprocess.run([sys.executable, "-m", "pytest_so101.bus.cli", "serve",
+    done = subprocess.run([sys.executable, "-m", "pytest_so101.cli.twin", "serve",
                            "--calibration-out", str(out)], capture_output=True, text=True,
                           timeout=30)
     assert done.returncode != 0 and "exists; not overwriting it" in done.stderr
@@ -277,7 +277,7 @@ def test_gear_play_inside_the_backlash_bound_is_no_reach_failure(run, tmp_path):
 def test_a_reading_near_the_middle_names_a_mirror_beside_a_shift():
     """wrist_roll mirrored, resting 3 deg from its calibrated middle: the reading is the
     mirror image (6 deg off), too close to the middle to be sure: both causes are named."""
-    from pytest_so101.diagnosis import explain_reading
+    from pytest_so101.checks.diagnosis import explain_reading
 
     middle, true = 0.0, np.deg2rad(3.0)
     cause, fix = explain_reading(4, 2 * middle - true, true, middle, -68.0)

@@ -21,7 +21,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pytest_so101.fleet import FleetArm, arms_toml
+from pytest_so101.core.arms import FleetArm, arms_toml
 
 #: A port without modem lines (a pty, some adapters) never answers RFC 2217's DTR/RTS
 #: requests; pyserial then waits 3 s and gives up, unless told not to wait for them.

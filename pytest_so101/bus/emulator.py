@@ -29,14 +29,7 @@ import time
 import tty
 from dataclasses import dataclass
 
-from .protocol import (
-    BAUD_RATES,
-    BROADCAST_ID,
-    Instruction,
-    Packet,
-    PacketParser,
-    status_packet,
-)
+from .protocol import BAUD_RATES, BROADCAST_ID, Instruction, Packet, PacketParser, status_packet
 from .servo import SimpleShaft, VirtualServo
 
 TCGETS2 = 0x802C542A  # Linux: struct termios2, c_ospeed at byte 40

@@ -8,7 +8,7 @@ one raises ``IndexError``. Here a value is returned only from a reply that is th
 answer: that servo, that length, a valid checksum, no status error bit, a plausible
 value; after any failed exchange the servo is resynchronised before it is asked again
 (docs/bus.md, "Transactions"). Goals are written only through a
-:class:`~pytest_so101.safety.SafetyEnvelope`, and :meth:`FeetechBus.torque_off_on_exit`
+:class:`~pytest_so101.core.safety.SafetyEnvelope`, and :meth:`FeetechBus.torque_off_on_exit`
 disables torque on every exit path. Every failure is one :class:`BusError` line naming
 the port, the servo id and joint, and the operation.
 """
@@ -27,10 +27,10 @@ from typing import TypeVar
 
 import numpy as np
 
-from ..calibration import Calibration, MotorCalibration
-from ..frames import decode_register, encode_register
-from ..joints import MOTOR_IDS, MOTOR_NAMES
-from ..safety import SafetyEnvelope
+from ..core.calibration import Calibration, MotorCalibration
+from ..core.frames import decode_register, encode_register
+from ..core.joints import MOTOR_IDS, MOTOR_NAMES
+from ..core.safety import SafetyEnvelope
 from .protocol import (
     BAUD_RATES,
     BROADCAST_ID,
@@ -206,7 +206,7 @@ class FeetechBus:
         import scservo_sdk as scs
         import serial
 
-        from .ports import is_url
+        from ..core.port_names import is_url
 
         self._scs = scs
         self._ph = url_port_handler(scs)(self.port) if is_url(self.port) else \

@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..joints import MOTOR_NAMES, WRIST_ROLL
+from ..core.joints import MOTOR_NAMES, WRIST_ROLL
 from .process import EmulatorProcess
 
 #: What LeRobot prints, in order (lerobot/robots/so_follower/so_follower.py, motors_bus.py).

@@ -42,7 +42,7 @@ class EmulatorProcess:
     def launch(self) -> EmulatorProcess:
         """Start the process without waiting for it (:meth:`ready` waits): several arms
         start side by side."""
-        cmd = [sys.executable, "-m", "pytest_so101.bus.cli", "serve", "--control",
+        cmd = [sys.executable, "-m", "pytest_so101.cli.twin", "serve", "--control",
                self.control_path, *self.args]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      stdin=subprocess.DEVNULL, text=True)

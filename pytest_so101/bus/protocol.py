@@ -3,7 +3,7 @@
 Instruction ``FF FF ID LEN INST P1..Pn CHK`` and status ``FF FF ID LEN ERR P1..Pn CHK``
 with ``LEN = n + 2`` and ``CHK = ~(ID + LEN + INST/ERR + sum(P)) & 0xFF``; multi-byte
 fields little-endian; signed registers sign-magnitude (domain.md section 7; the encoding itself
-is :func:`pytest_so101.frames.encode_register`).
+is :func:`pytest_so101.core.frames.encode_register`).
 """
 
 from __future__ import annotations

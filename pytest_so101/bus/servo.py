@@ -24,15 +24,8 @@ import random
 from dataclasses import dataclass, field, fields
 from typing import Protocol
 
-from ..frames import RESOLUTION, decode_register, encode_register
-from .protocol import (
-    EEPROM_END,
-    MEMORY_SIZE,
-    MODEL_STS3215,
-    REGISTERS,
-    from_le,
-    to_le,
-)
+from ..core.frames import RESOLUTION, decode_register, encode_register
+from .protocol import EEPROM_END, MEMORY_SIZE, MODEL_STS3215, REGISTERS, from_le, to_le
 
 FIRMWARE = (3, 10)
 #: Phase bit 4: angle feedback mode, 0 single-turn (0..4095), 1 full angle (Feetech's STS

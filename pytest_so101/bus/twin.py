@@ -26,12 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..calibration import Calibration, MotorCalibration
-from ..frames import RESOLUTION, TICKS_PER_RAD
-from ..health import PHASE_FULL_ANGLE, lerobot_settings
-from ..joints import GRIPPER, MOTOR_IDS, MOTOR_NAMES, N_JOINTS, WRIST_ROLL
+from ..core.calibration import Calibration, MotorCalibration
+from ..core.frames import RESOLUTION, TICKS_PER_RAD
+from ..core.joints import GRIPPER, MOTOR_IDS, MOTOR_NAMES, N_JOINTS, WRIST_ROLL
 from ..sim.model import SimModel
 from .servo import VirtualServo
+from .telemetry import PHASE_FULL_ANGLE, lerobot_settings
 from .twin_fault import TwinFault
 
 MAX_STEPS_PER_ACCESS = 500             # at most 1 s of physics per bus access

@@ -7,9 +7,9 @@ import math
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from ..errors import config_error
-from ..frames import TOOTH_TICKS
-from ..joints import MOTOR_NAMES
+from ..core.errors import config_error
+from ..core.frames import TOOTH_TICKS
+from ..core.joints import MOTOR_NAMES
 
 
 class _Assembly(Protocol):

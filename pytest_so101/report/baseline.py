@@ -11,9 +11,9 @@ import os
 import re
 from pathlib import Path
 
-from .. import files
-from ..calibration import Calibration, parse_calibration
-from ..errors import config_error
+from ..core import files
+from ..core.calibration import Calibration, parse_calibration
+from ..core.errors import config_error
 from .record import write_atomic
 
 NUMBERED = re.compile(r"^(\d+)\.json$")

@@ -14,7 +14,7 @@ import html
 import re
 from dataclasses import dataclass, field
 
-from ..joints import MOTOR_NAMES
+from ..core.joints import MOTOR_NAMES
 from .html import COLORS, measurement_plot_svg, measurement_table
 from .record import worst_measurement
 

@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from ..errors import So101ConfigError
-from ..files import open_regular
-from ..measurement import Measurement
+from ..core.errors import So101ConfigError
+from ..core.files import open_regular
+from ..core.measurement import Measurement
 
 SCHEMA = "pytest-so101/record/2"
 SCHEMA_PATH = Path(__file__).with_name("record.schema.json")

@@ -13,8 +13,8 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
-from ..errors import config_error
-from ..joints import MOTOR_NAMES, N_JOINTS, JointLimits
+from ..core.errors import config_error
+from ..core.joints import MOTOR_NAMES, N_JOINTS, JointLimits
 
 EMBEDDED_MJCF = Path(__file__).with_name("so101.xml")
 

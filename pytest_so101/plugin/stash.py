@@ -1,0 +1,40 @@
+"""Where the plugin keeps its state on ``config.stash``, and the lazily loaded context."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from .options import Setting
+
+if TYPE_CHECKING:
+    from ..core.measurement import Measurement
+    from .context import FleetRun, So101Context
+
+SETTINGS_KEY = pytest.StashKey[dict[str, Setting]]()
+REPORTER_KEY = pytest.StashKey[object]()
+CONTEXT_KEY = pytest.StashKey["So101Context"]()
+MEASUREMENTS_KEY = pytest.StashKey[list["Measurement"]]()
+#: Joints whose read-only checks failed in this run, per arm (the fleet arm's id, None for
+#: the one arm of a run without --so101-arms): joint -> the failing test. Motion tests
+#: never move them.
+FROZEN_KEY = pytest.StashKey[dict[str | None, dict[str, str]]]()
+#: The test report property naming the fleet arm and the worker a test ran on (JSON).
+ARM_PROPERTY = "so101_arm"
+#: The fleet of a run with --so101-arms.
+FLEET_KEY: pytest.StashKey[FleetRun] = pytest.StashKey()
+
+
+def frozen_joints(config: pytest.Config, arm_id: str | None = None) -> dict[str, str]:
+    """The frozen joints of one arm (joint -> the read-only test that failed on it)."""
+    return config.stash.setdefault(FROZEN_KEY, {}).setdefault(arm_id, {})
+
+
+def context_of(config: pytest.Config) -> So101Context:
+    """The run's loaded files and tolerances (loaded on first use if no option named one)."""
+    if CONTEXT_KEY not in config.stash:
+        from .context import load_context
+
+        config.stash[CONTEXT_KEY] = load_context(config.stash[SETTINGS_KEY])
+    return config.stash[CONTEXT_KEY]
