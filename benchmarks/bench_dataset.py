@@ -26,6 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pytest_so101.checks.base import Inputs
 from pytest_so101.checks.datasets import (
     check_frame_count,
     check_rest_offset,
@@ -35,7 +36,6 @@ from pytest_so101.checks.datasets import (
     rest_offset,
     run_data_checks,
 )
-from pytest_so101.checks.table import Inputs
 from pytest_so101.core.dataset import FEATURES, load_dataset
 from pytest_so101.core.frames import RobotUnit, tick_step
 from pytest_so101.core.joints import MOTOR_NAMES, SO101_NEW_CALIB_LIMITS

@@ -2,7 +2,7 @@
 
     python benchmarks/fault_catalog.py [--configs 300] [--seed 0] [--twin] [--json]
 
-Static part (the check table of ``pytest_so101.checks.table``, which the suites and
+Static part (the checks of the files, ``checks.catalog.FILE_CHECKS``, which the suites and
 ``so101-diagnose`` run): random *correct* configurations (a random arm's calibration as
 LeRobot records it, the true sim -> robot map of that arm in one of three policy frames,
 stats recorded from random motion through the true chain: half spread over the range,
@@ -29,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pytest_so101.checks.table import CHECKS, Inputs, run_checks
+from pytest_so101.checks.base import Inputs, run_checks
+from pytest_so101.checks.catalog import FILE_CHECKS as CHECKS
 from pytest_so101.core.calibration import Calibration, MotorCalibration
 from pytest_so101.core.chain import robot_to_policy_map
 from pytest_so101.core.frames import (
@@ -240,7 +241,7 @@ def judge(c: dict, tolerances: Tolerances) -> set[str]:
     """Names of the checks that fail (a firm failure: advisory checks never fail). The
     model in use is a file (an MJCF), so the model check runs too."""
     results = run_checks(Inputs(c["calibration"], c["stats"], c["mapping"], c["limits"],
-                                tolerances))
+                                tolerances), CHECKS)
     return {r.check.name for r in results if not r.ok}
 
 

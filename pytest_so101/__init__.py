@@ -28,7 +28,6 @@ MOVED_MODULES: dict[str, str] = {
     "frames": "core.frames", "calibration": "core.calibration", "mapping": "core.mapping",
     "stats": "core.stats", "chain": "core.chain", "poses": "core.poses",
     "dataset": "core.dataset", "safety": "core.safety", "fleet": "core.arms",
-    "diagnosis": "checks.diagnosis", "invariants": "checks.invariants",
     "fingerprint": "checks.fingerprint", "gravity": "checks.gravity",
     "health": "checks.health", "mechanics": "checks.mechanics", "teleop": "checks.teleop",
     "tick_grid": "checks.tick_grid", "dataset_checks": "checks.datasets",

@@ -2,7 +2,7 @@
 the calibration and the model, and the stats against the frame they are declared in.
 
 Each failure names the joint, the likely cause and the fix (docs/faults.md). The checks
-are the table of :mod:`pytest_so101.checks.table` (suite ``configuration``); ``so101-diagnose``
+are the table of :mod:`pytest_so101.checks` (suite ``configuration``); ``so101-diagnose``
 runs the same table from the command line.
 """
 

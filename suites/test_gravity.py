@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 from pytest_so101.bus.servo import LOAD_FULL_SCALE
-from pytest_so101.checks.diagnosis import arm_not_at_rest, drive_mode_reverses
-from pytest_so101.checks.gravity import GravitySample, check_gravity_loads
-from pytest_so101.core.measurement import Evidence
+from pytest_so101.checks.causes import arm_not_at_rest
+from pytest_so101.checks.gravity import GravitySample, HeldUnderGravity
 from pytest_so101.plugin.fixtures import place_twin_at_rest
+from pytest_so101.plugin.suite_tools import judge
 
 pytestmark = [pytest.mark.so101_at_rest, pytest.mark.so101_motion]
 
@@ -52,7 +52,7 @@ def model(so101_sim):
 
 def test_gravity_load_agrees_with_the_model(so101_arm, so101_bus, so101_twin, model,
                                             so101_mapping, so101_rest_pose, so101_context,
-                                            so101_check):
+                                            so101_inputs, so101_check):
     if so101_mapping.sim_to_robot is None:
         pytest.skip(f"{so101_mapping.source} declares no [sim_to_robot] map")
     if so101_twin is not None and so101_mapping.model != "so101-new-calib" and \
@@ -68,7 +68,6 @@ def test_gravity_load_agrees_with_the_model(so101_arm, so101_bus, so101_twin, mo
         loads = hold_and_read(so101_arm, so101_bus)
         samples.append(GravitySample(f"rest ({so101_rest_pose.source})", q_rest,
                                      model.gravity_torque(q_rest), loads))
-        evidence = Evidence.PHYSICAL
     else:
         before = so101_twin.q_sim_rad()
         poses = {"rest": None, **{k: np.deg2rad(v) for k, v in TWIN_POSES_DEG.items()}}
@@ -83,15 +82,5 @@ def test_gravity_load_agrees_with_the_model(so101_arm, so101_bus, so101_twin, mo
                 samples.append(GravitySample(name, known, model.gravity_torque(known), loads))
         finally:
             so101_twin.place(before.tolist())
-        evidence = Evidence.TWIN
-    ticks_per_sim = so101_arm.sim_to_ticks(q_rest + 1e-3) - so101_arm.sim_to_ticks(q_rest)
-    units = so101_mapping.robot_units
-    measurements = check_gravity_loads(
-        samples, ticks_per_sim=ticks_per_sim, max_torque_nm=model.max_torque(),
-        limits=model.limits, evidence=evidence,
-        declared_direction=so101_mapping.sim_to_robot.direction,
-        drive_mode_reversed=np.array([drive_mode_reverses(so101_arm.calibration, units, j)
-                                      for j in range(len(units))]))
-    if not measurements:
-        pytest.skip("no joint is loaded by gravity at the sampled poses")
-    so101_check(measurements)
+    held = HeldUnderGravity(samples, model.max_torque(), q_rest)
+    judge("gravity", so101_inputs.with_readings(gravity=held), so101_check)

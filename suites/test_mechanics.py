@@ -22,6 +22,7 @@ import pytest
 
 from pytest_so101.checks import mechanics
 from pytest_so101.core.joints import MOTOR_NAMES
+from pytest_so101.plugin.suite_tools import measure_each
 
 pytestmark = pytest.mark.so101_motion
 
@@ -38,16 +39,13 @@ def _site_spreads(arm, returns, request):
     return mechanics.site_spreads_mm(returns, arm.ticks_to_sim, sim.site_position)
 
 
-def test_repeatability_backlash_and_tracking(so101_arm, so101_arm_presence, so101_context,
-                                             so101_twin, so101_check, request):
+def test_repeatability_backlash_and_tracking(so101_arm, so101_context, so101_twin,
+                                             so101_inputs, so101_check, request):
     if all(joint in so101_arm.frozen for joint in MOTOR_NAMES):
         pytest.skip("every joint failed a read-only check in this run: nothing is moved")
     bounds = mechanics.Bounds.from_settings(so101_context.settings)
     observe = so101_twin.q_sim_rad if so101_twin is not None else None
     returns = mechanics.measure_returns(so101_arm, bounds, observe=observe)
-    evidence = so101_arm_presence.evidence
-    so101_check(mechanics.check_repeatability(returns, bounds, evidence,
-                                              _site_spreads(so101_arm, returns, request))
-                + mechanics.check_backlash(returns, bounds, evidence)
-                + mechanics.check_tracking(returns, bounds, evidence)
-                + mechanics.check_against_observer(returns))
+    run = mechanics.MechanicsRun(returns, bounds, _site_spreads(so101_arm, returns, request))
+    so101_check(measure_each(("repeatability", "backlash", "tracking", "backlash-vs-observer"),
+                             so101_inputs.with_readings(returns=run)))

@@ -3,7 +3,7 @@ there (else it silently passes inputs through), spreads are positive, the stats 
 min/max mapped into the sim frame lie inside the joint limits, and (advisory) the
 reference pose normalizes near zero.
 
-The checks are the table of :mod:`pytest_so101.checks.table` (suite ``normalization``).
+The checks are the table of :mod:`pytest_so101.checks` (suite ``normalization``).
 """
 
 from __future__ import annotations

@@ -18,16 +18,10 @@ from __future__ import annotations
 import pytest
 
 from pytest_so101.bus import telemetry
-from pytest_so101.checks import health
 from pytest_so101.core.joints import MOTOR_NAMES
-from pytest_so101.core.measurement import Evidence
+from pytest_so101.plugin.suite_tools import judge
 
 pytestmark = pytest.mark.so101_at_rest
-
-
-@pytest.fixture(scope="module")
-def evidence(so101_context) -> Evidence:
-    return Evidence.SERVO if so101_context.settings["hardware"].value else Evidence.TWIN
 
 
 @pytest.fixture(scope="module")
@@ -42,36 +36,40 @@ def trace(so101_bus) -> list[telemetry.HealthSample]:
     return telemetry.trace(so101_bus, so101_bus.ids, MOTOR_NAMES)
 
 
-def test_model_number_is_sts3215(records, evidence, so101_check):
-    so101_check(health.check_model(records, evidence))
+@pytest.fixture(scope="module")
+def read(records, trace, so101_inputs):
+    return so101_inputs.with_readings(records=records, trace=trace)
 
 
-def test_firmware_alike_and_current(records, evidence, so101_check):
-    so101_check(health.check_firmware(records, evidence))
+def test_model_number_is_sts3215(read, so101_check):
+    judge("servo-model", read, so101_check)
 
 
-def test_supply_voltage_in_the_variant_band(trace, records, evidence, so101_check):
-    so101_check(health.check_supply(trace, records, evidence))
+def test_firmware_alike_and_current(read, so101_check):
+    judge("servo-firmware", read, so101_check)
 
 
-def test_temperature_below_the_servo_limit(trace, records, evidence, so101_check):
-    so101_check(health.check_temperature(trace, records, evidence))
+def test_supply_voltage_in_the_variant_band(read, so101_check):
+    judge("supply-voltage", read, so101_check)
 
 
-def test_no_status_error_bits(trace, records, evidence, so101_check):
-    so101_check(health.check_status(trace, records, evidence))
+def test_temperature_below_the_servo_limit(read, so101_check):
+    judge("temperature", read, so101_check)
 
 
-def test_no_load_at_rest(trace, evidence, so101_check):
-    so101_check(health.check_load_at_rest(trace, evidence))
+def test_no_status_error_bits(read, so101_check):
+    judge("status-bits", read, so101_check)
 
 
-def test_settings_as_lerobot_writes_them(records, evidence, so101_check):
-    so101_check(health.check_lerobot_settings(records, evidence))
+def test_no_load_at_rest(read, so101_check):
+    judge("load-at-rest", read, so101_check)
 
 
-def test_every_id_answered_once_and_no_other(so101_bus, evidence, so101_check):
+def test_settings_as_lerobot_writes_them(read, so101_check):
+    judge("lerobot-settings", read, so101_check)
+
+
+def test_every_id_answered_once_and_no_other(so101_bus, so101_inputs, so101_check):
     """A full scan at the configured baud: bounded (one ping every 1.5 ms, then the line
     going quiet; ``FeetechBus.scan_bound_s``), never a hang."""
-    scan = so101_bus.scan()
-    so101_check(health.check_bus_scan(scan, so101_bus.ids, MOTOR_NAMES, evidence))
+    judge("bus-scan", so101_inputs.with_readings(scan=so101_bus.scan()), so101_check)

@@ -9,12 +9,11 @@ import pytest
 from hypothesis import given
 
 from pytest_so101 import strategies as so101_st
-from pytest_so101.checks.invariants import (
-    check_map_matches_reference,
+from pytest_so101.checks.configuration import check_map_matches_reference
+from pytest_so101.checks.normalization import (
     check_normalized_near_zero,
     check_stats_mean_within_limits,
     check_stds_positive,
-    ticks_roundtrip_error,
 )
 from pytest_so101.core.calibration import load_calibration
 from pytest_so101.core.chain import reference_sim_to_policy, robot_to_policy_map, user_chains
@@ -23,6 +22,7 @@ from pytest_so101.core.frames import (
     PolicyFrame,
     RobotUnit,
     expand_units,
+    ticks_roundtrip_error,
     ticks_to_policy_frame,
     units_to_ticks,
 )
@@ -124,7 +124,7 @@ def test_stds_check_fails_on_zero_and_nan():
 def test_roundtrip_error_helper_sees_a_broken_conversion(monkeypatch):
     units = (RobotUnit.DEGREES,) * 6
     assert ticks_roundtrip_error(CAL, units, rounding="nearest").max() == 0
-    import pytest_so101.checks.invariants as inv
+    import pytest_so101.core.frames as inv
     monkeypatch.setattr(inv, "ticks_to_units", lambda t, c, u: t * 1.001)
     assert ticks_roundtrip_error(CAL, units, rounding="nearest").max() > 0
 

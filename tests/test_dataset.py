@@ -18,19 +18,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pytest_so101.checks.base import Inputs
 from pytest_so101.checks.datasets import (
     MIN_REST_FRAMES,
-    TRACKING_DEG,
     check_rest_offset,
     dataset_frame_map,
     rest_offset,
     run_dataset_checks,
 )
-from pytest_so101.checks.table import Inputs
 from pytest_so101.core.calibration import load_calibration
 from pytest_so101.core.dataset import ACTION, STATE, load_dataset
 from pytest_so101.core.joints import MOTOR_NAMES, SO101_NEW_CALIB_LIMITS
 from pytest_so101.core.mapping import load_mapping
+from pytest_so101.core.tolerances import Tolerances
 from pytest_so101.synthetic.recording import read_through, teleop_recording, write_dataset
 from tests.helpers import EXAMPLE_CALIBRATION, FIXTURES, MAPPINGS, raises_config_error
 
@@ -47,14 +47,13 @@ def failures(name_or_path, mapping=DEGREES, calibration=None) -> dict[str, list]
     ds = load_dataset(name_or_path if not isinstance(name_or_path, str)
                       else DATASETS / name_or_path)
     results, _ = run_dataset_checks(ds, Inputs(calibration=calibration, mapping=mapping,
-                                               model_limits=SO101_NEW_CALIB_LIMITS),
-                                    rest_offset_deg=TRACKING_DEG)
+                                               model_limits=SO101_NEW_CALIB_LIMITS))
     return {r.title: r.failed for r in results if r.failed}
 
 
 def test_every_result_has_the_suite_parameter_name():
     results, _ = run_dataset_checks(load_dataset(DATASETS / "healthy"), Inputs(
-        mapping=DEGREES, model_limits=SO101_NEW_CALIB_LIMITS), rest_offset_deg=TRACKING_DEG)
+        mapping=DEGREES, model_limits=SO101_NEW_CALIB_LIMITS))
     from pytest_so101.checks.datasets import result_names
 
     assert [r.name for r in results] == list(result_names())
@@ -124,7 +123,7 @@ def test_a_leader_offset_is_measured_within_a_degree(tmp_path_factory, joint, dr
     from pytest_so101.synthetic.recording import GRAVITY_SAG_DEG
 
     assert abs(offset.median_deg[j] - (drift - GRAVITY_SAG_DEG[j])) < 0.2
-    failed = [m for m in check_rest_offset(offset, TRACKING_DEG) if not m.passed]
+    failed = [m for m in check_rest_offset(offset, Tolerances().tracking_deg) if not m.passed]
     assert [m.joint for m in failed] == [joint]
 
 
@@ -142,7 +141,7 @@ def test_a_gripper_held_open_by_an_object_is_only_marginal(tmp_path):
     state, action = read_through(rec.follower_rad, chain), read_through(rec.leader_rad, chain)
     action[:, 5] -= 20                               # squeezing: the jaw stops on the object
     ds = load_dataset(write_dataset(tmp_path / "grasp", state, action, rec.episode, rec.fps))
-    (m,) = [m for m in check_rest_offset(rest_offset(ds, chain), TRACKING_DEG)
+    (m,) = [m for m in check_rest_offset(rest_offset(ds, chain), Tolerances().tracking_deg)
             if m.joint == "gripper"]
     assert m.outcome == "MARGINAL" and m.passed and "grasped object" in m.detail
 
@@ -154,8 +153,7 @@ def test_a_dataset_that_never_rests_says_so(tmp_path):
     chain = dataset_frame_map(Inputs(mapping=DEGREES))
     root = write_dataset(tmp_path / "busy", chain.apply(q), chain.apply(q),
                          np.zeros(n, dtype=np.int64), 30.0)
-    results, offset = run_dataset_checks(load_dataset(root), Inputs(mapping=DEGREES),
-                                         rest_offset_deg=TRACKING_DEG)
+    results, offset = run_dataset_checks(load_dataset(root), Inputs(mapping=DEGREES))
     assert offset is None
     (rest,) = [r for r in results if r.title == "action - state at rest"]
     assert rest.measurements == [] and f"fewer than {MIN_REST_FRAMES} frames" in rest.skipped
@@ -187,8 +185,7 @@ def test_missing_frames_are_counted(tmp_path):
 
 
 def test_without_a_mapping_the_frame_checks_say_what_they_need():
-    results, offset = run_dataset_checks(load_dataset(DATASETS / "healthy"), Inputs(),
-                                         rest_offset_deg=TRACKING_DEG)
+    results, offset = run_dataset_checks(load_dataset(DATASETS / "healthy"), Inputs())
     skipped = [r for r in results if r.skipped]
     assert offset is None and skipped
     assert all("--so101-mapping" in r.skipped for r in skipped if "at rest" in r.title)
@@ -446,8 +443,7 @@ def lerobot_recorded(tmp_path, units: str = "degrees", *, calibration=EXAMPLE, s
 
 def grid(root, mapping=DEGREES, calibration=EXAMPLE) -> dict[str, list]:
     results, _ = run_dataset_checks(load_dataset(root), Inputs(
-        calibration=calibration, mapping=mapping, model_limits=SO101_NEW_CALIB_LIMITS),
-        rest_offset_deg=TRACKING_DEG)
+        calibration=calibration, mapping=mapping, model_limits=SO101_NEW_CALIB_LIMITS))
     return {r.name: r for r in results if r.name.startswith("tick-grid")}
 
 

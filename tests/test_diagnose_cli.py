@@ -11,12 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_so101.bus.process import EmulatorProcess
-from pytest_so101.checks.diagnosis import (
-    check_calibrated_ranges,
-    explain_jog,
-    explain_zero_shift,
-    identify_model,
-)
+from pytest_so101.checks.causes import explain_jog, explain_zero_shift
+from pytest_so101.checks.configuration import check_calibrated_ranges, identify_model
 from pytest_so101.cli import diagnose as diagnose_cli
 from pytest_so101.core.calibration import load_calibration
 from pytest_so101.core.frames import TOOTH_TICKS
@@ -159,7 +155,8 @@ def test_a_sweep_as_wide_as_the_model_passes_and_a_full_turn_fails():
 
 
 def test_a_units_check_without_the_calibration_says_what_it_needs_never_passes():
-    from pytest_so101.checks.table import BY_NAME, Inputs, run_check
+    from pytest_so101.checks.base import Inputs, run_check
+    from pytest_so101.checks.catalog import BY_NAME
     from pytest_so101.core.mapping import load_mapping
 
     mapping = load_mapping(FOLDER / "degrees_policy_on_range_robot/mapping.toml")

@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from pytest_so101.checks.table import Inputs, run_checks
+from pytest_so101.checks.base import Inputs, run_checks
+from pytest_so101.checks.catalog import FILE_CHECKS
 from pytest_so101.cli import diagnose as diagnose_cli
 from pytest_so101.core.calibration import resolve_calibration
 from pytest_so101.core.errors import So101ConfigError
@@ -42,7 +43,7 @@ def static_diagnosis(name) -> tuple[bool, str]:
             stats=load_stats(str(stats_path), dataset=opts.get("--so101-stats-dataset"))
             if stats_path else None,
             mapping=load_mapping(folder / "mapping.toml") if "mapping.toml" in s.files else None,
-            model_limits=_mjcf_limits(folder, s)))
+            model_limits=_mjcf_limits(folder, s)), FILE_CHECKS)
     except So101ConfigError as exc:
         return False, str(exc)
     lines = [m.summary() for r in results for m in r.failed]

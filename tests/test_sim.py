@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from pytest_so101.checks.diagnosis import identify_model
+from pytest_so101.checks.configuration import identify_model
 from pytest_so101.core.joints import MOTOR_NAMES, OLD_MINUS_NEW_CALIB_RAD, SO101_NEW_CALIB_LIMITS
 from pytest_so101.sim.model import SimModel
 from tests.helpers import FIXTURES, raises_config_error

@@ -277,7 +277,7 @@ def test_gear_play_inside_the_backlash_bound_is_no_reach_failure(run, tmp_path):
 def test_a_reading_near_the_middle_names_a_mirror_beside_a_shift():
     """wrist_roll mirrored, resting 3 deg from its calibrated middle: the reading is the
     mirror image (6 deg off), too close to the middle to be sure: both causes are named."""
-    from pytest_so101.checks.diagnosis import explain_reading
+    from pytest_so101.checks.causes import explain_reading
 
     middle, true = 0.0, np.deg2rad(3.0)
     cause, fix = explain_reading(4, 2 * middle - true, true, middle, -68.0)

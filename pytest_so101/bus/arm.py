@@ -15,8 +15,9 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from ..core.arm_frames import ArmFrames
 from ..core.calibration import Calibration
-from ..core.frames import DEG_PER_TICK, RobotUnit, ticks_to_units, units_to_ticks
+from ..core.frames import DEG_PER_TICK
 from ..core.joints import MOTOR_NAMES
 from ..core.mapping import MappingFile
 from ..core.safety import HOLD_TICKS, SafetyEnvelope
@@ -32,7 +33,7 @@ class MotionRefusedError(RuntimeError):
     was sent."""
 
 
-class Arm:
+class Arm(ArmFrames):
     """A calibrated arm on a bus; ``mapping`` relates its units to the sim frame.
     ``frozen`` (joint name -> why) is shared with the run and read at each move."""
 
@@ -40,8 +41,8 @@ class Arm:
                  mapping: MappingFile | None = None, *,
                  speed_ticks_per_s: float = DEFAULT_SPEED_TICKS_PER_S,
                  frozen: dict[str, str] | None = None) -> None:
-        self.bus, self.calibration, self.envelope = bus, calibration, envelope
-        self.mapping = mapping
+        super().__init__(calibration, mapping)
+        self.bus, self.envelope = bus, envelope
         self.speed = speed_ticks_per_s
         self.frozen = frozen if frozen is not None else {}
         self._moving = False
@@ -62,29 +63,6 @@ class Arm:
                     f"{joint}: would move {travel[j]:+.0f} ticks "
                     f"({travel[j] * DEG_PER_TICK:+.1f} deg), more than the "
                     f"{max_travel_ticks:.0f} ticks this move allows: nothing was sent")
-
-    # -- frames ------------------------------------------------------------------------
-    @property
-    def units(self) -> tuple[RobotUnit, ...]:
-        if self.mapping is None or self.mapping.robot_units is None:
-            raise ValueError("the sim frame needs a mapping with [sim_to_robot]")
-        return self.mapping.robot_units
-
-    def sim_to_ticks(self, q_sim_rad: np.ndarray) -> np.ndarray:
-        """Continuous ticks of a sim pose through the declared [sim_to_robot] map."""
-        units = self.units                               # needs [sim_to_robot]
-        robot = self.mapping.sim_to_robot.apply(q_sim_rad)
-        return units_to_ticks(robot, self.calibration, units, rounding=None, clamp=False)
-
-    def ticks_to_sim(self, ticks: np.ndarray) -> np.ndarray:
-        robot = ticks_to_units(ticks, self.calibration, self.units, clamp=False)
-        return self.mapping.sim_to_robot.inverse().apply(robot)
-
-    def calibrated_middle_sim(self) -> np.ndarray:
-        """The sim pose (rad) of the middle of every calibrated range: the axis a mirrored
-        motor's reading is reflected about."""
-        cal = self.calibration
-        return self.ticks_to_sim((cal.range_min + cal.range_max) / 2)
 
     def read_ticks(self) -> np.ndarray:
         return self.bus.read_positions()

@@ -21,7 +21,7 @@ model's joint limits through the declared frame, and its action against its stat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -33,8 +33,8 @@ from ..core.joints import GRIPPER, MOTOR_NAMES, N_JOINTS
 from ..core.mapping import RAD_TO_DEG, JointMap, MappingFile
 from ..core.measurement import Evidence, Measurement
 from ..core.stats import NormStats
-from .mechanics import Bounds
-from .table import BY_NAME, Inputs, run_checks
+from .base import Check, CheckResult, Inputs, NotApplicable, run_check, run_checks
+from .normalization import CHECKS as STATS_CHECKS
 from .tick_grid import (
     GRID_FRACTION,
     MIN_DISTINCT,
@@ -61,9 +61,7 @@ REST_WINDOW_S = 0.25
 MIN_REST_FRAMES = 30
 HISTOGRAM_BINS = 24
 REST_TITLE = "action - state at rest"
-#: Largest action - observation.state at rest (deg), by default: the steady-state error
-#: a loaded servo may leave, the mechanics suite's tracking bound (--so101-tracking-deg).
-TRACKING_DEG = Bounds().tracking_deg
+BY_NAME = {c.name: c for c in STATS_CHECKS}
 
 
 def data_stats(ds: Dataset, feature: str) -> NormStats:
@@ -293,7 +291,7 @@ def _scale_measurement(joint: str, found: GridFit, declared_steps: list[float],
 
 
 def check_tick_grid(ds: Dataset, feature: str, mapping: MappingFile,
-                    calibration: Calibration | None) -> tuple[list[Measurement], str]:
+                    calibration: Calibration | None) -> list[Measurement]:
     """Per joint, the values on the servo's tick grid of the declared unit
     (:mod:`tick_grid`); on another unit's grid, a failure naming it. A joint that barely
     moves, or whose values lie on no grid a servo gives, is not judged; when others of the
@@ -309,7 +307,7 @@ def check_tick_grid(ds: Dataset, feature: str, mapping: MappingFile,
                             frame, calibration) for j in range(N_JOINTS)]
     out = [v.measurement for v in verdicts if v.measurement is not None]
     if not out:
-        return [], "not judged: " + "; ".join(v.unjudged for v in verdicts)
+        raise NotApplicable("not judged: " + "; ".join(v.unjudged for v in verdicts))
     for j, v in enumerate(verdicts):
         if v.off_grid:
             out.append(Measurement(
@@ -319,15 +317,12 @@ def check_tick_grid(ds: Dataset, feature: str, mapping: MappingFile,
                 "the servo's grid (a column partly from a servo and partly not: converted, "
                 "filled in or recorded with another calibration?)", advisory=True))
     out.sort(key=lambda m: MOTOR_NAMES.index(m.joint))
-    return out, ""
+    return out
 
 
-def run_data_checks(ds: Dataset, base: Inputs) -> dict[str, list]:
+def run_data_checks(ds: Dataset, base: Inputs) -> dict[str, list[CheckResult]]:
     """The configuration checks of :data:`DATA_CHECKS` on each feature's own stats."""
-    return {feature: run_checks(Inputs(calibration=base.calibration,
-                                       stats=data_stats(ds, feature), mapping=base.mapping,
-                                       model_limits=base.model_limits,
-                                       tolerances=base.tolerances),
+    return {feature: run_checks(replace(base, stats=data_stats(ds, feature)),
                                 [BY_NAME[name] for name in DATA_CHECKS])
             for feature in FEATURES}
 
@@ -473,75 +468,92 @@ def dataset_frame_map(base: Inputs) -> JointMap:
         raise
 
 
-@dataclass
-class DatasetResult:
-    """One dataset check: its measurements, or why it did not run. ``name`` is the
-    suite's parameter: ``frame-count``, ``stats-file-<feature>``, ``<check>-<feature>``
-    (a check of :data:`DATA_CHECKS`), ``rest-offset``."""
-
-    name: str
-    title: str
-    measurements: list[Measurement]
-    skipped: str = ""
-
-    @property
-    def failed(self) -> list[Measurement]:
-        return [m for m in self.measurements if not m.passed]
-
-
-def run_dataset_checks(ds: Dataset, inputs: Inputs, *, rest_offset_deg: float,
-                       flavor: str = "pytest") -> tuple[list[DatasetResult], RestOffset | None]:
-    """Every dataset check, in order (``so101-diagnose --dataset``; the suite runs them
-    one by one), and the offset at rest (for its histogram)."""
-    results = [DatasetResult("frame-count", "frames in data/ vs info.json", check_frame_count(ds),
-                             "" if ds.declared_frames is not None else
-                             "info.json gives no total_frames")]
-    for feature in FEATURES:
-        title = f"meta/stats.json vs the frames ({feature})"
+def _stats_file(feature: str):
+    def measure(i: Inputs) -> list[Measurement]:
+        ds = i["dataset"]
         try:
             stored = _stored_stats(ds, feature)
         except So101ConfigError as exc:
-            results.append(DatasetResult(f"stats-file-{feature}", title,
-                                         [unreadable_stats(ds, feature, exc)]))
-            continue
-        results.append(DatasetResult(f"stats-file-{feature}", title,
-                                     check_stats_file(ds, stored)))
-    mapping_text = "a mapping (--mapping)" if flavor == "cli" else "a mapping (--so101-mapping)"
-    if inputs.mapping is None:
-        why = f"needs {mapping_text}: the frame the dataset was recorded in"
-        results += [DatasetResult(f"{name}-{feature}", f"{BY_NAME[name].title} ({feature}, "
-                                  "from the frames)", [], why)
-                    for feature in FEATURES for name in DATA_CHECKS]
-        results += [DatasetResult(f"tick-grid-{feature}", f"values on the servo's tick grid "
-                                  f"({feature})", [], why) for feature in FEATURES]
-        results.append(DatasetResult("rest-offset", REST_TITLE, [], why))
-        return results, None
-    for feature, check_results in run_data_checks(ds, inputs).items():
-        results += [DatasetResult(f"{r.check.name}-{feature}",
-                                  f"{r.title} ({feature}, from the frames)", r.measurements,
-                                  r.skipped) for r in check_results]
+            return [unreadable_stats(ds, feature, exc)]
+        return check_stats_file(ds, stored)
+    return measure
+
+
+def _on_the_frames(name: str, feature: str):
+    """A configuration check of :data:`DATA_CHECKS` on the frames' own statistics."""
+    def measure(i: Inputs) -> list[Measurement]:
+        result = run_check(BY_NAME[name], replace(i, stats=data_stats(i["dataset"], feature)))
+        if result.skipped and not result.measurements:
+            raise NotApplicable(result.skipped)
+        return result.measurements
+    return measure
+
+
+def _rest_offset(i: Inputs) -> list[Measurement]:
+    offset = i.readings["rest_offset"] if "rest_offset" in i.readings else \
+        rest_offset(i["dataset"], dataset_frame_map(i))
+    if offset is None:
+        raise NotApplicable(f"fewer than {MIN_REST_FRAMES} frames at rest (both arms still): "
+                            "no offset to measure")
+    return check_rest_offset(offset, i.tolerances.tracking_deg)
+
+
+def _checks() -> tuple[Check, ...]:
+    found = [Check("frame-count", "frames in data/ vs info.json", "datasets", ("dataset",),
+                   lambda i: check_frame_count(i["dataset"]),
+                   catches="data files missing, extra or truncated (an interrupted copy)",
+                   tolerance="equal", per_joint=False, suite="dataset",
+                   empty_reason="info.json gives no total_frames")]
     for feature in FEATURES:
-        title = f"values on the servo's tick grid ({feature})"
-        if inputs.mapping.policy_frame is None:
-            results.append(DatasetResult(f"tick-grid-{feature}", title, [],
-                                         "needs a [policy] frame in the mapping"))
-            continue
-        measurements, why = check_tick_grid(ds, feature, inputs.mapping, inputs.calibration)
-        results.append(DatasetResult(f"tick-grid-{feature}", title, measurements, why))
-    try:
-        offset = rest_offset(ds, dataset_frame_map(inputs))
-    except So101ConfigError as exc:
-        results.append(DatasetResult("rest-offset", REST_TITLE, [], str(exc)))
-        return results, None
-    results.append(DatasetResult("rest-offset", REST_TITLE,
-                                 check_rest_offset(offset, rest_offset_deg) if offset else [],
-                                 "" if offset else f"fewer than {MIN_REST_FRAMES} frames at rest "
-                                 "(both arms still): no offset to measure"))
-    return results, offset
+        found.append(Check(
+            f"stats-file-{feature}", f"meta/stats.json vs the frames ({feature})", "datasets",
+            ("dataset",), _stats_file(feature),
+            catches="a stats file that is not the statistics of the frames (episodes edited "
+            "or merged since, a file copied from another dataset), or none",
+            tolerance=f"{STATS_TOLERANCE:.0%} of each joint's spread", suite="dataset"))
+    for feature in FEATURES:
+        for name in DATA_CHECKS:
+            base = BY_NAME[name]
+            found.append(Check(
+                f"{name}-{feature}", f"{base.title} ({feature}, from the frames)", "datasets",
+                ("dataset", *(n for n in base.needs if n != "stats")),
+                _on_the_frames(name, feature), catches=f"{base.catches}, in the frames",
+                tolerance=base.tolerance, suite="dataset"))
+    for feature in FEATURES:
+        found.append(Check(
+            f"tick-grid-{feature}", f"values on the servo's tick grid ({feature})", "datasets",
+            ("dataset", "policy_frame"),
+            lambda i, f=feature: check_tick_grid(i["dataset"], f, i.mapping, i.calibration),
+            catches="one joint in another unit (radians, -100..100 as degrees, a gripper in "
+            "0..1, another calibration), where the data came from a servo",
+            tolerance=f"{GRID_FRACTION:.0%} of the distinct values on the declared unit's grid",
+            suite="dataset"))
+    found.append(Check(
+        REST_NAME, REST_TITLE, "datasets", ("dataset", "mapping"), _rest_offset,
+        catches="a leader/follower offset baked into every frame (lerobot #3758), judged per "
+        "episode", tolerance="--so101-tracking-deg (advisory on the gripper)", suite="dataset"))
+    return tuple(found)
+
+
+REST_NAME = "rest-offset"
+CHECKS: tuple[Check, ...] = _checks()
+
+
+def run_dataset_checks(ds: Dataset, inputs: Inputs, *, flavor: str = "pytest"
+                       ) -> tuple[list[CheckResult], RestOffset | None]:
+    """Every dataset check, in order (``so101-diagnose --dataset``; the suite runs them one
+    by one), and the offset at rest (for its histogram; None when there is none)."""
+    inputs = inputs.with_readings(dataset=ds)
+    offset = None
+    if inputs.mapping is not None:
+        try:
+            offset = rest_offset(ds, dataset_frame_map(inputs))
+            inputs = inputs.with_readings(rest_offset=offset)
+        except So101ConfigError:
+            pass                             # the check says why
+    return run_checks(inputs, CHECKS, flavor=flavor), offset
 
 
 def result_names() -> tuple[str, ...]:
     """The names of :func:`run_dataset_checks`' results, in order: the suite's parameters."""
-    return ("frame-count", *(f"stats-file-{f}" for f in FEATURES),
-            *(f"{name}-{f}" for f in FEATURES for name in DATA_CHECKS),
-            *(f"tick-grid-{f}" for f in FEATURES), "rest-offset")
+    return tuple(c.name for c in CHECKS)

@@ -19,10 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.arm_frames import ArmFrames
 from ..core.joints import MOTOR_NAMES, JointLimits
 from ..core.mapping import RAD_TO_DEG
 from ..core.measurement import Evidence, Measurement
-from .diagnosis import explain_reversed
+from .base import Check, Inputs, on_arms
+from .causes import drive_mode_reverses, explain_reversed
 
 #: Present_Load > 0 pushes toward increasing Present_Position (assumed; see above).
 LOAD_SIGN = 1
@@ -116,3 +118,42 @@ def check_gravity_loads(samples: list[GravitySample], *, ticks_per_sim: np.ndarr
             "(friction, a real arm's masses and PWM-based load readings differ from the model)",
             evidence=evidence, advisory=True))
     return out
+
+
+@dataclass(frozen=True)
+class HeldUnderGravity:
+    """The arm held still at known poses: the samples, the servos' maximum torque (N m,
+    the model's actuator limits: Present_Load's 100 %) and a pose near which the declared
+    chain's direction (d ticks / d q_sim) is taken (the rest pose)."""
+
+    samples: list[GravitySample]
+    max_torque_nm: np.ndarray
+    q_reference_rad: np.ndarray
+
+
+def check_gravity(i: Inputs) -> list[Measurement]:
+    """:func:`check_gravity_loads` through the declared chain of the files under test."""
+    held: HeldUnderGravity = i["gravity"]
+    frames = ArmFrames(i.calibration, i.mapping)
+    q = np.asarray(held.q_reference_rad, dtype=float)
+    ticks_per_sim = frames.sim_to_ticks(q + 1e-3) - frames.sim_to_ticks(q)
+    units = i.mapping.robot_units
+    return check_gravity_loads(
+        held.samples, ticks_per_sim=ticks_per_sim, max_torque_nm=held.max_torque_nm,
+        limits=i.limits, evidence=Evidence.TWIN,
+        declared_direction=i.mapping.sim_to_robot.direction,
+        drive_mode_reversed=np.array([drive_mode_reverses(i.calibration, units, j)
+                                      for j in range(len(units))]))
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("gravity", "gravity load vs the model", "gravity",
+          ("calibration", "sim_to_robot", "gravity"), check_gravity,
+          catches="a mirrored motor or a reversed direction on a loaded joint (shoulder_lift, "
+          "elbow_flex, wrist_flex), whatever the files say: the servo pushes against gravity "
+          "the other way round than the declared chain turns it",
+          tolerance="the sign of the holding load (firm); its size within "
+          f"{MAGNITUDE_BAND[0]:g}..{MAGNITUDE_BAND[1]:g} x the model's (advisory)",
+          evidence=on_arms(twin=Evidence.TWIN, motion=Evidence.PHYSICAL), suite="gravity",
+          empty_reason="no joint is loaded by gravity at the sampled poses"),
+)

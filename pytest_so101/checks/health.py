@@ -23,7 +23,9 @@ from ..bus.telemetry import (
     HealthSample,
     ServoRecord,
 )
+from ..core.joints import MOTOR_IDS, MOTOR_NAMES
 from ..core.measurement import Evidence, Measurement
+from .base import Check, on_arms
 
 #: LeRobot's SO-101 servos run firmware 3.10; 3.9 answers LeRobot with "Incorrect status
 #: packet" (lerobot #1010), fixed by updating it (Feetech's FD tool, LeRobot feetech docs).
@@ -362,3 +364,52 @@ def check_bus_scan(scan, ids: Sequence[int], joints: Sequence[str], evidence: Ev
             fix="give each servo its joint's id with lerobot-setup-motors; unplug devices that "
                 "are not the arm's", evidence=evidence))
     return out
+
+
+HEALTH_EVIDENCE = on_arms(twin=Evidence.TWIN, hardware=Evidence.SERVO)
+_S = Evidence.SERVO     # the functions' own evidence; the runner sets the setup's
+
+
+def _check(name: str, title: str, needs: tuple[str, ...], measure, catches: str,
+           tolerance: str, **kwargs) -> Check:
+    return Check(name, title, "servo health", needs, measure, catches, tolerance,
+                 evidence=HEALTH_EVIDENCE, suite="servo_health", **kwargs)
+
+
+CHECKS: tuple[Check, ...] = (
+    _check("servo-model", "model number is STS3215", ("records",),
+           lambda i: check_model(i["records"], _S),
+           "a servo of another model on a joint's id (an SCS or an STS of another size)",
+           f"Model_Number {MODEL_STS3215}"),
+    _check("servo-firmware", "firmware alike and current", ("records",),
+           lambda i: check_firmware(i["records"], _S),
+           "firmware 3.9, which answers LeRobot with 'Incorrect status packet' (lerobot "
+           "#1010), or servos on different firmware",
+           f"{MIN_FIRMWARE[0]}.{MIN_FIRMWARE[1]} or newer, alike on all six"),
+    _check("supply-voltage", "supply voltage in the variant's band", ("trace", "records"),
+           lambda i: check_supply(i["trace"], i["records"], _S),
+           "a 12 V supply on 7.4 V motors, a flat battery, a supply sagging under load "
+           "(lerobot #2387)", "the band of the servo's variant (7.4 V: 4.5..8.4 V, 12 V: "
+           "9..12.6 V)"),
+    _check("temperature", "temperature below the servo's limit", ("trace", "records"),
+           lambda i: check_temperature(i["trace"], i["records"], _S),
+           "a servo near its Max_Temperature_Limit, where it cuts torque",
+           f"{TEMPERATURE_MARGIN_C:g} deg C below Max_Temperature_Limit"),
+    _check("status-bits", "no status error bit", ("trace", "records"),
+           lambda i: check_status(i["trace"], i["records"], _S),
+           "a servo reporting voltage, angle, overheat, over-current or overload errors "
+           "(lerobot #3942)", "no error bit"),
+    _check("load-at-rest", "no load at rest, torque off", ("trace",),
+           lambda i: check_load_at_rest(i["trace"], _S),
+           "a servo still driving with torque off, or a bad load reading (an overload lockup)",
+           f"|Present_Load| <= {LOAD_AT_REST_PCT:g} %"),
+    _check("lerobot-settings", "settings as LeRobot writes them", ("records",),
+           lambda i: check_lerobot_settings(i["records"], _S),
+           "a servo LeRobot never configured (factory Return_Delay_Time), or settings "
+           "changed since (P gain, gripper torque limits, Phase bit 4)",
+           "the values SOFollower.configure writes"),
+    _check("bus-scan", "every id answered once, no other", ("scan",),
+           lambda i: check_bus_scan(i["scan"], MOTOR_IDS, MOTOR_NAMES, _S),
+           "a missing servo, two servos on one id, a stray id on the bus (lerobot #1603, "
+           "#1414, #3211)", "one servo per joint id, no other id", per_joint=True),
+)

@@ -23,6 +23,8 @@ import numpy as np
 from ..core.frames import DEG_PER_TICK
 from ..core.joints import MOTOR_NAMES
 from ..core.measurement import Evidence, Measurement
+from ..core.tolerances import Tolerances
+from .base import Check, on_arms
 
 #: Returns to the target from each side.
 RETURNS_PER_SIDE = 3
@@ -40,7 +42,7 @@ class Bounds:
     backlash_deg: float = 1.5
     repeatability_ticks: float = 4.0
     repeatability_mm: float = 2.0
-    tracking_deg: float = 2.0
+    tracking_deg: float = Tolerances.tracking_deg
     settle_s: float = 1.0
 
     @classmethod
@@ -193,7 +195,7 @@ def check_backlash(returns: Returns, bounds: Bounds, evidence: Evidence
 
 
 def tracking_error(check: str, joint: str, errors_ticks: np.ndarray, bound_deg: float,
-                   detail: str, evidence: Evidence) -> Measurement:
+                   detail: str, evidence: Evidence = Evidence.SERVO) -> Measurement:
     """The worst of a joint's steady-state errors (reading - target, ticks) in deg against
     the tracking bound (``--so101-tracking-deg``), with the causes of a joint stopping
     short."""
@@ -250,3 +252,44 @@ def check_against_observer(returns: Returns, evidence: Evidence = Evidence.TWIN
                   "the encoder on the output shaft is broken)",
             fix="a twin bug: report it with this run", evidence=evidence))
     return out
+
+
+@dataclass(frozen=True)
+class MechanicsRun:
+    """The returns the sequence measured, the bounds it is judged by, and the
+    repeatability at the gripperframe site (mm per joint; None without a model and map)."""
+
+    returns: Returns
+    bounds: Bounds
+    site_mm: np.ndarray | None = None
+
+
+_S = Evidence.SERVO     # the functions' own evidence; the runner sets the setup's
+MECHANICS_EVIDENCE = on_arms(twin=Evidence.TWIN, motion=Evidence.SERVO)
+
+
+def _check(name: str, title: str, measure, catches: str, tolerance: str, **kwargs) -> Check:
+    kwargs.setdefault("evidence", MECHANICS_EVIDENCE)
+    return Check(name, title, "mechanics", ("returns",), measure, catches, tolerance,
+                 suite="mechanics", **kwargs)
+
+
+CHECKS: tuple[Check, ...] = (
+    _check("repeatability", "repeatability", lambda i: check_repeatability(
+        i["returns"].returns, i["returns"].bounds, _S, i["returns"].site_mm),
+        "a worn or loose joint: returns to one target from one side scatter",
+        "--so101-repeatability-ticks, and --so101-repeatability-mm at the gripperframe site"),
+    _check("backlash", "backlash", lambda i: check_backlash(
+        i["returns"].returns, i["returns"].bounds, _S),
+        "gear play beyond a new STS3215's (SO-ARM100 #134: about 1 deg)",
+        "--so101-backlash-deg"),
+    _check("tracking", "tracking and settle time", lambda i: check_tracking(
+        i["returns"].returns, i["returns"].bounds, _S),
+        "a joint that stops short of its goal (load, binding, low supply, low P gain); a slow "
+        "settle (advisory)", "--so101-tracking-deg; --so101-settle-s (advisory)"),
+    _check("backlash-vs-observer", "backlash: encoder vs the twin's observer",
+           lambda i: check_against_observer(i["returns"].returns),
+           "a twin whose encoder does not read the output shaft (a twin bug)",
+           "two ticks' worth", evidence=on_arms(twin=Evidence.TWIN),
+           empty_reason="needs the twin's observer"),
+)

@@ -431,3 +431,13 @@ def to_min_max(x: np.ndarray, low: np.ndarray, high: np.ndarray, eps: float) -> 
 def from_min_max(n: np.ndarray, low: np.ndarray, high: np.ndarray, eps: float) -> np.ndarray:
     """Inverse of :func:`to_min_max`."""
     return (np.asarray(n, dtype=float) + 1) / 2 * _min_max_span(low, high, eps) + low
+
+
+def ticks_roundtrip_error(cal: Calibration, units: Sequence[RobotUnit], *,
+                          rounding: str) -> np.ndarray:
+    """Worst |ticks -> units -> ticks - ticks| per joint over every tick of each range."""
+    span = int((cal.range_max - cal.range_min).max()) + 1
+    steps = np.arange(span)[:, None]
+    ticks = np.minimum(cal.range_min + steps, cal.range_max)
+    back = units_to_ticks(ticks_to_units(ticks, cal, units), cal, units, rounding=rounding)
+    return np.abs(back - ticks).max(axis=0)

@@ -1,5 +1,7 @@
-"""Paired poses (seed 003): the same physical poses as the sim sees them and as the robot
-reads them, from which the ``[sim_to_robot]`` map is solved and a declared one judged.
+"""Known poses: the folded rest pose the arm lies in on its stops, and paired poses: the
+same physical poses as the sim sees them and as the robot reads them, from which the
+``[sim_to_robot]`` map is solved (the paired-poses method: ``real = direction * scale *
+sim + offset`` per joint) and a declared one judged.
 
 A poses file (TOML)::
 
@@ -25,6 +27,17 @@ from .errors import config_error
 from .frames import RobotUnit, expand_units
 from .joints import MOTOR_NAMES
 from .mapping import RAD_TO_DEG, JointMap, MappingFile, SolvedMap, per_joint, solve_map
+
+
+@dataclass(frozen=True)
+class RestPose:
+    """The folded rest pose the arm lies in on its stops, in the mapping's sim frame (rad,
+    motor order), and where it comes from (a mapping's ``[sim] rest_pose``, a model's
+    ``rest`` keyframe)."""
+
+    q_sim_rad: np.ndarray
+    source: str
+
 
 _KEYS = {"units", "sim_input", "scale", "direction", "pose"}
 _POSE_KEYS = {"name", "sim", "robot"}

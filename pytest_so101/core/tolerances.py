@@ -17,12 +17,14 @@ class Tolerances:
     deg: float = 1.0      # degrees of joint motion: maps, poses, jogs
     z: float = 2.0        # std units: the (advisory) normalized-near-zero invariant
     ticks: float = 4.0    # servo ticks: read noise peak to peak, tracking
+    tracking_deg: float = 2.0   # deg: largest steady-state error of a joint at its goal
     marginal_fraction: float = DEFAULT_MARGINAL_FRACTION
 
     def describe(self) -> str:
         """In words and units, e.g. for the report."""
         return (f"angles within {self.deg:g} deg of joint motion; servo readings within "
-                f"{self.ticks:g} ticks; the reference pose within {self.z:g} std of the "
+                f"{self.ticks:g} ticks; goals reached within {self.tracking_deg:g} deg; the "
+                f"reference pose within {self.z:g} std of the "
                 f"stats (advisory); MARGINAL in the last {1 - self.marginal_fraction:.0%} "
                 "of a two-sided band")
 

@@ -28,6 +28,7 @@ from .fixtures import (  # noqa: F401  (pytest finds the fixtures on the plugin 
     so101_emulator,
     so101_fleet_arm,
     so101_histogram,
+    so101_inputs,
     so101_joint_limits,
     so101_leader,
     so101_mapping,

@@ -51,7 +51,8 @@ def load_context(settings: dict[str, Setting], arm_id: str | None = None) -> So1
         check_two_arms(calibration, leader)
     tolerances = Tolerances(deg=float(settings["tolerance_deg"].value),
                             z=float(settings["tolerance_z"].value),
-                            ticks=float(settings["tolerance_ticks"].value))
+                            ticks=float(settings["tolerance_ticks"].value),
+                            tracking_deg=float(settings["tracking_deg"].value))
     return So101Context(settings, tolerances, calibration, stats, mapping, arm_id, leader,
                         _load(settings["dataset"], load_dataset))
 

@@ -20,7 +20,7 @@ from ..core.measurement import USER_PROPERTY, Evidence
 from .stash import FLEET_KEY, MEASUREMENTS_KEY, REPORTER_KEY, context_of, frozen_joints
 
 if TYPE_CHECKING:
-    from ..checks.table import CheckResult
+    from ..checks.base import CheckResult
     from ..core.calibration import Calibration
     from ..core.joints import JointLimits
     from ..core.mapping import MappingFile
@@ -101,10 +101,11 @@ def so101_joint_limits(so101_context: So101Context, request: pytest.FixtureReque
 @pytest.fixture(scope="session")
 def so101_configuration(so101_context: So101Context, request: pytest.FixtureRequest
                         ) -> dict[str, CheckResult]:
-    """Every check of the configuration table (:mod:`pytest_so101.checks.table`) run once on the
+    """Every check of the configuration table (:mod:`pytest_so101.checks`) run once on the
     user's files: check name -> result. The model check uses the MJCF in use (the embedded
     one when the mapping names it)."""
-    from ..checks.table import Inputs, run_checks
+    from ..checks.base import Inputs, run_checks
+    from ..checks.catalog import FILE_CHECKS
 
     calibration = so101_context.calibration
     if calibration is None and not so101_context.settings["hardware"].value:
@@ -115,22 +116,43 @@ def so101_configuration(so101_context: So101Context, request: pytest.FixtureRequ
         model_limits = None
     inputs = Inputs(calibration, so101_context.stats, so101_context.mapping, model_limits,
                     so101_context.tolerances)
-    return {r.check.name: r for r in run_checks(inputs)}
+    return {r.check.name: r for r in run_checks(inputs, FILE_CHECKS)}
 
 
-@dataclass(frozen=True)
-class RestPose:
-    """The folded rest pose the arm lies in on its stops, in the mapping's sim frame (rad),
-    and where it comes from."""
+def run_setup(ctx: So101Context):
+    """Where this run's arm-side checks run (:class:`~pytest_so101.checks.base.Setup`)."""
+    from ..checks.base import Setup
 
-    q_sim_rad: object
-    source: str
+    s = ctx.settings
+    if not s["hardware"].value:
+        return Setup.TWIN
+    if s["guided"].value:
+        return Setup.GUIDED
+    return Setup.MOTION if s["allow_motion"].value else Setup.HARDWARE
 
 
 @pytest.fixture(scope="session")
-def so101_rest_pose(so101_context: So101Context, request: pytest.FixtureRequest) -> RestPose:
+def so101_inputs(so101_context: So101Context, so101_joint_limits: JointLimits,
+                 request: pytest.FixtureRequest):
+    """What the declared checks of an arm are given (:class:`~pytest_so101.checks.base.
+    Inputs`): the calibration under test, the mapping, the stats, the model's limits, the
+    tolerances and this run's setup; a test adds what it measured with ``with_readings``."""
+    from ..checks.base import Inputs
+
+    try:
+        calibration = request.getfixturevalue("so101_calibration")
+    except pytest.skip.Exception:
+        calibration = None
+    return Inputs(calibration, so101_context.stats, so101_context.mapping, so101_joint_limits,
+                  so101_context.tolerances, run_setup(so101_context))
+
+
+@pytest.fixture(scope="session")
+def so101_rest_pose(so101_context: So101Context, request: pytest.FixtureRequest):
     """The rest pose: the mapping's ``[sim] rest_pose``, else the model's ``rest`` keyframe;
     skips naming ``[sim] rest_pose`` when there is neither (never the reference pose)."""
+    from ..core.poses import RestPose
+
     mapping = so101_context.mapping
     if mapping is not None and mapping.rest_pose_rad is not None:
         return RestPose(mapping.rest_pose_rad, f"[sim] rest_pose of {mapping.source}")
@@ -537,18 +559,18 @@ class DatasetChecks:
 
 
 @pytest.fixture(scope="session")
-def so101_dataset_checks(so101_context: So101Context, so101_joint_limits: JointLimits,
-                         so101_tracking_deg: float) -> DatasetChecks:
+def so101_dataset_checks(so101_context: So101Context, so101_joint_limits: JointLimits
+                         ) -> DatasetChecks:
     """Every dataset check run once on ``--so101-dataset``; skips without one."""
+    from ..checks.base import Inputs
     from ..checks.datasets import run_dataset_checks
-    from ..checks.table import Inputs
 
     dataset = so101_context.dataset          # read and validated before collection
     if dataset is None:
         pytest.skip("no dataset: pass --so101-dataset FOLDER (a local LeRobot dataset)")
     inputs = Inputs(so101_context.calibration, None, so101_context.mapping,
                     so101_joint_limits, so101_context.tolerances)
-    results, offset = run_dataset_checks(dataset, inputs, rest_offset_deg=so101_tracking_deg)
+    results, offset = run_dataset_checks(dataset, inputs)
     return DatasetChecks({r.name: r for r in results}, offset)
 
 

@@ -1,41 +1,68 @@
-"""What the acceptance suites share: the check table as pytest parameters, running one
-table check on one joint (pytest's side of :mod:`pytest_so101.checks.table`), and why an arm
-reads away from its rest pose (the follower's and the leader's rest checks)."""
+"""What the acceptance suites share: the declared checks as pytest parameters, running a
+declared check on what a test measured (pytest's side of :mod:`pytest_so101.checks`), and
+asking the person at the terminal."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
 
-import numpy as np
 import pytest
 
-from ..checks.diagnosis import arm_not_at_rest, explain_reading
-from ..checks.table import Check, CheckResult, for_suite
-from ..core.joints import MOTOR_NAMES, JointLimits
+from ..checks.base import Check, CheckResult, Inputs, run_check
+from ..checks.catalog import BY_NAME, for_suite
+from ..core.joints import MOTOR_NAMES
+from ..core.measurement import Measurement
 
 ALL_JOINTS = "all"
 
 
 def table_params(suite: str) -> list:
-    """``(check, joint)`` parameters of a suite: one per joint, or one for a check that
-    judges the arm as a whole; ids like ``calibrated-range-shoulder_pan``."""
+    """``(check, joint)`` parameters of a suite's checks of the files: one per joint, or
+    one for a check that judges the arm as a whole; ids like
+    ``calibrated-range-shoulder_pan``."""
     return [pytest.param(check, joint, id=f"{check.name}-{joint}")
             for check in for_suite(suite)
             for joint in (MOTOR_NAMES if check.per_joint else (ALL_JOINTS,))]
 
 
+def selected(result: CheckResult, joint: str | None = None) -> list[Measurement]:
+    """A check's measurements (of ``joint`` when given); skip with the reason when the
+    check could not run or does not apply to that joint."""
+    if result.skipped and not result.measurements:
+        pytest.skip(f"{result.title}: {result.skipped}")
+    measurements = [m for m in result.measurements if joint in (None, ALL_JOINTS, m.joint)]
+    if not measurements:
+        pytest.skip(f"{result.title}: does not apply to {joint}")
+    return measurements
+
+
 def run_table_check(results: dict[str, CheckResult], check: Check, joint: str,
                     so101_check: Callable) -> None:
-    """Record and judge one check's measurements of ``joint``; skip with the reason when
-    the check could not run or does not apply to that joint."""
-    result = results[check.name]
-    if result.skipped and not result.measurements:
-        pytest.skip(f"{check.title}: {result.skipped}")
-    measurements = [m for m in result.measurements if joint in (ALL_JOINTS, m.joint)]
-    if not measurements:
-        pytest.skip(f"{check.title}: does not apply to {joint}")
-    so101_check(measurements)
+    """Record and judge one check of the files, run once for the session, on ``joint``."""
+    so101_check(selected(results[check.name], joint))
+
+
+def measure(name: str, inputs: Inputs, *, joint: str | None = None) -> list[Measurement]:
+    """Run the declared check ``name`` on ``inputs`` (what the test measured, as readings):
+    its measurements (of ``joint`` when given), not yet recorded."""
+    return selected(run_check(BY_NAME[name], inputs), joint)
+
+
+def measure_each(names: tuple[str, ...], inputs: Inputs) -> list[Measurement]:
+    """The measurements of several declared checks on the same readings (a check with
+    nothing to say adds none); skip only when none has any."""
+    results = [run_check(BY_NAME[name], inputs) for name in names]
+    found = [m for r in results for m in r.measurements]
+    if not found:
+        pytest.skip("; ".join(f"{r.title}: {r.skipped}" for r in results if r.skipped))
+    return found
+
+
+def judge(name: str, inputs: Inputs, so101_check: Callable, *, joint: str | None = None
+          ) -> list[Measurement]:
+    """Run the declared check ``name``, record its measurements and fail on a failing one."""
+    return so101_check(measure(name, inputs, joint=joint))
 
 
 def at_a_terminal(config: pytest.Config) -> bool:
@@ -65,19 +92,3 @@ def ask(config: pytest.Config, text: str) -> str:
     finally:
         if capture is not None:
             capture.resume_global_capture()
-
-
-def explain_rest(arm, q_rest: np.ndarray, reading: np.ndarray, joint: int,
-                 limits: JointLimits) -> tuple[str, str]:
-    """Why a joint reads away from the rest pose: the arm is not at rest at all, or (see
-    :func:`explain_reading`) a mirrored motor or a shifted zero."""
-    q_read = arm.ticks_to_sim(reading)
-    not_at_rest = arm_not_at_rest(q_read, q_rest)
-    if not_at_rest is not None:
-        return not_at_rest
-    expected = arm.sim_to_ticks(q_rest)
-    return explain_reading(joint, q_read[joint], q_rest[joint],
-                           arm.calibrated_middle_sim()[joint],
-                           reading[joint] - expected[joint], arm.calibration, limits,
-                           declared_direction=arm.mapping.sim_to_robot.direction[joint],
-                           units=arm.units)

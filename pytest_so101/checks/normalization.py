@@ -1,64 +1,100 @@
-"""The checks, as plain functions that return per-joint :class:`Measurement` records.
+"""The policy's normalization stats against the frame they are declared in.
 
-No pytest here: the suites assert on these, reports tabulate them, scripts can call them.
+LeRobot's key is there (else its normalizer silently passes inputs through), spreads are
+positive and plausible, the stats mean and min/max mapped into the sim frame lie inside the
+joint limits, the frame fingerprint finds no frame that explains the stats clearly better
+(naming it, with the conversion), and (advisory) the reference pose normalizes near zero.
+Each check returns per-joint measurements with the likely cause and the fix
+(docs/faults.md); :data:`CHECKS` declares them.
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import numpy as np
 
 from ..core.calibration import Calibration
 from ..core.chain import map_disagreement_deg
-from ..core.frames import PolicyFrame, RobotUnit, ticks_to_units, units_to_ticks
-from ..core.joints import GRIPPER, MOTOR_NAMES, JointLimits
-from ..core.mapping import RAD_TO_DEG, JointMap
+from ..core.frames import PolicyFrame
+from ..core.joints import GRIPPER, MOTOR_NAMES, N_JOINTS, JointLimits
+from ..core.mapping import RAD_TO_DEG, JointMap, MappingFile
 from ..core.measurement import Measurement
 from ..core.stats import NormStats
+from .base import Check, Inputs
+from .fingerprint import conversion, frame_name, rank_frames
+
+#: The fingerprint overrules the declared frame only by this much penalty.
+FRAME_DECISION_MARGIN = 0.5
+
+
+def _ranked(stats: NormStats, mapping: MappingFile, cal: Calibration | None,
+            limits: JointLimits) -> tuple[list, object, object, bool]:
+    """The fingerprint's ranking, the declared frame's candidate, the best one, and whether
+    the best overrules the declared frame (plausible, and clearly better)."""
+    ranked = rank_frames(stats, limits, calibration=cal, sim_to_robot=mapping.sim_to_robot,
+                         robot_units=mapping.robot_units)
+    mine, best = {c.frame: c for c in ranked}.get(mapping.policy_frame.value), ranked[0]
+    decided = mine is not None and best.frame != mine.frame and best.plausible and \
+        mine.penalty - best.penalty > FRAME_DECISION_MARGIN
+    return ranked, mine, best, decided
+
+
+def decide_frame(stats: NormStats, mapping: MappingFile, cal: Calibration | None,
+                 limits: JointLimits) -> tuple[str | None, dict[str, str]]:
+    """The frame that explains the stats clearly better than the declared one (its name
+    for a message) and the per-joint conversion into the declared frame; (None, {})."""
+    _, mine, best, decided = _ranked(stats, mapping, cal, limits)
+    return (frame_name(best.frame), conversion(best, mine)) if decided else (None, {})
+
+
+def check_stats_frame(stats: NormStats, mapping: MappingFile, cal: Calibration | None,
+                      limits: JointLimits, *, tolerance_deg: float) -> list[Measurement]:
+    """Frame fingerprinting: when another frame explains the stats clearly better than the
+    declared one, name it and give the exact per-joint conversion."""
+    declared = mapping.policy_frame
+    if declared is None or mapping.sim_to_robot is None:
+        return []
+    ranked, mine, best, decided = _ranked(stats, mapping, cal, limits)
+    if mine is None:
+        return []
+    ends = np.stack([limits.lower_rad, limits.upper_rad])
+    worst = map_disagreement_deg(mine.sim_to_frame, best.sim_to_frame, ends).max(axis=0) \
+        if decided else np.zeros(N_JOINTS)
+    formulas = conversion(best, mine) if decided else {}
+    ranking = ", ".join(f"{c.frame} {c.penalty:.2f}" for c in ranked[:3])
+    declarable = best.frame in {f.value for f in PolicyFrame}
+    out = []
+    for j, joint in enumerate(MOTOR_NAMES):
+        formula = formulas.get(joint, f"{joint} = x")
+        out.append(Measurement(
+            "stats frame fingerprint", joint, float(worst[j]), "deg", None, tolerance_deg,
+            f"{stats.source} [{stats.key}] declared {declared.value}; frames ranked by "
+            f"penalty: {ranking}",
+            cause=f"the stats were recorded in {frame_name(best.frame)}, not {declared.value}",
+            fix=(f"declare [policy] frame = \"{best.frame}\", or convert: {formula}" if declarable
+                 else f"convert the data to {declared.value} and recompute the stats: "
+                 f"{formula}")))
+    return out
+
+
+def check_stats_key(stats: NormStats) -> list[Measurement]:
+    """The key LeRobot's normalizer looks up exists (lerobot issues #4415, #1763)."""
+    problem = "" if stats.runtime_key_present else (
+        f"{stats.source}: LeRobot's normalizer looks up '{stats.runtime_key}' for "
+        f"{stats.feature}, which is missing; the file holds only "
+        f"{', '.join(stats.available)}. The policy would get unnormalized inputs without "
+        f"any error. Checked stats: [{stats.key}]")
+    return [Measurement("LeRobot's stats key present", joint, float(not problem), "", 1, 1,
+                        problem or f"{stats.source}: '{stats.runtime_key}' present",
+                        cause=("the stats are keyed per dataset (or missing): LeRobot's "
+                               "normalizer then passes inputs through unnormalized"),
+                        fix=(f"store the stats of the dataset the robot matches under "
+                             f"'{stats.runtime_key}' in the policy's normalizer"))
+            for joint in MOTOR_NAMES]
+
 
 #: The fix when the stats do not fit the chain's frame.
 DECLARE_THE_FRAME = ("declare the [policy] frame the stats were recorded in (the stats frame "
                      "check names the frame that fits and the conversion)")
-
-
-def diagnose_map(declared: JointMap, reference: JointMap, joint: int, *,
-                 frame: PolicyFrame | None) -> str:
-    """Say how a declared map differs from the reference for one joint: direction, scale, offset."""
-    name = MOTOR_NAMES[joint]
-    both = (f"declared {declared.describe(joint, 'q')}, "
-            f"reference {reference.describe(joint, 'q')} (q in sim rad)")
-    if declared.direction[joint] != reference.direction[joint]:
-        hint = ""
-        if frame is PolicyFrame.LEROBOT_LEGACY_DEGREES and name == "shoulder_lift":
-            hint = ("; the LeRobot legacy frame reverses shoulder_lift: "
-                    "shoulder_lift_legacy = -(shoulder_lift_deg) + 90, i.e. "
-                    "shoulder_lift = -(x - 90)")
-        return f"direction reversed: {both}{hint}"
-    ratio = declared.scale[joint] / reference.scale[joint]
-    if not np.isclose(ratio, 1.0, rtol=1e-3):
-        return f"scale off by a factor {ratio:.4g}: {both}"
-    shift = (declared.offset[joint] - reference.offset[joint]) / reference.scale[joint]
-    return f"offset off by {shift * RAD_TO_DEG:.4g} deg of sim motion: {both}"
-
-
-def check_map_matches_reference(declared: JointMap, reference: JointMap, limits: JointLimits, *,
-                                tolerance_deg: float, frame: PolicyFrame | None,
-                                check: str = "sim_to_policy vs reference") -> list[Measurement]:
-    """Worst disagreement over each joint's whole range (affine: reached at a range end)."""
-    ends = np.stack([limits.lower_rad, limits.upper_rad])
-    worst = map_disagreement_deg(declared, reference, ends).max(axis=0)
-    out = []
-    for j, joint in enumerate(MOTOR_NAMES):
-        direction_ok = declared.direction[j] == reference.direction[j]
-        detail = "" if worst[j] <= tolerance_deg and direction_ok else \
-            diagnose_map(declared, reference, j, frame=frame)
-        fix = (f"set [sim_to_policy] for {joint} to the reference: "
-               f"{reference.describe(j, 'q')} (q in sim rad)")
-        out.append(Measurement(check, joint, float(worst[j]), "deg", None, tolerance_deg, detail,
-                               cause=f"the declared [sim_to_policy] map of {joint} is not the "
-                               "chain sim -> robot -> policy frame", fix=fix))
-    return out
 
 
 def check_normalized_near_zero(stats: NormStats, chain: JointMap, q_sim_rad: np.ndarray, *,
@@ -166,8 +202,12 @@ def check_stds_positive(stats: NormStats) -> list[Measurement]:
 #: Data where every arm joint spreads less than this (sim deg, std) over many frames is
 #: implausible: a teleoperated arm moves. Radians read as degrees look exactly like this.
 NARROW_SPREAD_DEG = 1.5
+
+
 #: Frames below which a narrow spread proves nothing (a short clip may hold still).
 NARROW_MIN_FRAMES = 1000
+
+
 #: No joint's recorded extent exceeds one turn (std: half a turn).
 TURN_DEG = 360.0
 
@@ -217,18 +257,72 @@ def check_stats_spread_plausible(stats: NormStats, chain: JointMap, *, frame: Po
     return out
 
 
-def ticks_roundtrip_error(cal: Calibration, units: Sequence[RobotUnit], *,
-                          rounding: str) -> np.ndarray:
-    """Worst |ticks -> units -> ticks - ticks| per joint over every tick of each range."""
-    span = int((cal.range_max - cal.range_min).max()) + 1
-    steps = np.arange(span)[:, None]
-    ticks = np.minimum(cal.range_min + steps, cal.range_max)
-    back = units_to_ticks(ticks_to_units(ticks, cal, units), cal, units, rounding=rounding)
-    return np.abs(back - ticks).max(axis=0)
+def _stats_frame(i: Inputs) -> list[Measurement]:
+    return check_stats_frame(i.stats, i.mapping, i.calibration, i.limits,
+                             tolerance_deg=i.tolerances.deg)
 
 
-def unit_per_tick(cal: Calibration, units: Sequence[RobotUnit]) -> np.ndarray:
-    """Size of one tick in each joint's unit (positive)."""
-    one = ticks_to_units(np.stack([cal.range_min, cal.range_min + 1]).astype(float), cal, units,
-                         clamp=False)
-    return np.abs(one[1] - one[0])
+def _spread(i: Inputs) -> list[Measurement]:
+    best, formulas = decide_frame(i.stats, i.mapping, i.calibration, i.limits)
+    return check_stats_spread_plausible(
+        i.stats, i.chain("reference"), frame=i.mapping.policy_frame, chain_name="reference",
+        other_frame=best, conversion=formulas)
+
+
+def _per_chain(name: str) -> list[Check]:
+    """The checks of the stats through one sim -> policy chain."""
+    needs = ("stats", "sim_to_robot", "policy_frame") + \
+        (("sim_to_policy",) if name == "declared" else ())
+    return [
+        Check(f"stats-mean-in-limits-{name}", f"stats mean in limits ({name} chain)",
+              "normalization", needs,
+              lambda i: check_stats_mean_within_limits(
+                  i.stats, i.chain(name), i.limits, frame=i.mapping.policy_frame,
+                  chain_name=name),
+              catches="stats recorded in another frame than declared (SmolVLA's so100 stats "
+              "read as degrees), or for another model", tolerance="the model's joint limits",
+              suite="normalization"),
+        Check(f"stats-extremes-in-limits-{name}", f"stats min/max in limits ({name} chain)",
+              "normalization", needs,
+              lambda i: check_stats_extremes_within_limits(
+                  i.stats, i.chain(name), i.limits, frame=i.mapping.policy_frame,
+                  chain_name=name),
+              catches="data that reached where the joint cannot go: another frame or model",
+              tolerance=f"the model's joint limits + {EXTREMES_MARGIN_DEG:g} deg",
+              suite="normalization", empty_reason="the stats hold no min/max"),
+        Check(f"reference-pose-near-zero-{name}",
+              f"reference pose normalizes near 0 ({name} chain)", "normalization", needs,
+              lambda i: check_normalized_near_zero(
+                  i.stats, i.chain(name), i.mapping.reference_pose_rad,
+                  tolerance=i.tolerances.z, frame=i.mapping.policy_frame, chain_name=name,
+                  pose_name=i.mapping.reference_pose_name),
+              catches="(advisory) a chain or stats far from the data around the reference "
+              "pose", tolerance="--so101-tolerance-z std (advisory: MARGINAL, never FAIL)",
+              firm=False, suite="normalization"),
+    ]
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("stats-frame", "stats frame", "normalization",
+          ("stats", "sim_to_robot", "policy_frame"), _stats_frame,
+          catches="stats recorded in another frame than declared (legacy degrees, radians, "
+          "ticks), with the conversion", tolerance="--so101-tolerance-deg over the joint range",
+          suite="configuration"),
+    Check("stats-spread", "stats spread plausible", "normalization",
+          ("stats", "sim_to_robot", "policy_frame"), _spread,
+          catches="radians read as degrees (every arm joint still), ticks read as degrees "
+          "(more than a turn)",
+          tolerance=f"some arm joint spreads >= {NARROW_SPREAD_DEG:g} deg; no std beyond "
+          "half a turn", suite="configuration"),
+    Check("stats-key", "stats key", "normalization", ("stats",),
+          lambda i: check_stats_key(i.stats),
+          catches="stats keyed per dataset or missing: LeRobot's normalizer passes inputs "
+          "through unnormalized (lerobot #4415, #1763)", tolerance="the key present",
+          per_joint=False, suite="normalization"),
+    Check("stats-std", "stats std", "normalization", ("stats",),
+          lambda i: check_stds_positive(i.stats),
+          catches="a zero or negative spread: normalization divides by ~eps",
+          tolerance="> 0", suite="normalization"),
+    *_per_chain("reference"),
+    *_per_chain("declared"),
+)

@@ -1,10 +1,9 @@
-"""Diagnosis: the checks of the configuration files, and the likely cause and fix of a
-failure.
+"""The configuration files against each other, with no arm: the calibration alone, the
+mapping against the calibration and the model, the declared maps against the reference
+chain, and paired poses.
 
 Each check returns per-joint :class:`Measurement` records whose failures carry ``cause``
-and ``fix`` (the catalog is docs/faults.md); :mod:`pytest_so101.checks.table` lists them as one
-table. The ``explain_*`` functions interpret what the arm-side checks measured (a zero
-that moved, registers that differ from the file, a jog that went the wrong way).
+and ``fix`` (the catalog is docs/faults.md); :data:`CHECKS` declares them.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from ..core.frames import (
     DEG_PER_TICK,
     LEROBOT_MAX_RES,
     TICKS_PER_RAD,
-    TOOTH_TICKS,
     PolicyFrame,
     RobotUnit,
     ticks_to_units,
@@ -28,21 +26,15 @@ from ..core.joints import (
     KNOWN_MODELS,
     MOTOR_NAMES,
     N_JOINTS,
-    SO101_NEW_CALIB_LIMITS,
     WRIST_ROLL,
     JointLimits,
 )
 from ..core.mapping import RAD_TO_DEG, JointMap, MappingFile, SolvedMap
-from ..core.measurement import Evidence, Measurement
+from ..core.measurement import Measurement
 from ..core.poses import PairedPoses
-from ..core.stats import NormStats
-from .fingerprint import conversion, frame_name, rank_frames
+from .base import Check
+from .causes import SEAM_CAUSE, SEAM_FIX, SWEEP_SLACK_DEG, widest_sweep_deg
 
-#: A sweep may exceed the model's joint range by this much (horn play, a model drawn a
-#: little conservative); wider than that it has crossed the 0/4095 seam.
-SWEEP_SLACK_DEG = 45.0
-#: No joint but wrist_roll sweeps wider than this, whatever the model says.
-MAX_SWEEP_DEG = 350.0
 #: How far the model's range, mapped through [sim_to_robot], may land from the calibrated
 #: range at either end: real sweeps stop short of the model's limits by some degrees.
 COVERAGE_TOLERANCE_DEG = 25.0
@@ -50,10 +42,6 @@ COVERAGE_TOLERANCE_DEG = 25.0
 SCALE_TOLERANCE = 0.03
 #: A model is recognised when every joint limit matches within this (rad).
 MODEL_MATCH_RAD = 0.02
-#: The fingerprint overrules the declared frame only by this much penalty.
-FRAME_DECISION_MARGIN = 0.5
-RECALIBRATE = ("recalibrate the arm (lerobot-calibrate --robot.type=so101_follower "
-               "--robot.id=ARM_ID), then accept a new baseline (--so101-accept)")
 
 
 def _unit_name(unit: RobotUnit) -> str:
@@ -63,17 +51,6 @@ def _unit_name(unit: RobotUnit) -> str:
 
 # -- the calibration file alone ---------------------------------------------------------
 
-def widest_sweep_deg(limits: JointLimits) -> np.ndarray:
-    """The widest sweep each joint can record without crossing the 0/4095 seam (deg): the
-    model's range plus some slack, at most 350 deg. The one threshold of the seam."""
-    return np.minimum(limits.upper_deg - limits.lower_deg + SWEEP_SLACK_DEG, MAX_SWEEP_DEG)
-
-
-def sweep_crosses_seam(cal: Calibration, limits: JointLimits, joint: int) -> bool:
-    """True when this joint's recorded sweep is wider than the joint can move (wrist_roll,
-    fixed to 0..4095 by LeRobot, never)."""
-    width_deg = (cal.range_max[joint] - cal.range_min[joint]) * DEG_PER_TICK
-    return joint != WRIST_ROLL and bool(width_deg > widest_sweep_deg(limits)[joint])
 
 
 def check_calibrated_ranges(cal: Calibration, limits: JointLimits) -> list[Measurement]:
@@ -93,13 +70,6 @@ def check_calibrated_ranges(cal: Calibration, limits: JointLimits) -> list[Measu
             f"is {model_deg[j]:.4g} deg ({limits.source})",
             cause=SEAM_CAUSE, fix=SEAM_FIX))
     return out
-
-
-SEAM_CAUSE = ("the sweep crossed the encoder's 0/4095 seam while calibrating (lerobot issues "
-              "#3586, #3587): the joint's travel wraps from 4095 to 0, so min/max record "
-              "nearly a full turn instead of the travel")
-SEAM_FIX = ("hold the joint at the middle of its travel while homing, so the held pose reads "
-            "2047 and the travel stays clear of the seam: " + RECALIBRATE)
 
 
 def check_drive_modes(cal: Calibration, units: tuple[RobotUnit, ...]) -> list[Measurement]:
@@ -303,223 +273,8 @@ def check_robot_units_match_policy_frame(mapping: MappingFile, cal: Calibration 
     return out
 
 
-def _ranked(stats: NormStats, mapping: MappingFile, cal: Calibration | None,
-            limits: JointLimits) -> tuple[list, object, object, bool]:
-    """The fingerprint's ranking, the declared frame's candidate, the best one, and whether
-    the best overrules the declared frame (plausible, and clearly better)."""
-    ranked = rank_frames(stats, limits, calibration=cal, sim_to_robot=mapping.sim_to_robot,
-                         robot_units=mapping.robot_units)
-    mine, best = {c.frame: c for c in ranked}.get(mapping.policy_frame.value), ranked[0]
-    decided = mine is not None and best.frame != mine.frame and best.plausible and \
-        mine.penalty - best.penalty > FRAME_DECISION_MARGIN
-    return ranked, mine, best, decided
-
-
-def decide_frame(stats: NormStats, mapping: MappingFile, cal: Calibration | None,
-                 limits: JointLimits) -> tuple[str | None, dict[str, str]]:
-    """The frame that explains the stats clearly better than the declared one (its name
-    for a message) and the per-joint conversion into the declared frame; (None, {})."""
-    _, mine, best, decided = _ranked(stats, mapping, cal, limits)
-    return (frame_name(best.frame), conversion(best, mine)) if decided else (None, {})
-
-
-def check_stats_frame(stats: NormStats, mapping: MappingFile, cal: Calibration | None,
-                      limits: JointLimits, *, tolerance_deg: float) -> list[Measurement]:
-    """Frame fingerprinting: when another frame explains the stats clearly better than the
-    declared one, name it and give the exact per-joint conversion."""
-    declared = mapping.policy_frame
-    if declared is None or mapping.sim_to_robot is None:
-        return []
-    ranked, mine, best, decided = _ranked(stats, mapping, cal, limits)
-    if mine is None:
-        return []
-    ends = np.stack([limits.lower_rad, limits.upper_rad])
-    worst = map_disagreement_deg(mine.sim_to_frame, best.sim_to_frame, ends).max(axis=0) \
-        if decided else np.zeros(N_JOINTS)
-    formulas = conversion(best, mine) if decided else {}
-    ranking = ", ".join(f"{c.frame} {c.penalty:.2f}" for c in ranked[:3])
-    declarable = best.frame in {f.value for f in PolicyFrame}
-    out = []
-    for j, joint in enumerate(MOTOR_NAMES):
-        formula = formulas.get(joint, f"{joint} = x")
-        out.append(Measurement(
-            "stats frame fingerprint", joint, float(worst[j]), "deg", None, tolerance_deg,
-            f"{stats.source} [{stats.key}] declared {declared.value}; frames ranked by "
-            f"penalty: {ranking}",
-            cause=f"the stats were recorded in {frame_name(best.frame)}, not {declared.value}",
-            fix=(f"declare [policy] frame = \"{best.frame}\", or convert: {formula}" if declarable
-                 else f"convert the data to {declared.value} and recompute the stats: "
-                 f"{formula}")))
-    return out
-
-
-def check_stats_key(stats: NormStats) -> list[Measurement]:
-    """The key LeRobot's normalizer looks up exists (lerobot issues #4415, #1763)."""
-    problem = "" if stats.runtime_key_present else (
-        f"{stats.source}: LeRobot's normalizer looks up '{stats.runtime_key}' for "
-        f"{stats.feature}, which is missing; the file holds only "
-        f"{', '.join(stats.available)}. The policy would get unnormalized inputs without "
-        f"any error. Checked stats: [{stats.key}]")
-    return [Measurement("LeRobot's stats key present", joint, float(not problem), "", 1, 1,
-                        problem or f"{stats.source}: '{stats.runtime_key}' present",
-                        cause=("the stats are keyed per dataset (or missing): LeRobot's "
-                               "normalizer then passes inputs through unnormalized"),
-                        fix=(f"store the stats of the dataset the robot matches under "
-                             f"'{stats.runtime_key}' in the policy's normalizer"))
-            for joint in MOTOR_NAMES]
-
-
 # -- explanations for the arm-side checks --------------------------------------------------
 
-def explain_zero_shift(joint: int, off_ticks: float, cal: Calibration | None = None,
-                       limits: JointLimits = SO101_NEW_CALIB_LIMITS) -> tuple[str, str]:
-    """Why a joint reads ``off_ticks`` away from where it physically is."""
-    teeth = off_ticks / TOOTH_TICKS
-    if cal is not None and sweep_crosses_seam(cal, limits, joint):
-        return SEAM_CAUSE, SEAM_FIX
-    if abs(teeth) >= 0.5 and abs(teeth - round(teeth)) * TOOTH_TICKS <= 12:
-        n = round(abs(teeth))
-        return (f"the horn was re-seated {n} spline {'tooth' if n == 1 else 'teeth'} "
-                f"({n * TOOTH_TICKS:.0f} ticks, {n * TOOTH_TICKS * DEG_PER_TICK:.1f} deg) "
-                "since calibrating",
-                f"re-seat the horn where it was, or {RECALIBRATE}")
-    return ("the assembly changed since calibrating (horn slipped, motor or horn replaced): "
-            "the calibration is stale",
-            RECALIBRATE)
-
-
-#: A joint this far from the rest pose is not resting there (deg) ...
-NOT_AT_REST_DEG = 10.0
-#: ... and with this many such joints the arm is not in its rest pose at all (one or two
-#: joints off are a fault of those joints: mirrored, re-seated, stale).
-NOT_AT_REST_JOINTS = 3
-
-
-def joints_off_rest(q_read_rad: np.ndarray, q_rest_rad: np.ndarray) -> list[int]:
-    """The joints that read more than :data:`NOT_AT_REST_DEG` from the rest pose."""
-    off = np.abs(np.asarray(q_read_rad) - np.asarray(q_rest_rad)) * RAD_TO_DEG
-    return [int(j) for j in np.flatnonzero(off > NOT_AT_REST_DEG)]
-
-
-def arm_not_at_rest(q_read_rad: np.ndarray, q_rest_rad: np.ndarray) -> tuple[str, str] | None:
-    """(cause, fix) when the arm as a whole is not in its rest pose, else None."""
-    off = joints_off_rest(q_read_rad, q_rest_rad)
-    if len(off) < NOT_AT_REST_JOINTS:
-        return None
-    names = ", ".join(MOTOR_NAMES[j] for j in off)
-    return (f"the arm is probably not folded in its rest pose: {len(off)} of 6 joints ({names}) "
-            f"read more than {NOT_AT_REST_DEG:g} deg from it",
-            "fold the arm into its rest pose (on its stops) before the run; with so101-twin "
-            "serve, start it with --start rest")
-
-
-def drive_mode_reverses(cal: Calibration | None, units: tuple[RobotUnit, ...] | None,
-                        joint: int) -> bool:
-    """drive_mode 1 reverses a joint only where LeRobot reads it in its range units (its
-    DEGREES mode ignores drive_mode)."""
-    return cal is not None and units is not None and cal.drive_mode[joint] == 1 and \
-        units[joint] in (RobotUnit.RANGE_M100_100, RobotUnit.RANGE_0_100)
-
-
-def explain_reversed(joint: int, *, declared_direction: float | None = None,
-                     drive_mode_reversed: bool = False) -> tuple[str, str]:
-    """Why a joint turns the other way round than declared, and the fix that turns it back
-    (a drive_mode 1 LeRobot never writes; else a mirrored motor or the declared direction:
-    the fix flips whichever direction the mapping declares)."""
-    name = MOTOR_NAMES[joint]
-    if drive_mode_reversed:
-        return (f"direction reversed: {name} has drive_mode 1 in the calibration file, which "
-                "reverses it in LeRobot's range units, but the motor is not mirrored "
-                "(LeRobot's calibration never writes 1)",
-                f"set {name} drive_mode to 0 in the calibration file")
-    flip = "+1" if declared_direction is not None and declared_direction < 0 else "-1"
-    return ("direction reversed: a mirrored motor (mounted reversed; LeRobot does not detect "
-            f"it, lerobot issue #3942), or the wrong direction for {name} in [sim_to_robot]",
-            f"set direction = {flip} for {name} in [sim_to_robot] (or remount the motor)")
-
-
-#: A reading this close to the true angle's mirror image (about the calibrated middle)
-#: names a mirrored motor (deg).
-MIRROR_MATCH_DEG = 5.0
-
-
-def explain_reading(joint: int, q_read_rad: float, q_true_rad: float, q_middle_rad: float,
-                    off_ticks: float, cal: Calibration | None = None,
-                    limits: JointLimits = SO101_NEW_CALIB_LIMITS, *,
-                    declared_direction: float | None = None,
-                    units: tuple[RobotUnit, ...] | None = None) -> tuple[str, str]:
-    """Why a joint reads ``q_read_rad`` where it physically is at ``q_true_rad`` (sim
-    frame): a mirrored motor when the reading is the true angle mirrored about the
-    calibrated middle (``q_middle_rad``), else a shifted zero (:func:`explain_zero_shift`)."""
-    off_deg = abs(q_read_rad - q_true_rad) * RAD_TO_DEG
-    mirror_deg = abs(q_read_rad + q_true_rad - 2 * q_middle_rad) * RAD_TO_DEG
-    if off_deg > 2 * MIRROR_MATCH_DEG and mirror_deg < MIRROR_MATCH_DEG:
-        cause, fix = explain_reversed(joint, declared_direction=declared_direction,
-                                      drive_mode_reversed=drive_mode_reverses(cal, units, joint))
-        return (f"{cause}: it reads {np.rad2deg(q_read_rad):.1f} deg where the joint is at "
-                f"{np.rad2deg(q_true_rad):.1f} deg, the mirror image about the middle of the "
-                "calibrated range", f"{fix}; the gravity check and --so101-guided confirm it")
-    cause, fix = explain_zero_shift(joint, off_ticks, cal, limits)
-    if mirror_deg < off_deg / 2:      # nearer the mirror image than the truth: either may be
-        cause += (f"; or a mirrored motor: the reading is {mirror_deg:.1f} deg from the joint's "
-                  "mirror image about the middle of its calibrated range (too close to the "
-                  "middle to tell them apart at this pose)")
-        fix += "; --so101-guided (a person moves the joint) tells a mirror from a shift"
-    return cause, fix
-
-
-def check_registers_match_file(on_servo: Calibration, in_file: Calibration, *,
-                               evidence: Evidence = Evidence.SERVO) -> list[Measurement]:
-    """The calibration registers on the servos equal the file, field by field."""
-    fields = ("homing_offset", "range_min", "range_max")
-    differing = [j for j in MOTOR_NAMES if any(
-        getattr(on_servo.motors[j], f) != getattr(in_file.motors[j], f) for f in fields)]
-    homing_differs = any(on_servo.motors[j].homing_offset != in_file.motors[j].homing_offset
-                         for j in differing)
-    cause, fix = explain_register_mismatch(differing, ranges_only=not homing_differs)
-    out = []
-    for joint in MOTOR_NAMES:
-        for f in fields:
-            servo, file = getattr(on_servo.motors[joint], f), getattr(in_file.motors[joint], f)
-            out.append(Measurement(f"servo {f} - file", joint, float(servo - file), "ticks",
-                                   0, 0, f"servo {servo}, {in_file.source} {file}",
-                                   cause=cause, fix=fix, evidence=evidence))
-    return out
-
-
-def explain_register_mismatch(differing_joints: list[str], *, ranges_only: bool = False
-                              ) -> tuple[str, str]:
-    """Why the servos' calibration registers differ from the file."""
-    if differing_joints and ranges_only:
-        return ("the file's ranges differ from the servos' position limits while the homing "
-                "offsets agree: the file comes from another calibration run of this arm (a "
-                "different sweep), so LeRobot's DEGREES zero (the middle of the range) and "
-                "its -100..100 scale differ from the arm's",
-                "use the file of the calibration the servos carry, or " + RECALIBRATE)
-    if len(differing_joints) >= 3:
-        return ("the calibration file belongs to another arm (or this arm was recalibrated "
-                f"without this file): {len(differing_joints)} of 6 joints differ",
-                "pass this arm's own file (--so101-calibration ARM_ID finds it under "
-                "$HF_LEROBOT_CALIBRATION/robots/so_follower/), or " + RECALIBRATE)
-    return ("this servo was replaced or recalibrated on its own since the file was written",
-            RECALIBRATE)
-
-
-def explain_jog(joint: int, commanded_deg: float, moved_deg: float,
-                cal: Calibration | None = None, *, declared_direction: float | None = None,
-                units: tuple[RobotUnit, ...] | None = None) -> tuple[str, str]:
-    """Why a jog moved the joint the wrong way or by the wrong amount."""
-    name = MOTOR_NAMES[joint]
-    if abs(moved_deg) > 0.5 and np.sign(moved_deg) != np.sign(commanded_deg):
-        return explain_reversed(joint, declared_direction=declared_direction,
-                                drive_mode_reversed=drive_mode_reverses(cal, units, joint))
-    ratio = moved_deg / commanded_deg if commanded_deg else np.nan
-    if np.isclose(ratio, RAD_TO_DEG, rtol=0.1) or np.isclose(ratio, 1 / RAD_TO_DEG, rtol=0.1):
-        return ("radians taken for degrees in [sim_to_robot] (a factor of 57.3)",
-                f"fix {name}'s [sim_to_robot] scale (57.2958 per rad for degrees)")
-    return (f"the [sim_to_robot] scale of {name} is off by a factor {1 / ratio:.3g}"
-            if np.isfinite(ratio) and ratio else "the joint does not follow its goal",
-            f"check {name}'s [sim_to_robot] scale against its units (the scale check)")
 
 
 def check_poses_against_map(poses: PairedPoses, solved: SolvedMap, declared: JointMap | None,
@@ -549,3 +304,93 @@ def check_poses_against_map(poses: PairedPoses, solved: SolvedMap, declared: Joi
                 fix=f"set [sim_to_robot] for {joint} to offset {solved.map.offset[j]:.6g}, "
                 f"scale {solved.map.scale[j]:.6g}, direction {solved.map.direction[j]:+g}"))
     return out
+
+
+def diagnose_map(declared: JointMap, reference: JointMap, joint: int, *,
+                 frame: PolicyFrame | None) -> str:
+    """Say how a declared map differs from the reference for one joint: direction, scale, offset."""
+    name = MOTOR_NAMES[joint]
+    both = (f"declared {declared.describe(joint, 'q')}, "
+            f"reference {reference.describe(joint, 'q')} (q in sim rad)")
+    if declared.direction[joint] != reference.direction[joint]:
+        hint = ""
+        if frame is PolicyFrame.LEROBOT_LEGACY_DEGREES and name == "shoulder_lift":
+            hint = ("; the LeRobot legacy frame reverses shoulder_lift: "
+                    "shoulder_lift_legacy = -(shoulder_lift_deg) + 90, i.e. "
+                    "shoulder_lift = -(x - 90)")
+        return f"direction reversed: {both}{hint}"
+    ratio = declared.scale[joint] / reference.scale[joint]
+    if not np.isclose(ratio, 1.0, rtol=1e-3):
+        return f"scale off by a factor {ratio:.4g}: {both}"
+    shift = (declared.offset[joint] - reference.offset[joint]) / reference.scale[joint]
+    return f"offset off by {shift * RAD_TO_DEG:.4g} deg of sim motion: {both}"
+
+
+def check_map_matches_reference(declared: JointMap, reference: JointMap, limits: JointLimits, *,
+                                tolerance_deg: float, frame: PolicyFrame | None,
+                                check: str = "sim_to_policy vs reference") -> list[Measurement]:
+    """Worst disagreement over each joint's whole range (affine: reached at a range end)."""
+    ends = np.stack([limits.lower_rad, limits.upper_rad])
+    worst = map_disagreement_deg(declared, reference, ends).max(axis=0)
+    out = []
+    for j, joint in enumerate(MOTOR_NAMES):
+        direction_ok = declared.direction[j] == reference.direction[j]
+        detail = "" if worst[j] <= tolerance_deg and direction_ok else \
+            diagnose_map(declared, reference, j, frame=frame)
+        fix = (f"set [sim_to_policy] for {joint} to the reference: "
+               f"{reference.describe(j, 'q')} (q in sim rad)")
+        out.append(Measurement(check, joint, float(worst[j]), "deg", None, tolerance_deg, detail,
+                               cause=f"the declared [sim_to_policy] map of {joint} is not the "
+                               "chain sim -> robot -> policy frame", fix=fix))
+    return out
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("calibrated-range", "calibrated ranges", "configuration", ("calibration",),
+          lambda i: check_calibrated_ranges(i.calibration, i.limits),
+          catches="a range recorded across the 0/4095 seam (lerobot #3586, #3587)",
+          tolerance=f"the model's range + {SWEEP_SLACK_DEG:g} deg (at most 350 deg)",
+          suite="configuration"),
+    Check("drive-mode", "drive modes", "configuration", ("calibration", "sim_to_robot"),
+          lambda i: check_drive_modes(i.calibration, i.mapping.robot_units),
+          catches="drive_mode 1 on a joint read in degrees, where LeRobot ignores it",
+          tolerance="drive_mode 0 on joints read in degrees", suite="configuration"),
+    Check("model-vs-mapping", "model vs mapping", "configuration", ("mapping", "model"),
+          lambda i: check_model_matches_mapping(i.mapping, i.model_limits),
+          catches="an SO-100 / old-calib model used with a map written for so101_new_calib",
+          tolerance="every joint limit within 0.02 rad", suite="configuration"),
+    Check("sim-to-robot-scale", "sim_to_robot scale", "configuration", ("sim_to_robot",),
+          lambda i: check_sim_to_robot_scale(i.mapping, i.calibration),
+          catches="radians taken for degrees, the gripper's 0..100 taken for degrees, a map "
+          "written for other units", tolerance=f"one servo turn per joint turn, "
+          f"+-{SCALE_TOLERANCE:.0%}", suite="configuration"),
+    Check("model-range-on-calibrated-range", "sim_to_robot vs calibrated range",
+          "configuration", ("sim_to_robot", "calibration"),
+          lambda i: check_sim_to_robot_covers_calibration(i.mapping, i.calibration, i.limits),
+          catches="a pi/2 offset (old-calib model), a wrong zero in [sim_to_robot]",
+          tolerance=f"{COVERAGE_TOLERANCE_DEG:g} deg at either end", suite="configuration"),
+    Check("robot-units-vs-policy-frame", "robot units vs policy frame", "configuration",
+          ("sim_to_robot", "policy_frame"),
+          lambda i: check_robot_units_match_policy_frame(
+              i.mapping, i.calibration, i.limits, tolerance_deg=i.tolerances.deg),
+          catches="use_degrees flipped between recording and deployment (LeRobot 0.4.4)",
+          tolerance="--so101-tolerance-deg over the joint range", suite="configuration",
+          empty_reason="the legacy frame is converted through the declared [sim_to_policy], "
+          "which sim-to-policy-vs-reference judges"),
+    Check("sim-to-policy-vs-reference", "sim_to_policy vs reference chain", "configuration",
+          ("sim_to_robot", "policy_frame", "sim_to_policy"),
+          lambda i: check_map_matches_reference(
+              i.chain("declared"), i.chain("reference"), i.limits,
+              tolerance_deg=i.tolerances.deg, frame=i.mapping.policy_frame),
+          catches="a declared [sim_to_policy] map that is not sim -> robot -> policy frame "
+          "(the offset-only fix of SmolVLA's so100 stats)",
+          tolerance="--so101-tolerance-deg over the range", suite="roundtrip"),
+    Check("paired-poses", "paired poses vs [sim_to_robot]", "configuration", ("poses",),
+          lambda i: check_poses_against_map(
+              i["poses"], i["poses"].solve(),
+              i.mapping.sim_to_robot if i.mapping is not None else None, i.limits,
+              tolerance_deg=i.tolerances.deg),
+          catches="paired poses that lie on no one map (a misread pose, a joint that slipped), "
+          "a declared [sim_to_robot] that is not the map the poses give",
+          tolerance="--so101-tolerance-deg over the joint range"),
+)
