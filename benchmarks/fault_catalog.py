@@ -134,12 +134,12 @@ def _map(m: JointMap, **changes) -> JointMap:
                     changes.get("direction", m.direction), name=m.name)
 
 
-def legacy_declared_degrees(rng, c):          # seed 000
+def legacy_declared_degrees(rng, c):          # SmolVLA's so100 stats read as degrees
     return {**c, "mapping": replace(c["mapping"], sim_to_policy=None,
                                     policy_frame=PolicyFrame.LEROBOT_DEGREES)}
 
 
-def offset_only(rng, c):                       # seed 000's fix
+def offset_only(rng, c):                       # the offset-only fix of SmolVLA's stats
     at_zero = c["mapping"].sim_to_policy.apply(np.zeros(N_JOINTS))
     offset_map = JointMap(at_zero, np.full(N_JOINTS, RAD_TO_DEG), np.ones(N_JOINTS),
                           name="sim_to_policy")

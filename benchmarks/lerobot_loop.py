@@ -1,6 +1,6 @@
 """LeRobot's normalization formulas as a straightforward per-motor Python loop.
 
-An independent oracle, written from domain.md section 3 (lerobot motors_bus.py
+An independent oracle, written from docs/domain.md section 3 (lerobot motors_bus.py
 ``_normalize``/``_unnormalize`` with ``apply_drive_mode = True`` as Feetech sets it):
 the tests check the vectorised :mod:`pytest_so101.core.frames` against it bit for bit, and the
 benchmark measures both in the same run.

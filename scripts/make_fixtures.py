@@ -2,7 +2,8 @@
 
     python scripts/make_fixtures.py [--out fixtures]
 
-Every number comes from ../shared/design/domain.md or the seeds, or is marked
+Every number comes from docs/domain.md (the two incidents of its section 5 among them),
+or is marked
 *illustrative* below. The files are consistent with each other, so the suites pass on
 every example configuration; the files under incidents/ reproduce the two incidents the
 project started from and must fail.
@@ -39,7 +40,7 @@ from pytest_so101.synthetic.recording import read_through, teleop_recording, wri
 from pytest_so101.synthetic.scenarios import SCENARIOS
 
 # -- calibration (LeRobot layout) -------------------------------------------------------
-# Homing offsets: shoulder_pan from domain.md section 2's example, the others from seed
+# Homing offsets: shoulder_pan from docs/domain.md section 2's example, the others from seed
 # 000's file and table (gripper illustrative). Ranges: what LeRobot records sweeping the
 # embedded model's full joint ranges from the held pose that reads 2047 (so the twin of
 # this arm can rest at its rest keyframe): 2047 -+ the range in ticks; wrist_roll 0..4095
@@ -52,9 +53,9 @@ CALIBRATION = {
     "wrist_roll": MotorCalibration(5, 0, 1512, 0, 4095),
     "gripper": MotorCalibration(6, 0, 1394, 1933, 3185),
 }
-# Seed 000's recorded sweep (shoulder_lift 970..3048, elbow_flex 1005..3219: +-91 deg and
-# +-97 deg around their middles), pan from domain.md section 2, the rest illustrative: a
-# sweep that stopped short of the model's range, kept as an incident.
+# The SmolVLA stats incident's recorded sweep (shoulder_lift 970..3048, elbow_flex
+# 1005..3219: +-91 deg and +-97 deg around their middles), pan from docs/domain.md section
+# 2, the rest illustrative: a sweep that stopped short of the model's range, kept as an incident.
 SHORT_SWEEP_CALIBRATION = {
     **CALIBRATION,
     "shoulder_pan": MotorCalibration(1, 0, -1480, 748, 3410),
@@ -63,11 +64,11 @@ SHORT_SWEEP_CALIBRATION = {
 }
 
 # -- stats -----------------------------------------------------------------------------
-# Seed 000 / smolvla_base so100 stats, LeRobot *legacy* frame (domain.md section 5).
-SEED000_MEAN_LEGACY = np.array([1.596, 119.944, 109.770, 56.706, -27.423, 12.003])
-SEED000_STD = np.array([26.392, 52.411, 49.854, 36.998, 59.360, 19.040])
+# smolvla_base's so100 stats, LeRobot *legacy* frame (docs/domain.md section 5).
+SMOLVLA_SO100_MEAN_LEGACY = np.array([1.596, 119.944, 109.770, 56.706, -27.423, 12.003])
+SMOLVLA_SO100_STD = np.array([26.392, 52.411, 49.854, 36.998, 59.360, 19.040])
 # The same stats in the current LeRobot degrees frame (backwardcomp.mdx conversion).
-MEAN_DEGREES = legacy_degrees_to_degrees(SEED000_MEAN_LEGACY)
+MEAN_DEGREES = legacy_degrees_to_degrees(SMOLVLA_SO100_MEAN_LEGACY)
 # Illustrative second and third datasets, as smolvla_base keys them (so100-blue, so100-red).
 OTHER_DATASETS = {"so100-blue": np.array([3.0, 2.0, -4.0, 1.5, 6.0, -1.0]),
                   "so100-red": np.array([-2.0, -3.0, 5.0, -2.5, -4.0, 2.0])}
@@ -77,9 +78,9 @@ DEG_PER_RAD = float(np.rad2deg(1.0))
 # Sim gripper range -10..100 deg read by LeRobot as 0..100: percent = (deg + 10) / 110 * 100.
 GRIPPER_PCT_PER_DEG = 100.0 / 110.0
 GRIPPER_PCT_AT_ZERO = 10.0 * GRIPPER_PCT_PER_DEG
-# SO-100 menagerie rest keyframe qpos (seed 003), sim radians, motor order.
+# SO-100 menagerie rest keyframe qpos (the paired-poses method), sim radians, motor order.
 MENAGERIE_REST = [0.0, -3.32, 3.11, 1.18, 0.0, -0.174]
-# old_calib/menagerie -> new_calib offsets (domain.md section 4), and pan sign reversed.
+# old_calib/menagerie -> new_calib offsets (docs/domain.md section 4), and pan sign reversed.
 OLD_TO_NEW_DEG = np.rad2deg([0.0, -np.pi / 2, np.pi / 2, 0.0, -0.0487, 0.0])
 
 
@@ -132,11 +133,11 @@ def build(out: Path) -> list[Path]:
 
     emit("calibration/robots/so_follower/example_arm.json",
          json.dumps(cal.to_json_dict(), indent=4) + "\n")
-    emit("incidents/seed000_short_sweep_calibration.json", json.dumps(
+    emit("incidents/smolvla_short_sweep_calibration.json", json.dumps(
         Calibration(SHORT_SWEEP_CALIBRATION).to_json_dict(), indent=4) + "\n")
 
     f32 = np.float32
-    stats = {"mean": MEAN_DEGREES, "std": SEED000_STD}
+    stats = {"mean": MEAN_DEGREES, "std": SMOLVLA_SO100_STD}
     # min/max (illustrative): two stds either side, where the joint can go (degrees frame:
     # the model's limits; the gripper 0..100)
     low = np.append(SO101_NEW_CALIB_LIMITS.lower_deg[:5], 0.0)
@@ -147,7 +148,7 @@ def build(out: Path) -> list[Path]:
                   "max": np.round(np.minimum(stats["mean"] + 2 * stats["std"], high), 3).tolist()}
         for feature in ("observation.state", "action")}, indent=2) + "\n")
     emit("stats/plain_mean_std.json", json.dumps(
-        {"mean": MEAN_DEGREES.tolist(), "std": SEED000_STD.tolist()}, indent=2) + "\n")
+        {"mean": MEAN_DEGREES.tolist(), "std": SMOLVLA_SO100_STD.tolist()}, indent=2) + "\n")
 
     pre_state = "policy_preprocessor_step_3_normalizer_processor.safetensors"
     post_state = "policy_postprocessor_step_0_unnormalizer_processor.safetensors"
@@ -185,8 +186,8 @@ def build(out: Path) -> list[Path]:
                                  ("normalize_targets", "action"),
                                  ("unnormalize_outputs", "action")):
                 name = f"{dataset}_buffer_{feat}" if dataset else f"buffer_{feat}"
-                buffers[f"{module}.{name}.mean"] = (SEED000_MEAN_LEGACY + shift).astype(f32)
-                buffers[f"{module}.{name}.std"] = SEED000_STD.astype(f32)
+                buffers[f"{module}.{name}.mean"] = (SMOLVLA_SO100_MEAN_LEGACY + shift).astype(f32)
+                buffers[f"{module}.{name}.std"] = SMOLVLA_SO100_STD.astype(f32)
         return buffers
 
     # A single-dataset legacy checkpoint: what LeRobot looks up is there.
@@ -199,7 +200,7 @@ def build(out: Path) -> list[Path]:
         save_file(legacy_buffers(datasets), str(out / "stats" / folder / "model.safetensors"))
         written.append(out / "stats" / folder / "model.safetensors")
 
-    range_mean, range_std, range_scale = _range_frame(cal, MEAN_DEGREES, SEED000_STD)
+    range_mean, range_std, range_scale = _range_frame(cal, MEAN_DEGREES, SMOLVLA_SO100_STD)
     emit("stats/range_mean_std.json", json.dumps(
         {"mean": range_mean.tolist(), "std": range_std.tolist()}, indent=2) + "\n")
 
@@ -223,7 +224,8 @@ def build(out: Path) -> list[Path]:
     legacy_direction = [1.0, -1.0, 1.0, 1.0, 1.0, 1.0]
     emit("mapping/so101_legacy_policy.toml", header + (
         "# A policy trained on LeRobot legacy-calibration data (smolvla_base so100 stats)\n"
-        "# driven from the SO-101 sim: the corrected seed 000 map (domain.md section 4):\n"
+        "# driven from the SO-101 sim: the corrected map of SmolVLA's so100 stats\n"
+        "# (docs/domain.md section 4):\n"
         "# shoulder_lift_legacy = 90 - lift_deg, elbow_flex_legacy = elbow_deg + 90.\n"
         '[sim]\nmodel = "so101-new-calib"\n\n')
         + _map_table("sim_to_robot", _degrees_offset(), _degrees_scale(), ones,
@@ -239,9 +241,10 @@ def build(out: Path) -> list[Path]:
     emit("mapping/so100_menagerie.toml", header + (
         "# The SO-100 MuJoCo menagerie model (trs_so_arm100): joints named Rotation..Jaw,\n"
         "# zero = arm extended (old_calib frame), pan sign opposite to so101_new_calib.\n"
-        "# robot_deg = deg(q) - (old - new offsets of domain.md section 4).\n"
+        "# robot_deg = deg(q) - (old - new offsets of docs/domain.md section 4).\n"
         f'[sim]\nmodel = "so100-menagerie"\njoints = {{ {joints} }}\n'
-        f"# seed 003: the menagerie rest keyframe is the shared reference pose, and the\n"
+        f"# the paired-poses method: the menagerie rest keyframe is the shared reference\n"
+        f"# pose, and the\n"
         f"# folded rest pose the arm lies in (the menagerie model is not shipped)\n"
         f"reference_pose = {_fmt(MENAGERIE_REST)}\n"
         f"rest_pose = {_fmt(MENAGERIE_REST)}\n\n")
@@ -253,16 +256,18 @@ def build(out: Path) -> list[Path]:
                      legacy_scale, [-1.0, -1.0, 1.0, 1.0, 1.0, 1.0], 'input = "degrees"\n')
         + '\n[policy]\nframe = "lerobot-legacy-degrees"\n')
 
-    emit("incidents/seed000_stats_declared_degrees.toml", header + (
-        "# INCIDENT (seed 000): smolvla_base's legacy-frame stats taken for LeRobot degrees.\n"
+    emit("incidents/smolvla_stats_declared_degrees.toml", header + (
+        "# INCIDENT (SmolVLA's so100 stats read as degrees): smolvla_base's legacy-frame\n"
+        "# stats taken for LeRobot degrees.\n"
         "# Use with --so101-stats fixtures/stats/legacy_model: must FAIL (shoulder_lift\n"
         "# mean 119.9 deg and elbow_flex 109.8 deg are outside the joint limits).\n"
         '[sim]\nmodel = "so101-new-calib"\n\n')
         + _map_table("sim_to_robot", _degrees_offset(), _degrees_scale(), ones,
                      'units = "degrees"\n')
         + '\n[policy]\nframe = "lerobot-degrees"\n')
-    emit("incidents/seed000_offset_only.toml", header + (
-        "# INCIDENT (seed 000's fix): MUJOCO_TO_PHYSICAL_OFFSET, offset-only, against the\n"
+    emit("incidents/smolvla_offset_only_fix.toml", header + (
+        "# INCIDENT (the offset-only fix of SmolVLA's so100 stats): MUJOCO_TO_PHYSICAL_OFFSET,\n"
+        "# offset-only, against the\n"
         "# legacy frame. The rest pose normalizes to ~0 but shoulder_lift moves the wrong\n"
         "# way: the round-trip suite must FAIL saying its direction is reversed.\n"
         '[sim]\nmodel = "so101-new-calib"\n\n')
@@ -334,7 +339,7 @@ def build_scenarios(out: Path, base: Path) -> list[Path]:
     maps = {name: (base / "mapping" / f"{name}.toml").read_text() for name in
             ("so101_degrees", "so101_range", "so101_legacy_policy")}
     incidents = {name: (base / "incidents" / f"{name}.toml").read_text() for name in
-                 ("seed000_stats_declared_degrees", "seed000_offset_only")}
+                 ("smolvla_stats_declared_degrees", "smolvla_offset_only_fix")}
     dataset = json.loads((base / "stats/dataset/meta/stats.json").read_text())
     range_stats = json.loads((base / "stats/range_mean_std.json").read_text())
 
@@ -367,7 +372,7 @@ def build_scenarios(out: Path, base: Path) -> list[Path]:
         [0.0, 0.0, 0.0, 0.0, float(np.rad2deg(-OLD_MINUS_NEW_CALIB_RAD[4])), GRIPPER_PCT_AT_ZERO])
     radians = np.concatenate([np.deg2rad(MEAN_DEGREES[:5]),
                               [(MEAN_DEGREES[5] - GRIPPER_PCT_AT_ZERO) / deg_scale[5]]])
-    radians_std = SEED000_STD / deg_scale
+    radians_std = SMOLVLA_SO100_STD / deg_scale
     content: dict[str, str | Path] = {
         "calibration.json": cal_json(CALIBRATION),
         "arm.json": cal_json(CALIBRATION),
@@ -381,8 +386,8 @@ def build_scenarios(out: Path, base: Path) -> list[Path]:
             "stats.json": json.dumps({"observation.state": range_stats}, indent=2),
             "mapping.toml": range_mapping},
         "old_calib_model_old_calib_map": {"mapping.toml": old_legacy},
-        "seed000_stats_as_degrees": {"mapping.toml": incidents["seed000_stats_declared_degrees"]},
-        "seed000_offset_only": {"mapping.toml": incidents["seed000_offset_only"]},
+        "smolvla_stats_as_degrees": {"mapping.toml": incidents["smolvla_stats_declared_degrees"]},
+        "smolvla_offset_only_fix": {"mapping.toml": incidents["smolvla_offset_only_fix"]},
         "degrees_policy_on_range_robot": {
             "stats.json": json.dumps(dataset, indent=2),
             "mapping.toml": range_mapping.replace('frame = "lerobot-range"',
@@ -402,7 +407,7 @@ def build_scenarios(out: Path, base: Path) -> list[Path]:
         "radians_stats_gripper_percent": {
             "stats.json": json.dumps({"observation.state": {
                 "mean": [*np.deg2rad(MEAN_DEGREES[:5]).tolist(), float(MEAN_DEGREES[5])],
-                "std": [*np.deg2rad(SEED000_STD[:5]).tolist(), float(SEED000_STD[5])],
+                "std": [*np.deg2rad(SMOLVLA_SO100_STD[:5]).tolist(), float(SMOLVLA_SO100_STD[5])],
                 "count": [20000]}}, indent=2),
             "mapping.toml": degrees_mapping},
         "drive_mode_on_healthy_motor": {

@@ -21,7 +21,7 @@ LEGACY = ["--so101-mapping", "fixtures/mapping/so101_legacy_policy.toml",
           "--so101-stats", "fixtures/stats/legacy_model"]
 RUNS = {
     "passing": [*LEGACY],
-    "failing": ["--so101-mapping", "fixtures/incidents/seed000_stats_declared_degrees.toml",
+    "failing": ["--so101-mapping", "fixtures/incidents/smolvla_stats_declared_degrees.toml",
                 "--so101-stats", "fixtures/stats/legacy_model",
                 "--so101-twin-fault", "elbow_flex:mirror"],
     "xdist": [*LEGACY, "-n", "2"],

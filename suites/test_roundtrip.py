@@ -1,6 +1,6 @@
 """The declared maps against the reference chain, over the whole joint range.
 
-A declared ``[sim_to_policy]`` map (a user's own sim -> policy conversion, e.g. seed 000's
+A declared ``[sim_to_policy]`` map (a user's own sim -> policy conversion, e.g. the
 offset-only fix) must equal the chain sim -> robot (declared ``[sim_to_robot]``) -> policy
 frame (the known conversions: LeRobot's normalization with the calibration, the legacy
 conversion): per joint at the range ends (table check ``sim-to-policy-vs-reference``), and

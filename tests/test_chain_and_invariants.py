@@ -68,13 +68,13 @@ def test_range_chain_depends_on_the_calibration():
         reference_sim_to_policy(ticks_chain, other).offset[1]  # ...range -> ticks is not
 
 
-def test_corrected_seed000_map_matches_and_offset_only_fails_on_direction():
+def test_corrected_smolvla_map_matches_and_offset_only_fails_on_direction():
     good = load_mapping(MAPPINGS / "so101_legacy_policy.toml")
     ref = reference_sim_to_policy(good, CAL)
     assert all(m.passed for m in check_map_matches_reference(
         good.sim_to_policy, ref, SO101_NEW_CALIB_LIMITS, tolerance_deg=0.01,
         frame=good.policy_frame))
-    bad = load_mapping(INCIDENTS / "seed000_offset_only.toml")
+    bad = load_mapping(INCIDENTS / "smolvla_offset_only_fix.toml")
     results = {m.joint: m for m in check_map_matches_reference(
         bad.sim_to_policy, ref, SO101_NEW_CALIB_LIMITS, tolerance_deg=1.0,
         frame=bad.policy_frame)}
@@ -88,15 +88,15 @@ def test_corrected_seed000_map_matches_and_offset_only_fails_on_direction():
 
 def test_a_one_pose_check_cannot_see_the_reversed_direction():
     """Why the suites check the whole range: at the rest pose the offset-only map agrees."""
-    bad = load_mapping(INCIDENTS / "seed000_offset_only.toml")
+    bad = load_mapping(INCIDENTS / "smolvla_offset_only_fix.toml")
     stats = load_stats(STATS / "legacy_model")
     z = check_normalized_near_zero(stats, bad.sim_to_policy, np.zeros(6), tolerance=0.1,
                                    frame=bad.policy_frame, chain_name="declared")
     assert all(m.passed for m in z)
 
 
-def test_normalization_checks_on_seed000_stats_declared_as_degrees():
-    mapping = load_mapping(INCIDENTS / "seed000_stats_declared_degrees.toml")
+def test_normalization_checks_on_smolvla_stats_declared_as_degrees():
+    mapping = load_mapping(INCIDENTS / "smolvla_stats_declared_degrees.toml")
     stats = load_stats(STATS / "legacy_model")
     chain = user_chains(mapping, CAL)["reference"]
     limits = {m.joint: m for m in check_stats_mean_within_limits(

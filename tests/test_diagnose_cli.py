@@ -179,8 +179,8 @@ def _poses_file(tmp_path, q_deg_rows, robot_rows, *, extra=""):
 
 
 def test_solve_map_from_paired_poses_prints_the_table_and_judges_the_mapping(tmp_path, capsys):
-    """Seed 003: solve [sim_to_robot] from poses taken on the arm; the bundled degrees map
-    is what they give, a map with the elbow reversed is not."""
+    """The paired-poses method: solve [sim_to_robot] from poses taken on the arm; the bundled
+    degrees map is what they give, a map with the elbow reversed is not."""
     from pytest_so101.core.mapping import load_mapping
 
     mapping = load_mapping(MAPPINGS / "so101_degrees.toml")

@@ -19,7 +19,7 @@ def by_frame(ranking):
     return {c.frame: c for c in ranking}
 
 
-def test_seed000_stats_fingerprint_as_legacy_degrees_with_the_documented_conversion():
+def test_smolvla_stats_fingerprint_as_legacy_degrees_with_the_documented_conversion():
     stats = load_stats(STATS / "legacy_model")
     ranking = rank_frames(stats, SO101_NEW_CALIB_LIMITS, calibration=CAL)
     assert ranking[0].frame == "lerobot-legacy-degrees" and ranking[0].plausible

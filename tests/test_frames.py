@@ -114,7 +114,8 @@ def test_lerobot_int_truncation_can_lose_a_tick_but_nearest_does_not():
 
 
 def test_raw_encoder_and_homing_offset():
-    # seed 000: homing -766 and the calibration pose reading 2047: raw = 2047 - 766 = 1281.
+    # the SmolVLA stats incident's arm: homing -766 and the calibration pose reading 2047:
+    # raw = 2047 - 766 = 1281.
     homing = np.array([-1480, -766, 1011, -877, 1512, 0])
     ticks = np.full(6, 2047)
     raw = ticks_to_raw(ticks, homing)

@@ -74,7 +74,7 @@ def test_solve_fails_clearly_when_a_joint_does_not_move():
 
 
 def test_solve_with_known_scale_and_direction_needs_one_pose():
-    """Seed 003: offset = real_rest - direction * scale * sim_rest."""
+    """The paired-poses method: offset = real_rest - direction * scale * sim_rest."""
     rest = np.array([[0, -3.32, 3.11, 1.18, 0, -0.174]])
     scale, direction = np.full(6, 57.2958), np.array([-1, 1, 1, 1, 1, 1.0])
     real = np.array([[0.0, -100.2, 88.2, 67.6, 2.8, 0.0]])
@@ -110,14 +110,14 @@ def test_so100_menagerie_names_and_limits():
 
 def test_joint_name_maps_for_the_menagerie():
     mapping = load_mapping(MAPPINGS / "so100_menagerie.toml")
-    seed003 = {"Rotation": 8.554e-10, "Pitch": -3.32002662172713, "Elbow": 3.118134788813849,
+    menagerie_rest = {"Rotation": 8.554e-10, "Pitch": -3.32002662172713, "Elbow": 3.118134788813849,
                "Wrist_Pitch": 1.1813556248365669, "Wrist_Roll": 3.9e-06, "Jaw": -0.174,
                "cube_free_joint": 1.0}
-    q = mapping.to_motor_order(seed003)
+    q = mapping.to_motor_order(menagerie_rest)
     np.testing.assert_allclose(q[1:4], [-3.32002662172713, 3.118134788813849, 1.18135562])
-    del seed003["Elbow"]
+    del menagerie_rest["Elbow"]
     with raises_config_error("so100_menagerie.toml", "elbow_flex", "'Elbow'", "missing"):
-        mapping.to_motor_order(seed003)
+        mapping.to_motor_order(menagerie_rest)
 
 
 @pytest.mark.parametrize(

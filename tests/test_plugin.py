@@ -42,9 +42,9 @@ def test_every_bundled_example_passes_the_suites(run, name):
     assert outcomes["passed"] >= 60
 
 
-def test_seed000_stats_declared_as_degrees_fail_naming_mean_limit_and_frame(run):
+def test_smolvla_stats_declared_as_degrees_fail_naming_mean_limit_and_frame(run):
     result = run(str(SUITES / "test_normalization.py"),
-                 *files(str(INCIDENTS / "seed000_stats_declared_degrees.toml"), "legacy_model"))
+                 *files(str(INCIDENTS / "smolvla_stats_declared_degrees.toml"), "legacy_model"))
     assert result.ret == 1
     # skipped: the declared chain (no [sim_to_policy]: 18), min/max (none in these stats: 6);
     # the reference pose near 0 is advisory: MARGINAL on the two joints, never a failure
@@ -63,9 +63,9 @@ def test_seed000_stats_declared_as_degrees_fail_naming_mean_limit_and_frame(run)
                                  "elbow_flex?*"])
 
 
-def test_seed000_offset_only_map_fails_with_shoulder_lift_reversed(run):
+def test_smolvla_offset_only_fix_map_fails_with_shoulder_lift_reversed(run):
     result = run(str(SUITES / "test_roundtrip.py"),
-                 *files(str(INCIDENTS / "seed000_offset_only.toml"), "legacy_model"))
+                 *files(str(INCIDENTS / "smolvla_offset_only_fix.toml"), "legacy_model"))
     assert result.ret == 1
     result.stdout.fnmatch_lines([
         "shoulder_lift: sim_to_policy vs reference = * FAIL: direction reversed*"
@@ -74,17 +74,18 @@ def test_seed000_offset_only_map_fails_with_shoulder_lift_reversed(run):
     ])
     # The normalization suite alone cannot see it: the rest pose normalizes to ~0.
     result = run(str(SUITES / "test_normalization.py"),
-                 *files(str(INCIDENTS / "seed000_offset_only.toml"), "legacy_model"))
+                 *files(str(INCIDENTS / "smolvla_offset_only_fix.toml"), "legacy_model"))
     assert result.ret == 0
 
 
 def test_a_sweep_recorded_short_of_the_arm_is_caught_against_the_arm(run):
-    """Seed 000's calibration (sweeps cut short) checked against the arm it was taken on:
+    """The SmolVLA stats incident's calibration (sweeps cut short) checked against the arm
+    it was taken on:
     the registers name the other sweep, and LeRobot's DEGREES zero (the range middle)
     reads a few degrees off the observed pose. (A twin built from the file itself, as it
     once was, agreed with it.)"""
     result = run(str(SUITES / "test_hil.py"), "--so101-calibration",
-                 str(INCIDENTS / "seed000_short_sweep_calibration.json"), "--so101-twin-arm",
+                 str(INCIDENTS / "smolvla_short_sweep_calibration.json"), "--so101-twin-arm",
                  str(EXAMPLE_CALIBRATION), "--so101-mapping", str(MAPPINGS / "so101_degrees.toml"),
                  "-k", "observed or registers")
     assert result.ret == 1

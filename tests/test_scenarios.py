@@ -68,7 +68,7 @@ def test_every_catalog_entry_has_scenarios_and_every_fault_a_correct_twin():
         assert SCENARIOS[name].correct in CORRECT, name
     for name in SCENARIOS:
         assert (FOLDER / name).is_dir(), f"run scripts/make_fixtures.py: no {FOLDER / name}"
-    with pytest.raises(ValueError, match="unknown scenario 'nope'; known: seed000_legacy_frame"):
+    with pytest.raises(ValueError, match="unknown scenario 'nope'; known: smolvla_legacy_frame"):
         scenario("nope")
 
 
@@ -100,7 +100,7 @@ def test_diagnosis_passes_the_correct_configuration(name):
 
 
 def test_so101_diagnose_prints_per_joint_cause_and_fix_and_exits_1(capsys):
-    folder = FOLDER / "seed000_stats_as_degrees"
+    folder = FOLDER / "smolvla_stats_as_degrees"
     code = diagnose_cli.main(["--stats", str(folder / "stats"),
                               "--mapping", str(folder / "mapping.toml")])
     out = capsys.readouterr().out

@@ -31,7 +31,7 @@ def test_joints_limits_and_keyframes(sim):
 
 
 def test_gripper_frame_matches_the_documented_figures(sim):
-    """domain.md section 8: (0.3914, 0, 0.2265) m at q = 0; lift/elbow/wrist move it down."""
+    """docs/domain.md section 8: (0.3914, 0, 0.2265) m at q = 0; lift/elbow/wrist move it down."""
     np.testing.assert_allclose(sim.site_position(np.zeros(6)), [0.3914, 0, 0.2265], atol=2e-4)
     for joint in ("shoulder_lift", "elbow_flex", "wrist_flex"):
         q = np.zeros(6)

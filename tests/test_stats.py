@@ -12,9 +12,9 @@ from pytest_so101.core.frames import legacy_degrees_to_degrees
 from pytest_so101.core.stats import load_stats
 from tests.helpers import STATS, raises_config_error
 
-SEED000_LEGACY = np.array([1.596, 119.944, 109.770, 56.706, -27.423, 12.003])
-SEED000_STD = np.array([26.392, 52.411, 49.854, 36.998, 59.360, 19.040])
-MEAN_DEGREES = legacy_degrees_to_degrees(SEED000_LEGACY)
+SMOLVLA_SO100_MEAN_LEGACY = np.array([1.596, 119.944, 109.770, 56.706, -27.423, 12.003])
+SMOLVLA_SO100_STD = np.array([26.392, 52.411, 49.854, 36.998, 59.360, 19.040])
+MEAN_DEGREES = legacy_degrees_to_degrees(SMOLVLA_SO100_MEAN_LEGACY)
 
 
 @pytest.mark.parametrize("where", ["dataset", "dataset/meta/stats.json", "plain_mean_std.json",
@@ -23,7 +23,7 @@ MEAN_DEGREES = legacy_degrees_to_degrees(SEED000_LEGACY)
 def test_every_degrees_format_gives_the_same_numbers(where):
     stats = load_stats(STATS / where)
     np.testing.assert_allclose(stats.mean, MEAN_DEGREES, rtol=1e-6)
-    np.testing.assert_allclose(stats.std, SEED000_STD, rtol=1e-6)
+    np.testing.assert_allclose(stats.std, SMOLVLA_SO100_STD, rtol=1e-6)
     assert stats.runtime_key_present and stats.mode == "MEAN_STD"
 
 
@@ -33,7 +33,7 @@ def test_processor_and_legacy_features(feature):
     assert proc.feature == feature and proc.key == f"{feature}"
     assert proc.eps == 1e-8
     legacy = load_stats(STATS / "legacy_model", feature=feature)
-    np.testing.assert_allclose(legacy.mean, SEED000_LEGACY, rtol=1e-6)
+    np.testing.assert_allclose(legacy.mean, SMOLVLA_SO100_MEAN_LEGACY, rtol=1e-6)
     assert legacy.runtime_key_present
 
 
@@ -52,7 +52,7 @@ def test_multi_dataset_needs_an_explicit_choice():
                              "--so101-stats-dataset"):
         load_stats(folder)
     stats = load_stats(folder, dataset="so100")
-    np.testing.assert_allclose(stats.mean, SEED000_LEGACY, rtol=1e-6)
+    np.testing.assert_allclose(stats.mean, SMOLVLA_SO100_MEAN_LEGACY, rtol=1e-6)
     assert stats.dataset == "so100"
     assert not stats.runtime_key_present
     assert stats.runtime_key == "normalize_inputs.buffer_observation_state"
@@ -64,10 +64,10 @@ def test_multi_dataset_needs_an_explicit_choice():
 
 def test_smolvla_style_dotted_dataset_keys(tmp_path):
     path = tmp_path / "model.safetensors"
-    save_file({"so100.buffer.action.mean": SEED000_LEGACY.astype(np.float32),
-               "so100.buffer.action.std": SEED000_STD.astype(np.float32),
-               "so100-red.buffer.action.mean": SEED000_LEGACY.astype(np.float32),
-               "so100-red.buffer.action.std": SEED000_STD.astype(np.float32)}, str(path))
+    save_file({"so100.buffer.action.mean": SMOLVLA_SO100_MEAN_LEGACY.astype(np.float32),
+               "so100.buffer.action.std": SMOLVLA_SO100_STD.astype(np.float32),
+               "so100-red.buffer.action.mean": SMOLVLA_SO100_MEAN_LEGACY.astype(np.float32),
+               "so100-red.buffer.action.std": SMOLVLA_SO100_STD.astype(np.float32)}, str(path))
     stats = load_stats(path, feature="action", dataset="so100")
     assert stats.dataset == "so100" and not stats.runtime_key_present
 
@@ -112,9 +112,9 @@ def test_bad_plain_json(tmp_path, content, parts):
 
 
 def test_nan_in_safetensors_names_the_joint(tmp_path):
-    mean = SEED000_LEGACY.copy()
+    mean = SMOLVLA_SO100_MEAN_LEGACY.copy()
     mean[3] = np.nan
-    save_file({"observation.state.mean": mean, "observation.state.std": SEED000_STD},
+    save_file({"observation.state.mean": mean, "observation.state.std": SMOLVLA_SO100_STD},
               str(tmp_path / "s.safetensors"))
     with raises_config_error(tmp_path / "s.safetensors", "wrist_flex", "nan"):
         load_stats(tmp_path / "s.safetensors")
@@ -142,7 +142,8 @@ def test_processor_problems(tmp_path):
     with raises_config_error("gone.safetensors", "state file named by "
                              "policy_preprocessor.json not found"):
         load_stats(tmp_path)
-    save_file({"observation.state.mean": SEED000_LEGACY, "observation.state.std": SEED000_STD},
+    save_file({"observation.state.mean": SMOLVLA_SO100_MEAN_LEGACY,
+               "observation.state.std": SMOLVLA_SO100_STD},
               str(tmp_path / "gone.safetensors"))
     config["steps"][0]["config"] = {
         "features": {"observation.state": {"type": "STATE", "shape": [6]}},
@@ -302,8 +303,8 @@ def test_a_state_file_in_a_subfolder_is_fine(tmp_path):
     ],
 )
 def test_bad_tensors_give_one_line(tmp_path, tensors, parts):
-    tensors = {"observation.state.mean": SEED000_LEGACY, "observation.state.std": SEED000_STD,
-               **tensors}
+    tensors = {"observation.state.mean": SMOLVLA_SO100_MEAN_LEGACY,
+               "observation.state.std": SMOLVLA_SO100_STD, **tensors}
     save_file(tensors, str(tmp_path / "s.safetensors"))
     with raises_config_error(tmp_path / "s.safetensors", *parts):
         load_stats(tmp_path / "s.safetensors")

@@ -2,7 +2,7 @@
 
 Instruction ``FF FF ID LEN INST P1..Pn CHK`` and status ``FF FF ID LEN ERR P1..Pn CHK``
 with ``LEN = n + 2`` and ``CHK = ~(ID + LEN + INST/ERR + sum(P)) & 0xFF``; multi-byte
-fields little-endian; signed registers sign-magnitude (domain.md section 7; the encoding itself
+fields little-endian; signed registers sign-magnitude (docs/domain.md section 7; the encoding itself
 is :func:`pytest_so101.core.frames.encode_register`).
 """
 
@@ -52,7 +52,7 @@ def describe_status(error: int) -> str:
     return " and ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-#: Baud_Rate register value -> baud (domain.md section 7; 5..7 from the SDK's table).
+#: Baud_Rate register value -> baud (docs/domain.md section 7; 5..7 from the SDK's table).
 BAUD_RATES = {0: 1_000_000, 1: 500_000, 2: 250_000, 3: 128_000, 4: 115_200, 5: 57_600,
               6: 38_400, 7: 19_200}
 

@@ -5,7 +5,7 @@ The model (documented where real servos leave room):
 - EEPROM is addresses 0..39; while ``Lock`` is 1 (the power-on value) writes to it are
   ignored, as LeRobot expects (it writes ``Lock = 0`` before configuring).
 - Read-only registers (firmware, model, Present_*) ignore writes.
-- ``Present_Position = (raw - Homing_Offset) mod 4096`` (domain.md section 7), with
+- ``Present_Position = (raw - Homing_Offset) mod 4096`` (docs/domain.md section 7), with
   Homing_Offset sign-magnitude (bit 11) and Goal/Present_Position bit 15.
 - ``Goal_Position`` is clamped into [Min_Position_Limit, Max_Position_Limit]; while
   torque is off it follows Present_Position, so enabling torque holds the pose.

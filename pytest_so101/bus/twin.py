@@ -232,7 +232,7 @@ def scripted_calibration(arm: TwinArm, servos: list[VirtualServo],
                          held_rad: np.ndarray | None = None) -> Calibration:
     """Calibrate the twin as a person with LeRobot would, register by register.
 
-    Hold the arm at ``held_rad`` (default the sim zero, seed 000: the pose MuJoCo resets
+    Hold the arm at ``held_rad`` (default the sim zero: the pose MuJoCo resets
     to), write Homing_Offset = 0 then ``p - 2047``; sweep every joint but wrist_roll
     through its range reading Present_Position all the way, and record min/max (so a
     sweep across the 0/4095 seam records nearly a full turn, as LeRobot does: lerobot

@@ -6,7 +6,7 @@ the reference chain of that frame;
 a plausible frame puts every joint's mean inside the model's joint limits with a spread
 neither wider than the joint's range nor a sliver of it. When the declared frame is
 implausible and another is plausible, :func:`conversion` gives the exact per-joint
-formula from the one to the other (for seed 000: ``shoulder_lift = -(x - 90)``,
+formula from the one to the other (for SmolVLA's so100 stats: ``shoulder_lift = -(x - 90)``,
 ``elbow_flex = x - 90``).
 """
 

@@ -7,7 +7,7 @@ says which way it pushes in its own frame; the declared chain (mapping direction
 calibration) says how the servo's frame turns with the joint. A mirrored motor or a
 reversed direction makes the two disagree in sign, whatever the files say.
 
-Present_Load (domain.md section 10): magnitude in 0.1 % of the servo's maximum torque,
+Present_Load (docs/domain.md section 10): magnitude in 0.1 % of the servo's maximum torque,
 direction in bit 10. *Assumed* (not verified on STS3215 firmware): a positive load pushes
 toward increasing Present_Position (:data:`LOAD_SIGN`). If every loaded joint of a
 healthy arm reads reversed, the firmware uses the other sign; the failure says so.

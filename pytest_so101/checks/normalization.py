@@ -144,8 +144,8 @@ def check_stats_mean_within_limits(stats: NormStats, chain: JointMap, limits: Jo
         out.append(Measurement("stats mean in joint limits", joint, float(q_deg[j]), "deg",
                                lo, hi, detail, marginal_fraction=0.95,
                                cause="the stats were recorded in another frame than declared "
-                               "(seed 000: LeRobot legacy degrees read as degrees), or for "
-                               "another model",
+                               "(SmolVLA's so100 stats: LeRobot legacy degrees read as "
+                               "degrees), or for another model",
                                fix=DECLARE_THE_FRAME))
     return out
 

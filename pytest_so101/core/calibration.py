@@ -2,7 +2,7 @@
 
 A calibration file is a JSON object keyed by motor name, each entry holding the
 integers ``id``, ``drive_mode``, ``homing_offset``, ``range_min``, ``range_max``
-(domain.md section 2). This module never writes a user's calibration file.
+(docs/domain.md section 2). This module never writes a user's calibration file.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Joint frames and the conversions between them, vectorised over arrays of shape (..., 6).
 
-Frames (domain.md sections 3-4):
+Frames (docs/domain.md sections 3-4):
 
 - ``ticks``: Present_Position / Goal_Position as LeRobot decodes them (0..4095).
 - ``raw``: the servo's mechanical encoder, ``raw = (ticks + homing_offset) mod 4096``.
@@ -41,7 +41,7 @@ TICKS_PER_RAD = RESOLUTION / (2 * np.pi)    # a servo turns with its joint
 
 Rounding = Literal["lerobot", "nearest"] | None
 
-#: Sign bit of each sign-magnitude register of the STS3215 (domain.md section 7).
+#: Sign bit of each sign-magnitude register of the STS3215 (docs/domain.md section 7).
 REGISTER_SIGN_BITS: dict[str, int] = {
     "Homing_Offset": 11,
     "Goal_Position": 15,

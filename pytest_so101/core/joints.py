@@ -1,7 +1,7 @@
 """The SO-101's six joints: LeRobot motor names, servo ids and the model's joint limits.
 
 Every array in this project with a trailing axis of 6 is in this *motor order*.
-Sources: ../shared/design/domain.md sections 1 and 8.
+Sources: docs/domain.md sections 1 and 8.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class JointLimits:
         return np.rad2deg(self.upper_rad)
 
 
-#: Joint limits of the upstream so101_new_calib.xml (domain.md section 8), radians.
+#: Joint limits of the upstream so101_new_calib.xml (docs/domain.md section 8), radians.
 SO101_NEW_CALIB_LIMITS = JointLimits(
     lower_rad=np.array([-1.9199, -1.7453, -1.69, -1.6581, -2.7438, -0.1745]),
     upper_rad=np.array([1.9199, 1.7453, 1.69, 1.6581, 2.8412, 1.7453]),
@@ -94,7 +94,7 @@ SO101_OLD_CALIB_LIMITS = JointLimits(
     source="SO-101 old-calib model (so101_old_calib.xml limits)",
 )
 
-#: q_old_calib - q_new_calib for the same physical pose, radians (domain.md section 4).
+#: q_old_calib - q_new_calib for the same physical pose, radians (docs/domain.md section 4).
 OLD_MINUS_NEW_CALIB_RAD = np.array([0.0, -np.pi / 2, np.pi / 2, 0.0, -0.0487, 0.0])
 
 

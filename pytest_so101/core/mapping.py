@@ -1,4 +1,5 @@
-"""Per-joint affine maps ``y = direction * scale * x + offset`` (seed 003) and the mapping file.
+"""Per-joint affine maps ``y = direction * scale * x + offset`` (the paired-poses method)
+and the mapping file.
 
 A :class:`JointMap` relates two frames joint by joint: apply it, invert it, compose it,
 or solve it from paired poses. :func:`load_mapping` reads and validates the TOML
@@ -191,7 +192,8 @@ class MappingFile:
     def to_motor_order(self, q_by_sim_name: Mapping[str, float]) -> np.ndarray:
         """Sim joint values keyed by the model's joint names -> array (6,) in motor order.
 
-        E.g. seed 003's ``{'Rotation': 0.0, 'Pitch': -3.32, ...}`` for the SO-100 menagerie.
+        E.g. the paired-poses method's ``{'Rotation': 0.0, 'Pitch': -3.32, ...}`` for the
+        SO-100 menagerie.
         Extra names (other joints of the model) are ignored; a missing one is an error.
         """
         missing = [n for n in self.sim_joint_names if n not in q_by_sim_name]

@@ -1,6 +1,6 @@
 """Policy and dataset normalization statistics: load every on-disk format, normalize.
 
-Formats (domain.md section 6), all read without unpickling:
+Formats (docs/domain.md section 6), all read without unpickling:
 
 - a policy folder with ``policy_preprocessor.json`` (+ ``policy_postprocessor.json``) and
   the normalizer ``*.safetensors`` state files they name (LeRobot >= 0.4);

@@ -86,7 +86,7 @@ LEGACY = ("stats", "mapping.toml")
 S = Scenario
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     # -- correct configurations --------------------------------------------------------
-    S("seed000_legacy_frame", "correct", LEGACY,
+    S("smolvla_legacy_frame", "correct", LEGACY,
       ("test_configuration.py", "test_normalization.py", "test_roundtrip.py")),
     S("degrees_policy_on_degrees_robot", "correct", ("calibration.json", "stats.json",
       "mapping.toml"), ("test_configuration.py", "test_normalization.py")),
@@ -97,16 +97,16 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     S("old_calib_model_old_calib_map", "correct", ("calibration.json", "model.xml", *LEGACY),
       ("test_configuration.py",)),
     # -- faults ------------------------------------------------------------------------
-    S("seed000_stats_as_degrees", "stats-outside-limits", ("stats", "mapping.toml"),
+    S("smolvla_stats_as_degrees", "stats-outside-limits", ("stats", "mapping.toml"),
       ("test_normalization.py", "test_configuration.py"),
       expect=r"shoulder_lift: stats frame fingerprint = .* FAIL: .*Likely cause: the stats "
       r"were recorded in lerobot-legacy-degrees, not lerobot-degrees\. Fix: .*convert: "
       r"shoulder_lift = -\(x - 90\)",
-      static=True, correct="seed000_legacy_frame"),
-    S("seed000_offset_only", "offset-only-fix", LEGACY, ("test_roundtrip.py",),
+      static=True, correct="smolvla_legacy_frame"),
+    S("smolvla_offset_only_fix", "offset-only-fix", LEGACY, ("test_roundtrip.py",),
       expect=r"shoulder_lift: sim_to_policy vs reference = 230 deg .* FAIL: direction reversed"
       r".*shoulder_lift = -\(x - 90\)",
-      static=True, correct="seed000_legacy_frame"),
+      static=True, correct="smolvla_legacy_frame"),
     S("degrees_policy_on_range_robot", "units-mismatch", ("calibration.json", "stats.json",
       "mapping.toml"), ("test_configuration.py",),
       expect=r"shoulder_pan: robot units vs policy frame = .* FAIL: the robot reports -100\.\.100 "
@@ -179,11 +179,11 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
       select="stats-key",
       expect=r"LeRobot's normalizer looks up 'normalize_inputs\.buffer_observation_state' for "
       r"observation\.state, which is missing.*Fix: store the stats",
-      static=True, correct="seed000_legacy_frame"),
+      static=True, correct="smolvla_legacy_frame"),
     S("stats_without_state", "stats-key", ("stats.json", "mapping.toml"),
       ("test_normalization.py",),
       expect=r"no stats for feature 'observation\.state'; the file holds: action",
-      static=True, correct="seed000_legacy_frame"),
+      static=True, correct="smolvla_legacy_frame"),
     S("old_calib_model_new_calib_map", "old-calib-model", ("calibration.json", "model.xml",
       *LEGACY), ("test_configuration.py",),
       expect=r"shoulder_lift: model limits vs the mapping's model = .* FAIL: .*Likely cause: "
