@@ -13,6 +13,8 @@ FIXTURES = REPO / "fixtures"
 EXAMPLE_CALIBRATION = FIXTURES / "calibration/robots/so_follower/example_arm.json"
 MAPPINGS = FIXTURES / "mapping"
 STATS = FIXTURES / "stats"
+#: Files SO-100/SO-101 owners published (fixtures/real/PROVENANCE.md).
+REAL = FIXTURES / "real"
 INCIDENTS = FIXTURES / "incidents"
 
 

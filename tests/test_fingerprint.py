@@ -10,7 +10,7 @@ from pytest_so101.checks.fingerprint import LEROBOT_RADIANS, SIM_RADIANS, conver
 from pytest_so101.core.calibration import load_calibration
 from pytest_so101.core.joints import SO101_NEW_CALIB_LIMITS
 from pytest_so101.core.stats import load_stats
-from tests.helpers import EXAMPLE_CALIBRATION, STATS
+from tests.helpers import EXAMPLE_CALIBRATION, REAL, STATS
 
 CAL = load_calibration(EXAMPLE_CALIBRATION)
 
@@ -52,10 +52,23 @@ def test_radians_taken_for_degrees_and_ticks_are_implausible_as_degrees():
 
 
 def test_without_a_calibration_only_calibration_free_frames_compete():
+    """-100..100 needs the calibration's sweeps; raw ticks compete with each sweep's middle
+    taken at 2047 (where LeRobot's homing puts the held pose)."""
     ranking = rank_frames(load_stats(STATS / "legacy_model"), SO101_NEW_CALIB_LIMITS)
     assert {c.frame for c in ranking} == {SIM_RADIANS, LEROBOT_RADIANS, "lerobot-degrees",
-                                          "lerobot-legacy-degrees"}
+                                          "lerobot-legacy-degrees", "ticks"}
     assert ranking[0].frame == "lerobot-legacy-degrees"
+
+
+def test_raw_ticks_are_named_without_a_calibration():
+    """A recording in raw servo ticks (a two-arm one, published) is named as ticks, with
+    the conversion, even with no calibration."""
+    from pytest_so101.core.stats import load_stats_arms
+
+    for stats in load_stats_arms(REAL / "stats" / "05_WangzyNicole_Bimanual-Cloth_meta_stats"
+                                 "_TRIMMED.json").values():
+        ranking = rank_frames(stats, SO101_NEW_CALIB_LIMITS)
+        assert ranking[0].frame == "ticks" and ranking[0].plausible, ranking[:2]
 
 
 def test_lerobot_degrees_written_in_radians_fingerprint_as_radians_with_the_factor():

@@ -102,13 +102,14 @@ def test_suites_pass_on_the_twin_with_its_own_calibration(run):
     outcomes = result.parseoutcomes()
     assert result.ret == 0, result.stdout.str()[-3000:]
     assert outcomes["passed"] >= 120
-    # skipped: the acceptance suite (no baseline yet: 6), wrist_roll's fixed range (1),
+    # skipped: the acceptance suite (no baseline yet: 6), wrist_roll's fixed range (1), the
+    # gripper's model range against its calibrated range (1: its map comes from it),
     # robot units vs policy frame (6: the legacy frame is converted through [sim_to_policy]),
     # min/max in limits (12: these stats have none), and the registers against the file
     # (6: the twin wrote both, one source), the dataset suite (19: no --so101-dataset),
     # the person-guided teleoperation (1: on the twin a scripted person teleoperates), and
     # whether a mirror would show at rest (6: the twin's observer sees mirrors)
-    assert outcomes["skipped"] == 57
+    assert outcomes["skipped"] == 58
 
 
 def test_suites_pass_with_hardware_on_the_pty_of_so101_twin_serve(run, tmp_path):
@@ -120,11 +121,12 @@ def test_suites_pass_with_hardware_on_the_pty_of_so101_twin_serve(run, tmp_path)
         result.stdout.fnmatch_lines([f"so101: real arm on {twin.port} (motion allowed)"])
         # skipped: the checks that need the twin's observer (6), the jog (6: on a real arm
         # only the servo's own reading would observe it), acceptance (no baseline: 6),
-        # wrist_roll's fixed range (1), robot units vs the converted legacy frame (6),
+        # wrist_roll's fixed range (1), the gripper's model range against its calibrated
+        # range (1: its map comes from it), robot units vs the converted legacy frame (6),
         # min/max in limits (12: these stats have none), guided (6: no --so101-guided),
         # the dataset suite (19: no --so101-dataset), teleoperation (15: no leader), a mirror
         # at rest on the loaded joints (3: the gravity check sees their direction)
-        assert result.parseoutcomes().get("skipped", 0) == 80
+        assert result.parseoutcomes().get("skipped", 0) == 81
         # shoulder_pan rests at its calibrated middle: a mirror would not show, and without
         # --so101-guided the run says its direction was not checked (MARGINAL)
         result.stdout.re_match_lines([r"shoulder_pan .* a mirror image's distance from the "

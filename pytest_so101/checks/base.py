@@ -65,6 +65,11 @@ class Inputs:
     setup: Setup = Setup.FILES
     readings: Mapping[str, object] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        """A mapping whose joints come from the calibration is read with this one."""
+        if self.mapping is not None:
+            object.__setattr__(self, "mapping", self.mapping.for_calibration(self.calibration))
+
     @property
     def limits(self) -> JointLimits:
         if self.model_limits is not None:
@@ -276,3 +281,23 @@ def run_checks(inputs: Inputs, checks: Iterable[Check], *, flavor: str = "pytest
                ) -> list[CheckResult]:
     """Run every check of ``checks`` the inputs allow, in order."""
     return [run_check(c, inputs, flavor=flavor) for c in checks]
+
+
+def run_per_arm(inputs: Mapping[str | None, Inputs], checks: Iterable[Check], *,
+                flavor: str = "pytest") -> list[CheckResult]:
+    """Run ``checks`` on each arm's inputs (a two-arm recording's left and right; one arm:
+    the key None) and merge them check by check: each measurement's check says its arm."""
+    checks = list(checks)
+    if list(inputs) == [None]:
+        return run_checks(inputs[None], checks, flavor=flavor)
+    per_arm = {arm: run_checks(i, checks, flavor=flavor) for arm, i in inputs.items()}
+    merged = []
+    for k, check in enumerate(checks):
+        results = {arm: found[k] for arm, found in per_arm.items()}
+        measurements = [replace(m, check=f"{m.check} ({arm} arm)")
+                        for arm, r in results.items() for m in r.measurements]
+        skipped = "; ".join(f"{arm} arm: {r.skipped}" for arm, r in results.items()
+                            if r.skipped and not r.measurements)
+        errors = "; ".join(f"{arm} arm: {r.error}" for arm, r in results.items() if r.error)
+        merged.append(CheckResult(check, measurements, skipped, errors))
+    return merged

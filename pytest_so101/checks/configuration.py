@@ -33,7 +33,7 @@ from ..core.mapping import RAD_TO_DEG, JointMap, MappingFile, SolvedMap
 from ..core.measurement import Measurement
 from ..core.poses import PairedPoses
 from .base import Check
-from .causes import SEAM_CAUSE, SEAM_FIX, SWEEP_SLACK_DEG, widest_sweep_deg
+from .causes import SEAM_CAUSE, SEAM_FIX, SWEEP_SLACK_DEG, sweep_crosses_seam, widest_sweep_deg
 
 #: How far the model's range, mapped through [sim_to_robot], may land from the calibrated
 #: range at either end: real sweeps stop short of the model's limits by some degrees.
@@ -135,6 +135,9 @@ def check_sim_to_robot_scale(mapping: MappingFile, cal: Calibration | None
     for j, joint in enumerate(MOTOR_NAMES):
         if not np.isfinite(expected[j]):
             continue
+        if j in mapping.robot_derived:
+            out.append(_sweep_plausible(mapping, cal, j))
+            continue
         ratio = float(declared[j] / expected[j])
         others = {_unit_name(u): float(scale[j] / expected[j])
                   for u, scale in in_each_unit.items() if u is not units[j]}
@@ -147,6 +150,32 @@ def check_sim_to_robot_scale(mapping: MappingFile, cal: Calibration | None
                                                      if np.isfinite(v)}),
             fix=f"set [sim_to_robot] scale for {joint} to {expected[j]:.6g}"))
     return out
+
+
+#: A calibrated sweep this many times the model's range is plausible (real follower grippers
+#: sweep 1.13-1.24 times the model's 110 deg, leaders 0.94-1.0): beyond, it is MARGINAL.
+PLAUSIBLE_SWEEP_RATIO = (0.75, 1.5)
+
+
+def _sweep_plausible(mapping: MappingFile, cal: Calibration, j: int) -> Measurement:
+    """A joint whose map comes from its calibrated sweep: its scale is right by
+    construction, so the sweep itself is judged (advisory) against the model's range."""
+    limits = mapping.joint_limits
+    sweep_deg = float(cal.range_max[j] - cal.range_min[j]) * DEG_PER_TICK
+    model_deg = float(limits.upper_deg[j] - limits.lower_deg[j])
+    ratio = sweep_deg / model_deg
+    joint = MOTOR_NAMES[j]
+    unit = _unit_name(mapping.robot_units[j])
+    how = "far shorter than the joint can move: it stopped short of a stop" if ratio < 1 else \
+        "far longer than the joint can move: a seam crossed, or a horn slipped while sweeping"
+    return Measurement(
+        "calibrated sweep / model range", joint, ratio, "x", *PLAUSIBLE_SWEEP_RATIO,
+        f"{mapping.source} maps {joint} from its calibration: its {unit} spans the sweep "
+        f"{cal.source} recorded, {sweep_deg:.0f} deg of servo travel; the model's range is "
+        f"{model_deg:.0f} deg ({limits.source})",
+        cause=f"the recorded sweep is {how}",
+        fix=f"recalibrate sweeping {joint} through its whole travel, stop to stop",
+        marginal_fraction=1.0, advisory=True)
 
 
 def check_sim_to_robot_covers_calibration(mapping: MappingFile, cal: Calibration,
@@ -166,16 +195,40 @@ def check_sim_to_robot_covers_calibration(mapping: MappingFile, cal: Calibration
     cal_centre = ticks_to_units((cal.range_min + cal.range_max) / 2, cal, units, clamp=False)
     model_centre = mapping.sim_to_robot.apply((limits.lower_rad + limits.upper_rad) / 2)
     better_offset = mapping.sim_to_robot.offset + cal_centre - model_centre
+    scale_ok = {m.joint: m.passed for m in check_sim_to_robot_scale(mapping, cal)}
     out = []
     for j, joint in enumerate(MOTOR_NAMES):
+        if j in mapping.robot_derived:     # mapped from this very calibration: no evidence
+            continue
         if j == WRIST_ROLL:       # fixed 0..4095 by LeRobot: the model's range lies inside
             worst = max(0.0, -float(low_off[j]), float(high_off[j]))
+            out.append(_wrist_roll_reach(mapping, cal, limits))
         else:
             worst = float(max(abs(low_off[j]), abs(high_off[j])))
         quarter = np.isclose(abs(centre_off[j]), 90.0, atol=12.0)
         width_ratio = (ends_ticks[1, j] - ends_ticks[0, j]) / max(
             1, cal.range_max[j] - cal.range_min[j])
         scale_wrong = j != WRIST_ROLL and not 0.7 <= width_ratio <= 1.3
+        sweep_deg = float(cal.range_max[j] - cal.range_min[j]) * DEG_PER_TICK
+        model_deg = float(limits.upper_deg[j] - limits.lower_deg[j])
+        if scale_wrong and scale_ok.get(joint, False):
+            seam = sweep_crosses_seam(cal, limits, j)
+            out.append(Measurement(
+                "model range vs calibrated range", joint, worst, "deg", None,
+                COVERAGE_TOLERANCE_DEG,
+                f"the model's range [{limits.lower_deg[j]:.4g}, {limits.upper_deg[j]:.4g}] deg "
+                f"({model_deg:.0f} deg) maps to ticks [{ends_ticks[0, j]:.0f}, "
+                f"{ends_ticks[1, j]:.0f}]; the recorded sweep is [{cal.range_min[j]}, "
+                f"{cal.range_max[j]}], {sweep_deg:.0f} deg ({cal.source}); the scale is right",
+                cause=SEAM_CAUSE if seam else
+                (f"the sweep recorded while calibrating is {sweep_deg:.0f} deg where the "
+                 f"joint moves {model_deg:.0f} deg: it "
+                 + ("stopped short of a stop" if sweep_deg < model_deg else
+                    "went past the joint's range")
+                 + "; LeRobot's degrees zero (the sweep's middle) and its -100..100 move with it"),
+                fix=SEAM_FIX if seam else
+                f"recalibrate sweeping {joint} through its whole travel, stop to stop"))
+            continue
         cause = (f"the model's range maps onto {width_ratio:.3g} times the calibrated width: "
                  "the [sim_to_robot] scale is wrong (see the scale check)" if scale_wrong else
                  "an offset of pi/2: a model whose zero is the arm stretched out (SO-100, "
@@ -195,6 +248,38 @@ def check_sim_to_robot_covers_calibration(mapping: MappingFile, cal: Calibration
                  f"set [sim_to_robot] offset for {joint} to {better_offset[j]:.6g}"
                  + (" (or load the MJCF the map was written for)" if quarter else ""))))
     return out
+
+
+#: wrist_roll's hard stops sit about this far past the model's limits (deg): a calibrated
+#: range reaching further (LeRobot's full turn, 0..4095) has commands that drive into them.
+WRIST_STOP_BEYOND_MODEL_DEG = 15.0
+
+
+def _wrist_roll_reach(mapping: MappingFile, cal: Calibration, limits: JointLimits
+                      ) -> Measurement:
+    """How far wrist_roll's calibrated range, mapped into the sim frame, reaches past the
+    model's limits (lerobot PR #4583: LeRobot records it 0..4095 while the joint has hard
+    stops near +-170 deg). Advisory: MARGINAL beyond the stops."""
+    j = WRIST_ROLL
+    ends = ticks_to_units(np.stack([cal.range_min, cal.range_max]).astype(float), cal,
+                          mapping.robot_units, clamp=False)
+    q_deg = np.sort(mapping.sim_to_robot.inverse().apply(ends)[:, j]) * RAD_TO_DEG
+    past = max(0.0, float(limits.lower_deg[j] - q_deg[0]),
+               float(q_deg[1] - limits.upper_deg[j]))
+    sweep_deg = float(cal.range_max[j] - cal.range_min[j]) * DEG_PER_TICK
+    return Measurement(
+        "wrist_roll calibrated range past the model's limits", "wrist_roll", past, "deg", None,
+        WRIST_STOP_BEYOND_MODEL_DEG,
+        f"{cal.source} records wrist_roll over {cal.range_min[j]}..{cal.range_max[j]} ticks "
+        f"({sweep_deg:.0f} deg), mapped to [{q_deg[0]:.0f}, {q_deg[1]:.0f}] deg in the sim "
+        f"frame; the model's limits are [{limits.lower_deg[j]:.0f}, {limits.upper_deg[j]:.0f}] "
+        "deg and the joint's hard stops near +-170 deg",
+        cause="wrist_roll's calibrated range reaches past its hard stops (LeRobot records it "
+        "over a full turn, lerobot PR #4583): commands near the ends of its range drive it "
+        "into a stop",
+        fix="keep wrist_roll commands inside the model's limits, or recalibrate with a "
+        "LeRobot that records wrist_roll's travel stop to stop", advisory=True,
+        marginal_fraction=1.0)
 
 
 def identify_model(limits: JointLimits) -> tuple[str | None, float]:

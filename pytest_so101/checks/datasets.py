@@ -21,6 +21,7 @@ model's joint limits through the declared frame, and its action against its stat
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -33,7 +34,7 @@ from ..core.joints import GRIPPER, MOTOR_NAMES, N_JOINTS
 from ..core.mapping import RAD_TO_DEG, JointMap, MappingFile
 from ..core.measurement import Evidence, Measurement
 from ..core.stats import NormStats
-from .base import Check, CheckResult, Inputs, NotApplicable, run_check, run_checks
+from .base import Check, CheckResult, Inputs, NotApplicable, run_check, run_checks, run_per_arm
 from .normalization import CHECKS as STATS_CHECKS
 from .tick_grid import (
     GRID_FRACTION,
@@ -112,10 +113,10 @@ def _stored_stats(ds: Dataset, feature: str) -> NormStats:
     from ..core.stats import load_stats
 
     try:
-        return load_stats(ds.stats_path, feature=feature)
+        return load_stats(ds.stats_path, feature=feature, arm=ds.arm)
     except So101ConfigError as first:
         try:
-            return load_stats(ds.stats_path, feature=feature, mode="MIN_MAX")
+            return load_stats(ds.stats_path, feature=feature, mode="MIN_MAX", arm=ds.arm)
         except So101ConfigError:
             raise first from None
 
@@ -539,19 +540,26 @@ REST_NAME = "rest-offset"
 CHECKS: tuple[Check, ...] = _checks()
 
 
-def run_dataset_checks(ds: Dataset, inputs: Inputs, *, flavor: str = "pytest"
-                       ) -> tuple[list[CheckResult], RestOffset | None]:
+def run_dataset_checks(datasets: Dataset | Mapping[str | None, Dataset], inputs: Inputs, *,
+                       flavor: str = "pytest") -> tuple[list[CheckResult], RestOffset | None]:
     """Every dataset check, in order (``so101-diagnose --dataset``; the suite runs them one
-    by one), and the offset at rest (for its histogram; None when there is none)."""
-    inputs = inputs.with_readings(dataset=ds)
-    offset = None
-    if inputs.mapping is not None:
-        try:
-            offset = rest_offset(ds, dataset_frame_map(inputs))
-            inputs = inputs.with_readings(rest_offset=offset)
-        except So101ConfigError:
-            pass                             # the check says why
-    return run_checks(inputs, CHECKS, flavor=flavor), offset
+    by one), on one dataset or on each arm of a two-arm one (merged check by check), and
+    the offset at rest (of the one arm; None for two arms or when there is none)."""
+    by_arm = {datasets.arm: datasets} if isinstance(datasets, Dataset) else dict(datasets)
+    per_arm, offsets = {}, {}
+    for arm, ds in by_arm.items():
+        per_arm[arm] = inputs.with_readings(dataset=ds)
+        offsets[arm] = None
+        if inputs.mapping is not None:
+            try:
+                offsets[arm] = rest_offset(ds, dataset_frame_map(inputs))
+                per_arm[arm] = per_arm[arm].with_readings(rest_offset=offsets[arm])
+            except So101ConfigError:
+                pass                             # the check says why
+    if len(by_arm) == 1:
+        per_arm = {None: next(iter(per_arm.values()))}
+    return run_per_arm(per_arm, CHECKS, flavor=flavor), \
+        (next(iter(offsets.values())) if len(offsets) == 1 else None)
 
 
 def result_names() -> tuple[str, ...]:

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.calibration import Calibration
+from ..core.calibration import Calibration, MotorCalibration
 from ..core.chain import robot_to_policy_map
 from ..core.frames import PolicyFrame, RobotUnit, expand_units
-from ..core.joints import GRIPPER, MOTOR_NAMES, JointLimits
+from ..core.joints import GRIPPER, MOTOR_IDS, MOTOR_NAMES, JointLimits
 from ..core.mapping import RAD_TO_DEG, JointMap
 from ..core.stats import NormStats
 
@@ -29,7 +29,8 @@ SIM_RADIANS = "sim-radians"
 LEROBOT_RADIANS = "lerobot-radians"
 #: Human names of the frames that are not a :class:`PolicyFrame`.
 FRAME_NAMES = {SIM_RADIANS: "sim radians (MuJoCo qpos)",
-               LEROBOT_RADIANS: "radians (LeRobot degrees written in radians)"}
+               LEROBOT_RADIANS: "radians (LeRobot degrees written in radians)",
+               PolicyFrame.TICKS.value: "raw servo ticks (Present_Position, 0..4095)"}
 NARROW = 0.02
 #: LeRobot's own assumption for sim -> robot: deg = rad2deg(q); gripper -10..100 deg -> 0..100.
 LEROBOT_IDENTITY = JointMap(np.array([0, 0, 0, 0, 0, 10 * 100 / 110]),
@@ -52,12 +53,23 @@ class Candidate:
         return bool(np.all(self.outside_deg <= 1.0))
 
 
+#: Raw ticks without the arm's calibration: LeRobot's homing puts the pose held in the
+#: middle of each joint's travel at 2047, so the sweep's middle is near it (a few degrees
+#: off on real arms): enough to tell ticks from every other unit.
+NOMINAL_CALIBRATION = Calibration({
+    joint: MotorCalibration(servo_id, 0, 0, 2047 - 1024, 2047 + 1024)
+    for joint, servo_id in zip(MOTOR_NAMES, MOTOR_IDS, strict=True)},
+    source="no calibration: each sweep's middle taken at 2047 ticks")
+
+
 def _candidate_maps(calibration: Calibration | None, sim_to_robot: JointMap,
                     robot_units: tuple[RobotUnit, ...]) -> dict[str, JointMap]:
     maps = {SIM_RADIANS: JointMap.identity(SIM_RADIANS)}
     for frame in PolicyFrame:
+        nominal = calibration is None and frame is PolicyFrame.TICKS
         try:
-            robot_to_frame = robot_to_policy_map(robot_units, frame, calibration)
+            robot_to_frame = robot_to_policy_map(
+                robot_units, frame, NOMINAL_CALIBRATION if nominal else calibration)
         except ValueError:
             continue               # needs the calibration, which was not given
         maps[frame.value] = sim_to_robot.then(robot_to_frame)

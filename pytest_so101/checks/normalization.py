@@ -14,7 +14,7 @@ import numpy as np
 
 from ..core.calibration import Calibration
 from ..core.chain import map_disagreement_deg
-from ..core.frames import PolicyFrame
+from ..core.frames import PolicyFrame, RobotUnit, tick_step
 from ..core.joints import GRIPPER, MOTOR_NAMES, N_JOINTS, JointLimits
 from ..core.mapping import RAD_TO_DEG, JointMap, MappingFile
 from ..core.measurement import Measurement
@@ -62,6 +62,9 @@ def check_stats_frame(stats: NormStats, mapping: MappingFile, cal: Calibration |
     formulas = conversion(best, mine) if decided else {}
     ranking = ", ".join(f"{c.frame} {c.penalty:.2f}" for c in ranked[:3])
     declarable = best.frame in {f.value for f in PolicyFrame}
+    nominal = (" (the offset takes each sweep's middle at 2047 ticks: give the arm's "
+               "calibration for the exact one)") if cal is None and \
+        best.frame == PolicyFrame.TICKS.value else ""
     out = []
     for j, joint in enumerate(MOTOR_NAMES):
         formula = formulas.get(joint, f"{joint} = x")
@@ -72,7 +75,7 @@ def check_stats_frame(stats: NormStats, mapping: MappingFile, cal: Calibration |
             cause=f"the stats were recorded in {frame_name(best.frame)}, not {declared.value}",
             fix=(f"declare [policy] frame = \"{best.frame}\", or convert: {formula}" if declarable
                  else f"convert the data to {declared.value} and recompute the stats: "
-                 f"{formula}")))
+                 f"{formula}") + nominal))
     return out
 
 
@@ -180,22 +183,51 @@ def check_stats_extremes_within_limits(stats: NormStats, chain: JointMap, limits
     return out
 
 
-def check_stds_positive(stats: NormStats) -> list[Measurement]:
-    """Stds (MIN_MAX: spans) are finite and positive, so normalization cannot explode.
-    Needs no frame: a zero spread is wrong in every frame."""
+#: A spread below this fraction of one servo tick (in the stats' unit) is no spread: a joint
+#: that never moved while recording (only float rounding or sensor noise of a still joint).
+STD_FLOOR_TICKS = 0.1
+
+
+def std_floor(frame: PolicyFrame | None, calibration: Calibration | None) -> np.ndarray:
+    """Per joint, the smallest spread a moving joint can have: :data:`STD_FLOOR_TICKS` of a
+    servo tick in the frame's unit (without a frame, in the smallest unit a joint is ever
+    recorded in: radians; a range unit without the calibration, over a full turn)."""
+    if frame is None:
+        return np.full(N_JOINTS, STD_FLOOR_TICKS * tick_step(RobotUnit.DEGREES) / RAD_TO_DEG)
+    sweeps = (calibration.range_max - calibration.range_min if calibration is not None
+              else np.full(N_JOINTS, 4095))
+    return np.array([STD_FLOOR_TICKS * tick_step(unit, float(sweeps[j]))
+                     for j, unit in enumerate(frame.units)])
+
+
+def check_stds_positive(stats: NormStats, frame: PolicyFrame | None = None,
+                        calibration: Calibration | None = None) -> list[Measurement]:
+    """Stds (MIN_MAX: spans) are finite and above a physical floor (a tenth of a servo tick
+    in the stats' unit, :func:`std_floor`), so normalization cannot explode: a joint that
+    never moved while recording has a spread of float rounding, and dividing by it turns
+    sensor noise into huge inputs (dataset checkers in the field flag zero variance too)."""
     spread = stats.std if stats.mode == "MEAN_STD" else stats.max - stats.min
     what = "std" if stats.mode == "MEAN_STD" else "max - min"
+    floor = std_floor(frame, calibration)
+    unit = f"{frame.value} units" if frame is not None else "policy units"
     out = []
     for j, joint in enumerate(MOTOR_NAMES):
         value = float(spread[j])
-        detail = f"{what} {value!r} in {stats.key}" if not (np.isfinite(value) and value > 0) \
-            else ""
-        out.append(Measurement(f"stats {what} positive", joint,
-                               value if np.isfinite(value) else float("nan"),
-                               "policy units", low=np.nextafter(0.0, 1.0), detail=detail,
-                               cause="a joint that never moved in the dataset, or a corrupted "
-                               "stats file: normalization divides by ~eps",
-                               fix="recompute the stats over data where the joint moves"))
+        ok = np.isfinite(value) and value >= floor[j]
+        smallest = "" if frame is not None else \
+            " in the smallest unit any joint is recorded in (radians)"
+        detail = "" if ok else (f"{what} {value!r} in {stats.key}: below a tenth of a servo "
+                                f"tick ({floor[j]:.3g} {unit}){smallest}")
+        out.append(Measurement(f"stats {what} above a tenth of a tick", joint,
+                               value if np.isfinite(value) else float("nan"), unit,
+                               low=float(floor[j]), detail=detail, marginal_fraction=1.0,
+                               cause=f"{joint} never moved while the data was recorded (a "
+                               "frozen or unplugged servo, a joint left out of the task), or "
+                               "the stats file is corrupted: normalizing divides by ~0 and turns "
+                               "sensor noise into huge inputs",
+                               fix=f"record data where {joint} moves (or check its servo and "
+                               "cable), then recompute the stats; a joint that truly never "
+                               "moves needs its normalization turned off, not a tiny std"))
     return out
 
 
@@ -320,9 +352,12 @@ CHECKS: tuple[Check, ...] = (
           "through unnormalized (lerobot #4415, #1763)", tolerance="the key present",
           per_joint=False, suite="normalization"),
     Check("stats-std", "stats std", "normalization", ("stats",),
-          lambda i: check_stds_positive(i.stats),
-          catches="a zero or negative spread: normalization divides by ~eps",
-          tolerance="> 0", suite="normalization"),
+          lambda i: check_stds_positive(i.stats, i.mapping.policy_frame if i.mapping else None,
+                                        i.calibration),
+          catches="a joint that never moved while recording (a frozen or unplugged servo: "
+          "std 4.6e-6 in a published dataset), a zero, negative or NaN spread: normalization "
+          "divides by ~0", tolerance=f"{STD_FLOOR_TICKS:g} of a servo tick in the stats' unit",
+          suite="normalization"),
     *_per_chain("reference"),
     *_per_chain("declared"),
 )

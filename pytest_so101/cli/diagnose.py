@@ -17,7 +17,7 @@ import math
 import sys
 from collections.abc import Sequence
 
-from ..checks.base import CheckResult, Inputs, Setup, run_check, run_checks
+from ..checks.base import CheckResult, Inputs, Setup, run_check, run_checks, run_per_arm
 from ..core.errors import So101ConfigError
 from ..core.features import FEATURES
 from ..core.joints import MOTOR_NAMES
@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
                         f"{' or '.join(FEATURES)} (default observation.state)")
     parser.add_argument("--stats-dataset", metavar="NAME",
                         help="the dataset prefix, when the stats hold several (e.g. so100)")
+    parser.add_argument("--arm-side", choices=("left", "right"), metavar="left|right",
+                        help="which arm of two-arm (bimanual) stats or dataset to check "
+                        "(default: both, each on its own)")
     parser.add_argument("--mapping", metavar="PATH", help="the sim/robot/policy mapping TOML")
     parser.add_argument("--mjcf", metavar="PATH", help="the MuJoCo model the mapping is used "
                         "with; without it, the model check is skipped and the other checks "
@@ -86,16 +89,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(args: argparse.Namespace) -> Inputs:
-    """The user's files, validated; any problem raises one So101ConfigError."""
+def _load(args: argparse.Namespace) -> dict[str | None, Inputs]:
+    """The user's files, validated, per arm (two-arm stats: left and right; else the key
+    None); any problem raises one So101ConfigError."""
     from ..core.calibration import resolve_calibration
+    from ..core.dataset import pick_arm
     from ..core.mapping import load_mapping
-    from ..core.stats import load_stats
+    from ..core.stats import load_stats_arms
 
     calibration = resolve_calibration(args.calibration, option="--calibration") \
         if args.calibration else None
-    stats = load_stats(args.stats, feature=args.stats_feature,
-                       dataset=args.stats_dataset) if args.stats else None
+    stats = load_stats_arms(args.stats, feature=args.stats_feature,
+                            dataset=args.stats_dataset) if args.stats else {None: None}
+    if args.arm_side and args.stats:
+        stats = {args.arm_side: pick_arm(stats, args.arm_side, source=args.stats,
+                                         what="stats file")}
     mapping = load_mapping(args.mapping) if args.mapping else None
     limits = None
     if args.mjcf:
@@ -103,13 +111,15 @@ def _load(args: argparse.Namespace) -> Inputs:
 
         names = mapping.sim_joint_names if mapping is not None else MOTOR_NAMES
         limits = SimModel(args.mjcf, names).limits
-    inputs = Inputs(calibration, stats, mapping, limits,
-                    Tolerances(deg=args.tolerance_deg, z=args.tolerance_z,
-                               tracking_deg=args.tracking_deg))
+    tolerances = Tolerances(deg=args.tolerance_deg, z=args.tolerance_z,
+                            tracking_deg=args.tracking_deg)
+    inputs = {arm: Inputs(calibration, arm_stats, mapping, limits, tolerances)
+              for arm, arm_stats in stats.items()}
     if args.solve_map:
         from ..core.poses import load_poses
 
-        inputs = inputs.with_readings(poses=load_poses(args.solve_map, mapping))
+        poses = load_poses(args.solve_map, mapping)
+        inputs = {arm: i.with_readings(poses=poses) for arm, i in inputs.items()}
     return inputs
 
 
@@ -243,18 +253,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     solved_map = ""
     try:
-        inputs = _load(args)
+        by_arm = _load(args)
+        inputs = next(iter(by_arm.values()))        # what does not depend on the arm
         of_files = [c for c in FILE_CHECKS if "poses" not in c.needs]
-        results = run_checks(inputs, of_files, flavor="cli") if any(
+        results = run_per_arm(by_arm, of_files, flavor="cli") if any(
             (args.calibration, args.stats, args.mapping, args.mjcf)) else []
         if args.solve_map:
             results.append(run_check(BY_NAME["paired-poses"], inputs, flavor="cli"))
             solved_map = _solved_map(inputs, args.solve_map)
         if args.dataset:
             from ..checks.datasets import run_dataset_checks
-            from ..core.dataset import load_dataset
+            from ..core.dataset import load_datasets, pick_arm
 
-            results += run_dataset_checks(load_dataset(args.dataset), inputs, flavor="cli")[0]
+            datasets = load_datasets(args.dataset)
+            if args.arm_side:
+                datasets = {args.arm_side: pick_arm(datasets, args.arm_side,
+                                                    source=args.dataset, what="dataset")}
+            results += run_dataset_checks(datasets, inputs, flavor="cli")[0]
         if args.port:
             results += _arm(args.port, inputs, args.mjcf)
     except So101ConfigError as exc:
@@ -269,7 +284,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         used = [f"{what} {value}" for what, value in (
             ("calibration", inputs.calibration.source if inputs.calibration else None),
-            ("stats", inputs.stats.label if inputs.stats else None),
+            ("stats", "; ".join(i.stats.label for i in by_arm.values())
+             if inputs.stats else None),
             ("mapping", inputs.mapping.source if inputs.mapping else None),
             ("mjcf", args.mjcf), ("port", args.port), ("poses", args.solve_map),
             ("dataset", args.dataset)) if value]

@@ -115,11 +115,26 @@ def validate_motors(motors: Mapping[str, MotorCalibration], *, source: str) -> N
                                value=(motor.range_min, motor.range_max))
 
 
+#: Keys of LeRobot's calibration format before 0.2 (lists in motor order, offsets applied
+#: in software): ``.cache/calibration/so100/main_follower.json``.
+PRE_02_KEYS = frozenset({"motor_names", "homing_offset", "drive_mode", "start_pos", "end_pos",
+                         "calib_mode"})
+
+
 def parse_calibration(data: object, *, source: str = "<memory>") -> Calibration:
     """Build a :class:`Calibration` from the decoded JSON object of a LeRobot file."""
     if not isinstance(data, dict):
         raise config_error("calibration must be a JSON object keyed by motor name",
                            source=source, value=type(data).__name__)
+    if len(PRE_02_KEYS & set(map(str, data))) >= 2:
+        raise config_error(
+            "LeRobot's calibration format from before 0.2 (lists of motor_names, "
+            "homing_offset, drive_mode, start_pos, end_pos, calib_mode, as in "
+            ".cache/calibration/so100/main_follower.json): it applied its offsets in "
+            "software, in its own degrees, and recorded no sweep, so it has no exact "
+            "counterpart in today's format (offsets written to the servos, range_min/max "
+            "swept); recalibrate the arm with today's LeRobot: lerobot-calibrate "
+            "--robot.type=so101_follower --robot.id=ARM_ID", source=source)
     motors: dict[str, MotorCalibration] = {}
     for name, entry in data.items():
         if name not in MOTOR_NAMES:

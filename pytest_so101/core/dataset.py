@@ -48,6 +48,7 @@ class Dataset:
     files: tuple[Path, ...]
     declared_frames: int | None = None   # meta/info.json total_frames
     names: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    arm: str | None = None               # which arm of a two-arm recording (left, right)
 
     @property
     def frames(self) -> int:
@@ -66,42 +67,64 @@ class Dataset:
         return self.state if name == STATE else self.action
 
     def describe(self) -> str:
+        arm = f", the {self.arm} arm" if self.arm else ""
         return (f"{self.root}: {self.frames} frames, {self.episodes} episodes at "
                 f"{self.fps:g} fps (LeRobot dataset {self.version}, robot "
-                f"{self.robot_type or 'not named'})")
+                f"{self.robot_type or 'not named'}{arm})")
 
 
-def _names_motor(name: str, motor: str) -> bool:
-    """``shoulder_pan.pos``, ``shoulder_pan`` and prefixed ``main_shoulder_pan`` name
-    the shoulder_pan."""
+def _names_motor(name: str, motor: str, side: str | None = None) -> bool:
+    """``shoulder_pan.pos``, ``shoulder_pan`` and prefixed ``main_shoulder_pan`` name the
+    shoulder_pan; with ``side``, only ``left_shoulder_pan`` (``.pos``) does."""
     base = name.removesuffix(".pos")
+    if side is not None:
+        return base == f"{side}_{motor}"
     return base == motor or base.endswith("_" + motor)
 
 
-def _motor_order(names: object, *, source: str, feature: str) -> tuple[list[int], tuple]:
-    """Column of each motor (in MOTOR_NAMES order) from a feature's ``names``: a list
-    (``shoulder_pan.pos``...) or, in v2.0, ``{"motors": [...]}``. No names: motor order."""
+#: The two arms of a bimanual recording (LeRobot's bi_so101_follower), in its order.
+ARM_SIDES = ("left", "right")
+
+
+def arm_columns(names: object, *, source: str, feature: str, width: int | None = None
+                ) -> dict[str | None, list[int]]:
+    """The column of each motor (MOTOR_NAMES order) per arm, from a feature's ``names``: a
+    list (``shoulder_pan.pos``...; ``left_shoulder_pan.pos``... for two arms) or, in v2.0,
+    ``{"motors": [...]}``. One arm: key None. No names: one arm in motor order, or (with
+    ``width`` 12) two in LeRobot's bimanual order, left then right."""
     if isinstance(names, dict) and len(names) == 1:
         names = next(iter(names.values()))
     if names is None:
-        return list(range(N_JOINTS)), tuple(MOTOR_NAMES)
+        if width == len(ARM_SIDES) * N_JOINTS:
+            return {side: list(range(k * N_JOINTS, (k + 1) * N_JOINTS))
+                    for k, side in enumerate(ARM_SIDES)}
+        return {None: list(range(N_JOINTS))}
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise config_error("feature names must be a list of motor names", source=source,
                            field=f"features.{feature}.names", value=names)
-    order = []
-    for motor in MOTOR_NAMES:
-        found = [i for i, n in enumerate(names) if _names_motor(n, motor)]
-        if len(found) != 1:
-            raise config_error(f"{'no' if not found else 'several'} {motor} column in the "
-                               f"feature's names ({', '.join(names)}): this is not a "
-                               "six-motor SO-101 dataset, or its joints are named otherwise",
-                               source=source, field=f"features.{feature}.names")
-        order.append(found[0])
-    if len(names) != N_JOINTS:
-        raise config_error(f"{len(names)} values per frame, an SO-101 has {N_JOINTS} "
-                           f"({', '.join(names)})", source=source,
+    sides = [side for side in ARM_SIDES
+             if any(n.removesuffix(".pos").startswith(side + "_") for n in names)]
+    two = len(names) == len(ARM_SIDES) * N_JOINTS and sides == list(ARM_SIDES)
+    out: dict[str | None, list[int]] = {}
+    for side in (ARM_SIDES if two else (None,)):
+        order = []
+        for motor in MOTOR_NAMES:
+            found = [i for i, n in enumerate(names) if _names_motor(n, motor, side)]
+            if len(found) != 1:
+                raise config_error(f"{'no' if not found else 'several'} "
+                                   f"{(side + '_') if side else ''}{motor} column in the "
+                                   f"feature's names ({', '.join(names)}): this is not a "
+                                   "six-motor SO-101 dataset (or a two-arm one, left_ and "
+                                   "right_), or its joints are named otherwise",
+                                   source=source, field=f"features.{feature}.names")
+            order.append(found[0])
+        out[side] = order
+    if not two and len(names) != N_JOINTS:
+        raise config_error(f"{len(names)} values per frame, an SO-101 has {N_JOINTS} (two arms "
+                           f"{len(ARM_SIDES) * N_JOINTS}, named left_ and right_): "
+                           f"{', '.join(names)}", source=source,
                            field=f"features.{feature}.names")
-    return order, tuple(names)
+    return out
 
 
 def _read_info(root: Path) -> dict:
@@ -134,8 +157,9 @@ def _fps(info: dict, source: str) -> float:
     return float(fps)
 
 
-def _column(table, name: str, *, source: str) -> np.ndarray:
-    """A list-of-six column as a (rows, 6) float64 array; a clear error otherwise."""
+def _column(table, name: str, *, source: str, width: int = N_JOINTS) -> np.ndarray:
+    """A list-of-``width`` column as a (rows, width) float64 array; a clear error
+    otherwise."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -149,22 +173,22 @@ def _column(table, name: str, *, source: str) -> np.ndarray:
     kind = column.type
     if not (pa.types.is_list(kind) or pa.types.is_large_list(kind)
             or pa.types.is_fixed_size_list(kind)):
-        raise config_error(f"must hold a list of {N_JOINTS} numbers per frame", source=source,
+        raise config_error(f"must hold a list of {width} numbers per frame", source=source,
                            field=name, value=str(kind))
     if not (pa.types.is_floating(kind.value_type) or pa.types.is_integer(kind.value_type)):
         raise config_error("must hold numbers", source=source, field=name,
                            value=str(kind.value_type))
     if len(column):
         lengths = pc.list_value_length(column).to_numpy(zero_copy_only=False)
-        wrong = np.flatnonzero(lengths != N_JOINTS)
+        wrong = np.flatnonzero(lengths != width)
         if len(wrong):
             raise config_error(f"frame {int(wrong[0])} holds {int(lengths[wrong[0]])} values, "
-                               f"not {N_JOINTS}", source=source, field=name)
+                               f"not {width}", source=source, field=name)
     values = column.flatten()
     if values.null_count:
         raise config_error(f"{values.null_count} values are missing (null)", source=source,
                            field=name)
-    return values.to_numpy(zero_copy_only=False).astype(np.float64).reshape(-1, N_JOINTS)
+    return values.to_numpy(zero_copy_only=False).astype(np.float64).reshape(-1, width)
 
 
 def _index(table, name: str, rows: int, *, source: str) -> np.ndarray | None:
@@ -192,20 +216,26 @@ def _finite(values: np.ndarray, feature: str, source: str) -> None:
                                value=float(values[row, col]))
 
 
-def load_dataset(path: str | Path) -> Dataset:
-    """Read a local LeRobot dataset folder (see the module docstring)."""
+def load_datasets(path: str | Path) -> dict[str | None, Dataset]:
+    """Read a local LeRobot dataset folder (see the module docstring): one :class:`Dataset`
+    (key None), or one per arm of a two-arm recording (``left``, ``right``: its names say
+    ``left_shoulder_pan.pos``...)."""
     import pyarrow.parquet as pq
 
     root = Path(path)
     info = _read_info(root)
     info_path = str(root / "meta" / "info.json")
     fps = _fps(info, info_path)
-    orders, names = {}, {}
+    columns: dict[str, dict[str | None, list[int]]] = {}
     for feature in FEATURES:
         spec = files.table(info["features"][feature], source=info_path,
                            field=f"features.{feature}")
-        orders[feature], names[feature] = _motor_order(spec.get("names"), source=info_path,
-                                                       feature=feature)
+        columns[feature] = arm_columns(spec.get("names"), source=info_path, feature=feature)
+    arms = tuple(columns[STATE])
+    if tuple(columns[ACTION]) != arms:
+        raise config_error(f"{STATE} names arms {arms} but {ACTION} names "
+                           f"{tuple(columns[ACTION])}", source=info_path, field="features")
+    width = len(arms) * N_JOINTS
     data_files = tuple(sorted((root / "data").rglob("*.parquet"))) \
         if (root / "data").is_dir() else ()
     if not data_files:
@@ -227,7 +257,7 @@ def load_dataset(path: str | Path) -> Dataset:
                                f"{str(exc).splitlines()[0] if str(exc) else 'no detail'})",
                                source=source) from None
         for feature in FEATURES:
-            values = _column(table, feature, source=source)[:, orders[feature]]
+            values = _column(table, feature, source=source, width=width)
             _finite(values, feature, source)
             parts[feature].append(values)
         episode = _index(table, "episode_index", table.num_rows, source=source)
@@ -239,9 +269,39 @@ def load_dataset(path: str | Path) -> Dataset:
                            "no rows", source=str(root))
     total = info.get("total_frames")
     declared = int(total) if isinstance(total, int) and not isinstance(total, bool) else None
-    return Dataset(root=root, version=str(info.get("codebase_version", "unknown")),
-                   robot_type=info.get("robot_type") if isinstance(info.get("robot_type"), str)
-                   else None, fps=fps, state=np.concatenate(parts[STATE]),
-                   action=np.concatenate(parts[ACTION]),
-                   episode=np.concatenate(parts["episode"]), files=data_files,
-                   declared_frames=declared, names=names)
+    state, action = np.concatenate(parts[STATE]), np.concatenate(parts[ACTION])
+    return {arm: Dataset(
+        root=root, version=str(info.get("codebase_version", "unknown")),
+        robot_type=info.get("robot_type") if isinstance(info.get("robot_type"), str) else None,
+        fps=fps, state=state[:, columns[STATE][arm]], action=action[:, columns[ACTION][arm]],
+        episode=np.concatenate(parts["episode"]), files=data_files, declared_frames=declared,
+        names={f: tuple(_names_of(info, f, columns[f][arm])) for f in FEATURES}, arm=arm)
+        for arm in arms}
+
+
+def _names_of(info: dict, feature: str, order: list[int]) -> list[str]:
+    names = info["features"][feature].get("names")
+    if isinstance(names, dict) and len(names) == 1:
+        names = next(iter(names.values()))
+    return [names[i] for i in order] if isinstance(names, list) else list(MOTOR_NAMES)
+
+
+def load_dataset(path: str | Path, arm: str | None = None) -> Dataset:
+    """One arm of a local LeRobot dataset folder: the only one, or ``arm`` (``left`` or
+    ``right``) of a two-arm recording."""
+    found = load_datasets(path)
+    return pick_arm(found, arm, source=str(Path(path)), what="dataset")
+
+
+def pick_arm(found: dict, arm: str | None, *, source: str, what: str):
+    """``found[arm]``, with one line when the arm is not there or must be chosen."""
+    if arm is None and len(found) == 1:
+        return next(iter(found.values()))
+    if arm is None:
+        raise config_error(f"this {what} holds two arms ({', '.join(found)}: a bimanual "
+                           "recording); choose one with --so101-arm-side (so101-diagnose "
+                           "checks both)", source=source)
+    if arm not in found:
+        raise config_error(f"this {what} holds one arm; --so101-arm-side chooses an arm of a "
+                           "two-arm (bimanual) recording", source=source, value=arm)
+    return found[arm]

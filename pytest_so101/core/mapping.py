@@ -10,14 +10,15 @@ mapping file of architecture.md (``[sim]``, ``[sim_to_robot]``, ``[sim_to_policy
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from . import files
+from .calibration import Calibration
 from .errors import config_error
-from .frames import PolicyFrame, RobotUnit, expand_units, parse_policy_frame
+from .frames import TICKS_PER_RAD, PolicyFrame, RobotUnit, expand_units, parse_policy_frame
 from .joints import KNOWN_MODELS, MOTOR_NAMES, N_JOINTS, JointLimits
 
 RAD_TO_DEG = 180.0 / np.pi
@@ -162,8 +163,8 @@ def solve_map(x: np.ndarray, y: np.ndarray, *, scale: np.ndarray | None = None,
 SIM_SIDE_UNITS = ("radians", "degrees")
 _TABLE_KEYS = {
     "sim": {"model", "joints", "reference_pose", "rest_pose"},
-    "sim_to_robot": {"units", "input", "offset", "scale", "direction"},
-    "sim_to_policy": {"input", "offset", "scale", "direction"},
+    "sim_to_robot": {"units", "input", "offset", "scale", "direction", "zero_at"},
+    "sim_to_policy": {"input", "offset", "scale", "direction", "zero_at"},
     "policy": {"frame"},
 }
 
@@ -184,6 +185,33 @@ class MappingFile:
     #: The folded rest pose the arm lies in on its stops (sim rad), when the file gives
     #: one (``[sim] rest_pose``); else the model's ``rest`` keyframe is used.
     rest_pose_rad: np.ndarray | None = None
+    #: Joints whose ``[sim_to_robot]`` / ``[sim_to_policy]`` offset and scale come from the
+    #: calibration (``"calibration"`` in the file), each with the sim angle (rad) where it
+    #: reads 0 when the file says (``zero_at``), and the calibration they were derived from
+    #: (None: provisional, the sweep taken to be the model's range).
+    robot_derived: Mapping[int, float | None] = field(default_factory=dict)
+    policy_derived: Mapping[int, float | None] = field(default_factory=dict)
+    derived_from: str | None = None
+
+    def for_calibration(self, calibration: Calibration | None) -> MappingFile:
+        """This mapping with its calibration-derived joints mapped from ``calibration``'s
+        sweeps (itself when it has none, or without a calibration)."""
+        if calibration is None or not (self.robot_derived or self.policy_derived):
+            return self
+        sim_to_robot = derived_map(self.sim_to_robot, self.robot_derived, self.robot_units,
+                                   self.joint_limits, calibration) \
+            if self.sim_to_robot is not None else None
+        sim_to_policy = derived_map(self.sim_to_policy, self.policy_derived,
+                                    self.policy_frame.units, self.joint_limits, calibration) \
+            if self.sim_to_policy is not None else None
+        return replace(self, sim_to_robot=sim_to_robot, sim_to_policy=sim_to_policy,
+                       derived_from=calibration.source)
+
+    def __repr__(self) -> str:
+        tables = [name for name in ("sim_to_robot", "sim_to_policy") if getattr(self, name)]
+        frame = f", policy {self.policy_frame.value}" if self.policy_frame else ""
+        maps = "+".join(tables) or "no maps"
+        return f"MappingFile({self.source!r}, {self.model}, {maps}{frame})"
 
     @property
     def joint_limits(self) -> JointLimits:
@@ -222,8 +250,14 @@ def _within_reach(q_sim_rad: np.ndarray, limits: JointLimits, *, source: str,
                 source=source, joint=joint, field=field_name, value=float(q_sim_rad[j]))
 
 
-def per_joint(raw: object, *, source: str, field_name: str) -> np.ndarray:
-    """A list of six finite numbers, or a table keyed by all six motor names."""
+#: The value of ``offset`` and ``scale`` for a joint whose map comes from the calibration.
+FROM_CALIBRATION = "calibration"
+
+
+def per_joint(raw: object, *, source: str, field_name: str,
+              derivable: bool = False) -> np.ndarray:
+    """A list of six finite numbers, or a table keyed by all six motor names. With
+    ``derivable``, a joint may say ``"calibration"`` instead: NaN in the array."""
     if isinstance(raw, Mapping):
         unknown = [k for k in raw if k not in MOTOR_NAMES]
         if unknown:
@@ -239,6 +273,9 @@ def per_joint(raw: object, *, source: str, field_name: str) -> np.ndarray:
                            "keyed by joint name", source=source, field=field_name, value=raw)
     values = []
     for joint, value in zip(MOTOR_NAMES, raw, strict=True):
+        if derivable and value == FROM_CALIBRATION:
+            values.append(np.nan)
+            continue
         number = files.number(value, source=source, joint=joint, field=field_name)
         values.append(files.finite(number, source=source, joint=joint, field=field_name))
     return np.array(values)
@@ -264,23 +301,85 @@ def _sim_side_scale(raw: object, *, source: str, field_name: str) -> np.ndarray:
     return np.array([RAD_TO_DEG if name == "degrees" else 1.0 for name in names])
 
 
-def _joint_map(table: Mapping[str, object], name: str, *, source: str) -> JointMap:
-    """The declared map, taking sim radians whatever ``input`` it declares."""
+def _joint_map(table: Mapping[str, object], name: str, *, source: str,
+               units: tuple[RobotUnit, ...], limits: JointLimits
+               ) -> tuple[JointMap, dict[int, float | None]]:
+    """The declared map, taking sim radians whatever ``input`` it declares, and the joints
+    whose offset and scale come from the calibration (``"calibration"``), each with the sim
+    angle (rad) where it reads 0 when the table says (``zero_at``). Their values are
+    provisional until a calibration is given (:func:`derived_map`)."""
     for key in ("offset", "scale", "direction"):
         if key not in table:
             raise config_error("key missing", source=source, field=f"{name}.{key}")
-    declared = JointMap(
-        per_joint(table["offset"], source=source, field_name=f"{name}.offset"),
-        per_joint(table["scale"], source=source, field_name=f"{name}.scale"),
-        per_joint(table["direction"], source=source, field_name=f"{name}.direction"),
-        name=name, source=source,
-    )
+    offset = per_joint(table["offset"], source=source, field_name=f"{name}.offset",
+                       derivable=True)
+    scale = per_joint(table["scale"], source=source, field_name=f"{name}.scale",
+                      derivable=True)
+    direction = per_joint(table["direction"], source=source, field_name=f"{name}.direction")
     to_input = _sim_side_scale(table.get("input", "radians"), source=source,
                                field_name=f"{name}.input")
+    derived = [j for j in range(N_JOINTS) if np.isnan(offset[j]) or np.isnan(scale[j])]
+    for j in derived:
+        joint = MOTOR_NAMES[j]
+        if not (np.isnan(offset[j]) and np.isnan(scale[j])):
+            raise config_error(f'offset and scale are "{FROM_CALIBRATION}" together, or '
+                               "neither", source=source, joint=joint, field=f"{name}.offset")
+        if units[j] not in RANGE_SPAN:
+            raise config_error(
+                f'"{FROM_CALIBRATION}" derives a joint read in 0..100 or -100..100 (its span is '
+                f"the recorded sweep); this joint is read in {units[j].value}, whose scale is "
+                "fixed: give it as a number", source=source, joint=joint,
+                field=f"{name}.scale")
+        offset[j], scale[j] = 0.0, 1.0        # placeholders, replaced just below
+    zero_at = files.table(table.get("zero_at", {}), source=source, field=f"{name}.zero_at")
+    anchors: dict[int, float | None] = dict.fromkeys(derived)
+    for joint, value in zero_at.items():
+        if joint not in MOTOR_NAMES or MOTOR_NAMES.index(joint) not in anchors:
+            raise config_error(f'zero_at names a joint whose offset and scale are '
+                               f'"{FROM_CALIBRATION}" (here: '
+                               f"{', '.join(MOTOR_NAMES[j] for j in derived) or 'none'})",
+                               source=source, joint=str(joint), field=f"{name}.zero_at")
+        j = MOTOR_NAMES.index(joint)
+        angle = files.finite(files.number(value, source=source, joint=joint,
+                                          field=f"{name}.zero_at"),
+                             source=source, joint=joint, field=f"{name}.zero_at")
+        anchors[j] = angle / to_input[j]                  # in sim radians
+        _within_reach(np.where(np.arange(N_JOINTS) == j, anchors[j], 0.0), limits,
+                      source=source, field_name=f"{name}.zero_at")
+    as_written = JointMap(offset, scale, direction, name=name, source=source)   # validated
     with np.errstate(over="ignore"):        # a scale that overflows is refused as not finite
-        scale_from_rad = declared.scale * to_input
-    return JointMap(declared.offset, scale_from_rad, declared.direction, name=name,
-                    source=source)
+        scale_from_rad = as_written.scale * to_input
+    declared = JointMap(offset, scale_from_rad, direction, name=name, source=source)
+    return derived_map(declared, anchors, units, limits, None), anchors
+
+
+#: The span of a range unit's values: what a recorded sweep maps onto.
+RANGE_SPAN = {RobotUnit.RANGE_0_100: 100.0, RobotUnit.RANGE_M100_100: 200.0}
+
+
+def derived_map(declared: JointMap, derived: Mapping[int, float | None],
+                units: tuple[RobotUnit, ...], limits: JointLimits,
+                calibration: Calibration | None) -> JointMap:
+    """``declared`` with the joints of ``derived`` mapped from their calibrated sweep: one
+    servo turn per joint turn over the sweep LeRobot recorded (``range_max - range_min``),
+    reading 0 at the sim angle ``derived[j]`` gives (rad), by default -100..100's 0 (the
+    sweep's middle) at sim 0 as LeRobot's degrees zero, 0..100's 0 (the gripper closed) at
+    the model's lower limit (its upper one for direction -1). Without a calibration the
+    sweep is taken to be the model's range (provisional)."""
+    if not derived:
+        return declared
+    offset, scale = declared.offset.copy(), declared.scale.copy()
+    for j, zero_at in derived.items():
+        sweep_rad = (float(calibration.range_max[j] - calibration.range_min[j]) / TICKS_PER_RAD
+                     if calibration is not None else
+                     float(limits.upper_rad[j] - limits.lower_rad[j]))
+        scale[j] = RANGE_SPAN[units[j]] / sweep_rad
+        if zero_at is None:
+            closed = limits.lower_rad[j] if declared.direction[j] > 0 else limits.upper_rad[j]
+            zero_at = closed if units[j] is RobotUnit.RANGE_0_100 else 0.0
+        offset[j] = -declared.direction[j] * scale[j] * zero_at
+    return JointMap(offset, scale, declared.direction, name=declared.name,
+                    source=declared.source)
 
 
 def _sim_joint_names(sim: Mapping[str, object], model: str, *, source: str) -> tuple[str, ...]:
@@ -339,6 +438,14 @@ def parse_mapping(data: Mapping[str, object], *, source: str = "<memory>") -> Ma
                       field_name="sim.rest_pose")
 
     sim_to_robot = robot_units = sim_to_policy = policy_frame = None
+    robot_derived: dict[int, float | None] = {}
+    policy_derived: dict[int, float | None] = {}
+    limits = KNOWN_MODELS[model].limits
+    if "policy" in data:
+        if "frame" not in data["policy"]:
+            raise config_error("key missing", source=source, field="policy.frame")
+        frame = files.string(data["policy"]["frame"], source=source, field="policy.frame")
+        policy_frame = parse_policy_frame(frame, source=source)
     if "sim_to_robot" in data:
         table = data["sim_to_robot"]
         if "units" not in table:
@@ -349,19 +456,18 @@ def parse_mapping(data: Mapping[str, object], *, source: str = "<memory>") -> Ma
             _names(units, [u.value for u in RobotUnit], source=source,
                    field_name="sim_to_robot.units")
         robot_units = expand_units(units, source=source, field="sim_to_robot.units")
-        sim_to_robot = _joint_map(table, "sim_to_robot", source=source)
+        sim_to_robot, robot_derived = _joint_map(table, "sim_to_robot", source=source,
+                                                 units=robot_units, limits=limits)
     if "sim_to_policy" in data:
-        sim_to_policy = _joint_map(data["sim_to_policy"], "sim_to_policy", source=source)
-    if "policy" in data:
-        if "frame" not in data["policy"]:
-            raise config_error("key missing", source=source, field="policy.frame")
-        frame = files.string(data["policy"]["frame"], source=source, field="policy.frame")
-        policy_frame = parse_policy_frame(frame, source=source)
-    if sim_to_policy is not None and policy_frame is None:
-        raise config_error("[sim_to_policy] needs [policy] frame to say what it maps into",
-                           source=source, field="policy.frame")
+        if policy_frame is None:
+            raise config_error("[sim_to_policy] needs [policy] frame to say what it maps into",
+                               source=source, field="policy.frame")
+        sim_to_policy, policy_derived = _joint_map(data["sim_to_policy"], "sim_to_policy",
+                                                   source=source, units=policy_frame.units,
+                                                   limits=limits)
     return MappingFile(source, model, names, sim_to_robot, robot_units, sim_to_policy,
-                       policy_frame, reference_pose, reference_name, rest_pose)
+                       policy_frame, reference_pose, reference_name, rest_pose, robot_derived,
+                       policy_derived)
 
 
 def load_mapping(path: str | Path) -> MappingFile:

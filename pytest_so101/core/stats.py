@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from . import files
+from .dataset import arm_columns, pick_arm
 from .errors import config_error
 from .features import FEATURES
 from .frames import from_min_max, from_z_score, to_min_max, to_z_score
@@ -59,6 +60,7 @@ class NormStats:
     runtime_key_present: bool = True
     available: tuple[str, ...] = ()
     count: int | None = None          # frames the stats were computed over, when stored
+    arm: str | None = None            # which arm of two-arm (bimanual) stats: left, right
 
     def normalize(self, x: np.ndarray) -> np.ndarray:
         """What the policy sees for ``x`` (policy frame, shape (..., 6))."""
@@ -128,8 +130,23 @@ def _json_shape(raw: object) -> tuple[int, ...]:
     return tuple(shape)
 
 
+#: The two arms of a bimanual recording (LeRobot's bi_so101_follower), in the order it
+#: writes their values: ``left_<motor>`` then ``right_<motor>``.
+ARM_SIDES = ("left", "right")
+TWO_ARMS = len(ARM_SIDES) * N_JOINTS
+
+
+def value_names(width: int) -> tuple[str, ...]:
+    """The joint each of ``width`` values names: one arm's motors, or two arms' in
+    LeRobot's bimanual order."""
+    if width == TWO_ARMS:
+        return tuple(f"{side}_{motor}" for side in ARM_SIDES for motor in MOTOR_NAMES)
+    return MOTOR_NAMES
+
+
 def _vector(raw: object, *, source: str, key: str) -> np.ndarray:
-    """Six finite stats in motor order: a float tensor, or a JSON list of six numbers."""
+    """Finite stats, one per joint: a float tensor, or a JSON list, of six numbers (one arm,
+    motor order) or twelve (two arms, LeRobot's bimanual order)."""
     if isinstance(raw, np.ndarray):
         if raw.dtype.kind != "f":
             raise config_error("stats must be floating point (F16, BF16, F32 or F64)",
@@ -137,15 +154,16 @@ def _vector(raw: object, *, source: str, key: str) -> np.ndarray:
         shape = raw.shape
     else:
         shape = _json_shape(raw)
-    if shape != (N_JOINTS,):
-        raise config_error(f"expected shape ({N_JOINTS},): one value per SO-101 joint",
-                           source=source, field=key, value=shape)
+    if shape not in ((N_JOINTS,), (TWO_ARMS,)):
+        raise config_error(f"expected shape ({N_JOINTS},): one value per SO-101 joint (or "
+                           f"({TWO_ARMS},): two arms)", source=source, field=key, value=shape)
+    joints = value_names(shape[0])
     if not isinstance(raw, np.ndarray):
         raw = [files.number(v, source=source, joint=joint, field=key)
-               for joint, v in zip(MOTOR_NAMES, raw, strict=True)]
+               for joint, v in zip(joints, raw, strict=True)]
     with np.errstate(invalid="ignore"):         # a signalling NaN is refused just below
         values = np.asarray(raw, dtype=float)
-    for i, joint in enumerate(MOTOR_NAMES):
+    for i, joint in enumerate(joints):
         if not np.isfinite(values[i]):
             raise config_error("stats must be finite", source=source, joint=joint, field=key,
                                value=float(values[i]))
@@ -184,6 +202,11 @@ def _select(groups: dict[_Group, dict[str, str]], tensors: Mapping[str, object],
                                f"{', '.join(sorted(stats))}", source=source, field=group.prefix)
         current = {s: _vector(tensors[stats[s]], source=source, key=stats[s])
                    for s in ("mean", "std", "min", "max") if s in stats}
+        widths = {len(v) for v in current.values()}
+        if len(widths) > 1:
+            raise config_error("the stats' vectors differ in length ("
+                               + ", ".join(f"{k} {len(v)}" for k, v in current.items()) + ")",
+                               source=source, field=group.prefix)
         if reference is None:
             arrays, reference = current, group
         elif any(not np.allclose(arrays[s], current[s]) for s in needed):
@@ -197,9 +220,10 @@ def _select(groups: dict[_Group, dict[str, str]], tensors: Mapping[str, object],
     if runtime_key is None:
         module = f"{reference.module}." if reference.module else ""
         runtime_key = f"{module}buffer_{feature.replace('.', '_')}"
+    width = len(next(iter(arrays.values())))
     return NormStats(
-        feature=feature, mean=arrays.get("mean", np.full(N_JOINTS, np.nan)),
-        std=arrays.get("std", np.full(N_JOINTS, np.nan)), source=source, key=reference.prefix,
+        feature=feature, mean=arrays.get("mean", np.full(width, np.nan)),
+        std=arrays.get("std", np.full(width, np.nan)), source=source, key=reference.prefix,
         mode=mode, min=arrays.get("min"), max=arrays.get("max"), eps=eps,
         dataset=chosen_dataset, runtime_key=runtime_key, runtime_key_present=runtime_present,
         available=available, count=count)
@@ -385,17 +409,8 @@ def _from_file(path: Path, *, feature: str, dataset: str | None,
                        source=str(path))
 
 
-def load_stats(path: str | Path, *, feature: str = "observation.state",
-               dataset: str | None = None, mode: str | None = None) -> NormStats:
-    """Load the normalization stats of ``feature`` from any supported file or folder.
-
-    ``mode`` (MEAN_STD or MIN_MAX) defaults to what a processor config declares, else
-    MEAN_STD (SmolVLA's STATE and ACTION mode).
-    """
-    if feature not in FEATURES:
-        raise config_error(f"feature must be one of {', '.join(FEATURES)}",
-                           source="--so101-stats-feature", value=feature)
-    path = Path(path)
+def _load(path: Path, *, feature: str, dataset: str | None, mode: str | None) -> NormStats:
+    """The stats of ``feature`` as stored: six values, or twelve for two arms."""
     if not stat.S_ISDIR(files.stat_path(path, "stats file", folder_ok=True).st_mode):
         return _from_file(path, feature=feature, dataset=dataset, mode=mode)
     if files.exists(path / "policy_preprocessor.json") or \
@@ -407,3 +422,56 @@ def load_stats(path: str | Path, *, feature: str = "observation.state",
             return _from_file(inner, feature=feature, dataset=dataset, mode=mode)
     raise config_error("folder holds no policy_preprocessor.json, model.safetensors or "
                        "meta/stats.json", source=str(path))
+
+
+def _arm_names(stats_path: Path, feature: str) -> object:
+    """The feature's value names in the dataset's meta/info.json beside its stats.json
+    (None when there is no such file: LeRobot's bimanual order is then assumed)."""
+    info = stats_path.parent / "info.json"
+    if stats_path.name != "stats.json" or not files.exists(info):
+        return None
+    features = files.table(files.read_json(info, "dataset info").get("features", {}),
+                           source=str(info), field="features")
+    entry = features.get(feature)
+    return entry.get("names") if isinstance(entry, dict) else None
+
+
+def load_stats_arms(path: str | Path, *, feature: str = "observation.state",
+                    dataset: str | None = None, mode: str | None = None
+                    ) -> dict[str | None, NormStats]:
+    """The stats of ``feature`` per arm: ``{None: stats}`` for one arm; for two-arm
+    (bimanual) stats, the ``left`` and ``right`` arm's, split by the names of the dataset's
+    meta/info.json (``left_shoulder_pan.pos``...) or, without one, in LeRobot's bimanual
+    order (left, then right)."""
+    if feature not in FEATURES:
+        raise config_error(f"feature must be one of {', '.join(FEATURES)}",
+                           source="--so101-stats-feature", value=feature)
+    stats = _load(Path(path), feature=feature, dataset=dataset, mode=mode)
+    if len(stats.mean) == N_JOINTS:
+        return {None: stats}
+    names = _arm_names(Path(stats.source), feature)
+    columns = arm_columns(names, source=stats.source, feature=feature, width=len(stats.mean))
+    if None in columns:
+        raise config_error(f"{len(stats.mean)} values a joint stat, but the dataset names one "
+                           "arm's motors", source=stats.source, field=feature)
+    how = "named so in meta/info.json" if names is not None else \
+        "taken in LeRobot's bimanual order: no meta/info.json names them"
+    return {side: replace(
+        stats, mean=stats.mean[cols], std=stats.std[cols],
+        min=None if stats.min is None else stats.min[cols],
+        max=None if stats.max is None else stats.max[cols], arm=side,
+        key=f"{stats.key}, the {side} arm's values ({how})")
+        for side, cols in columns.items()}
+
+
+def load_stats(path: str | Path, *, feature: str = "observation.state",
+               dataset: str | None = None, mode: str | None = None,
+               arm: str | None = None) -> NormStats:
+    """Load the normalization stats of ``feature`` from any supported file or folder: of
+    one arm, or of ``arm`` (``left``, ``right``) of two-arm stats (:func:`load_stats_arms`).
+
+    ``mode`` (MEAN_STD or MIN_MAX) defaults to what a processor config declares, else
+    MEAN_STD (SmolVLA's STATE and ACTION mode).
+    """
+    found = load_stats_arms(path, feature=feature, dataset=dataset, mode=mode)
+    return pick_arm(found, arm, source=str(path), what="stats file")

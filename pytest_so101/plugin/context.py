@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.arms import Fleet, FleetArm
 from ..core.calibration import Calibration, resolve_calibration
 from ..core.chain import reference_sim_to_policy
-from ..core.dataset import Dataset, load_dataset
+from ..core.dataset import Dataset, load_datasets, pick_arm
 from ..core.errors import So101ConfigError, config_error
 from ..core.mapping import MappingFile, load_mapping
-from ..core.stats import NormStats, load_stats
+from ..core.stats import NormStats, load_stats_arms
 from ..core.tolerances import Tolerances
 from .options import Setting
 
@@ -29,6 +29,11 @@ class So101Context:
     arm_id: str | None = None      # the fleet arm (``--so101-arms``) these files describe
     leader_calibration: Calibration | None = None    # --so101-leader-calibration
     dataset: Dataset | None = None                   # --so101-dataset, its frames read
+    #: Per arm (a two-arm recording's left and right; one arm: the key None), the stats and
+    #: the dataset; ``stats`` and ``dataset`` are the one arm checked, None for two arms
+    #: when --so101-arm-side chose none (the suites then check both).
+    stats_by_arm: dict[str | None, NormStats] = field(default_factory=dict)
+    dataset_by_arm: dict[str | None, Dataset] = field(default_factory=dict)
 
 
 def _load(setting: Setting, loader: Callable[[str], object]) -> object:
@@ -40,9 +45,11 @@ def load_context(settings: dict[str, Setting], arm_id: str | None = None) -> So1
     calibration = _load(settings["calibration"], lambda v: resolve_calibration(
         v, option=settings["calibration"].origin))
     mapping = _load(settings["mapping"], load_mapping)
-    stats = _load(settings["stats"], lambda p: load_stats(
+    side = settings["arm_side"].value
+    stats_by_arm = _arms(_load(settings["stats"], lambda p: load_stats_arms(
         p, feature=str(settings["stats_feature"].value),
-        dataset=settings["stats_dataset"].value))
+        dataset=settings["stats_dataset"].value)), side, str(settings["stats"].value),
+        "stats file")
     if mapping is not None and mapping.sim_to_robot is not None and mapping.policy_frame:
         reference_sim_to_policy(mapping, calibration)  # files that cannot be chained: one line
     leader = _load(settings["leader_calibration"], lambda v: resolve_calibration(
@@ -53,8 +60,24 @@ def load_context(settings: dict[str, Setting], arm_id: str | None = None) -> So1
                             z=float(settings["tolerance_z"].value),
                             ticks=float(settings["tolerance_ticks"].value),
                             tracking_deg=float(settings["tracking_deg"].value))
-    return So101Context(settings, tolerances, calibration, stats, mapping, arm_id, leader,
-                        _load(settings["dataset"], load_dataset))
+    dataset_by_arm = _arms(_load(settings["dataset"], load_datasets), side,
+                           str(settings["dataset"].value), "dataset")
+    return So101Context(settings, tolerances, calibration, _one(stats_by_arm), mapping, arm_id,
+                        leader, _one(dataset_by_arm), stats_by_arm, dataset_by_arm)
+
+
+def _arms(found: dict | None, side: str | None, source: str, what: str) -> dict:
+    """The arms to check: all of them, or the one --so101-arm-side chose."""
+    if found is None:
+        return {}
+    if side is None:
+        return found
+    return {side: pick_arm(found, str(side), source=source, what=what)}
+
+
+def _one(by_arm: dict):
+    """The one arm's, or None (nothing loaded, or two arms to check)."""
+    return next(iter(by_arm.values())) if len(by_arm) == 1 else None
 
 
 def check_two_arms(follower: Calibration, leader: Calibration) -> None:

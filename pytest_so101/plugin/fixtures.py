@@ -64,18 +64,34 @@ def so101_calibration(so101_context: So101Context, request: pytest.FixtureReques
 
 @pytest.fixture(scope="session")
 def so101_stats(so101_context: So101Context) -> NormStats:
-    """The policy's normalization stats (``--so101-stats``); skips when none were given."""
+    """The policy's normalization stats (``--so101-stats``); skips when none were given, or
+    when they are a two-arm recording's and --so101-arm-side chose no arm."""
+    if so101_context.stats is None and len(so101_context.stats_by_arm) > 1:
+        pytest.skip("the stats hold two arms (a bimanual recording): choose one with "
+                    "--so101-arm-side left|right")
     if so101_context.stats is None:
         pytest.skip("no normalization stats: pass --so101-stats PATH (or ini so101_stats)")
     return so101_context.stats
 
 
 @pytest.fixture(scope="session")
-def so101_mapping(so101_context: So101Context) -> MappingFile:
-    """The declared sim/robot/policy mapping (``--so101-mapping``); skips when none was given."""
-    if so101_context.mapping is None:
+def so101_mapping(so101_context: So101Context, request: pytest.FixtureRequest) -> MappingFile:
+    """The declared sim/robot/policy mapping (``--so101-mapping``), its calibration-derived
+    joints read with the calibration under test; skips when none was given."""
+    mapping = so101_context.mapping
+    if mapping is None:
         pytest.skip("no mapping: pass --so101-mapping PATH (or ini so101_mapping)")
-    return so101_context.mapping
+    if not (mapping.robot_derived or mapping.policy_derived):
+        return mapping
+    return mapping.for_calibration(_calibration_or_none(request))
+
+
+def _calibration_or_none(request: pytest.FixtureRequest) -> Calibration | None:
+    """The calibration under test, or None where there is none (on hardware, not given)."""
+    try:
+        return request.getfixturevalue("so101_calibration")
+    except pytest.skip.Exception:
+        return None
 
 
 @pytest.fixture(scope="session")
@@ -104,7 +120,7 @@ def so101_configuration(so101_context: So101Context, request: pytest.FixtureRequ
     """Every check of the configuration table (:mod:`pytest_so101.checks`) run once on the
     user's files: check name -> result. The model check uses the MJCF in use (the embedded
     one when the mapping names it)."""
-    from ..checks.base import Inputs, run_checks
+    from ..checks.base import Inputs, run_per_arm
     from ..checks.catalog import FILE_CHECKS
 
     calibration = so101_context.calibration
@@ -114,9 +130,10 @@ def so101_configuration(so101_context: So101Context, request: pytest.FixtureRequ
         model_limits = request.getfixturevalue("so101_sim").limits
     except pytest.skip.Exception:
         model_limits = None
-    inputs = Inputs(calibration, so101_context.stats, so101_context.mapping, model_limits,
-                    so101_context.tolerances)
-    return {r.check.name: r for r in run_checks(inputs, FILE_CHECKS)}
+    inputs = {arm: Inputs(calibration, stats, so101_context.mapping, model_limits,
+                          so101_context.tolerances)
+              for arm, stats in (so101_context.stats_by_arm or {None: None}).items()}
+    return {r.check.name: r for r in run_per_arm(inputs, FILE_CHECKS)}
 
 
 def run_setup(ctx: So101Context):
@@ -139,12 +156,8 @@ def so101_inputs(so101_context: So101Context, so101_joint_limits: JointLimits,
     tolerances and this run's setup; a test adds what it measured with ``with_readings``."""
     from ..checks.base import Inputs
 
-    try:
-        calibration = request.getfixturevalue("so101_calibration")
-    except pytest.skip.Exception:
-        calibration = None
-    return Inputs(calibration, so101_context.stats, so101_context.mapping, so101_joint_limits,
-                  so101_context.tolerances, run_setup(so101_context))
+    return Inputs(_calibration_or_none(request), so101_context.stats, so101_context.mapping,
+                  so101_joint_limits, so101_context.tolerances, run_setup(so101_context))
 
 
 @pytest.fixture(scope="session")
@@ -396,8 +409,10 @@ def so101_arm(so101_bus, so101_calibration: Calibration, so101_context: So101Con
     from ..bus.arm import Arm
     from ..core.safety import SafetyEnvelope
 
+    mapping = so101_context.mapping.for_calibration(so101_calibration) \
+        if so101_context.mapping is not None else None
     arm = Arm(so101_bus, so101_calibration, SafetyEnvelope.from_calibration(so101_calibration),
-              so101_context.mapping, frozen=frozen_joints(pytestconfig, so101_context.arm_id))
+              mapping, frozen=frozen_joints(pytestconfig, so101_context.arm_id))
     try:
         yield arm
     finally:
@@ -538,8 +553,9 @@ def so101_leader(so101_context: So101Context, tmp_path_factory: pytest.TempPathF
         if emulator is not None:
             emulator.stop()
         pytest.fail(f"pytest-so101: the leader: {exc}", pytrace=False)
-    arm = Arm(bus, calibration, SafetyEnvelope.from_calibration(calibration),
-              so101_context.mapping)
+    mapping = so101_context.mapping.for_calibration(calibration) \
+        if so101_context.mapping is not None else None
+    arm = Arm(bus, calibration, SafetyEnvelope.from_calibration(calibration), mapping)
     try:
         yield Leader(calibration, arm, emulator,
                      Evidence.TWIN if emulator is not None else Evidence.PHYSICAL)
@@ -565,12 +581,12 @@ def so101_dataset_checks(so101_context: So101Context, so101_joint_limits: JointL
     from ..checks.base import Inputs
     from ..checks.datasets import run_dataset_checks
 
-    dataset = so101_context.dataset          # read and validated before collection
-    if dataset is None:
+    datasets = so101_context.dataset_by_arm    # read and validated before collection
+    if not datasets:
         pytest.skip("no dataset: pass --so101-dataset FOLDER (a local LeRobot dataset)")
     inputs = Inputs(so101_context.calibration, None, so101_context.mapping,
                     so101_joint_limits, so101_context.tolerances)
-    results, offset = run_dataset_checks(dataset, inputs)
+    results, offset = run_dataset_checks(datasets, inputs)
     return DatasetChecks({r.name: r for r in results}, offset)
 
 

@@ -69,6 +69,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
                default="observation.state", metavar="FEATURE"),
     OptionSpec("stats_dataset", "dataset prefix of multi-dataset stats (e.g. so100)",
                metavar="NAME"),
+    OptionSpec("arm_side", "which arm of two-arm (bimanual) stats or dataset to check: left "
+               "or right (default: both, each checked on its own)", metavar="left|right"),
     OptionSpec("mapping", "the declared sim<->robot<->policy mapping TOML under test",
                kind="path", env="SO101_MAPPING"),
     OptionSpec("mjcf", "MuJoCo model (MJCF) of the arm; default the embedded SO-101",
@@ -195,6 +197,9 @@ def resolve_settings(cli: Mapping[str, object], ini: Mapping[str, object],
         raise config_error("a dataset was chosen but no stats were given (--so101-stats)",
                            source=resolved["stats_dataset"].origin,
                            value=resolved["stats_dataset"].value)
+    if resolved["arm_side"].value not in (None, "left", "right"):
+        raise config_error("must be left or right (the arms of a bimanual recording)",
+                           source=resolved["arm_side"].origin, value=resolved["arm_side"].value)
     if resolved["stats_feature"].value not in FEATURES:
         raise config_error(f"must be one of {', '.join(FEATURES)}",
                            source=resolved["stats_feature"].origin,
