@@ -22,7 +22,7 @@ import pytest
 
 from pytest_so101.checks import mechanics
 from pytest_so101.core.joints import MOTOR_NAMES
-from pytest_so101.plugin.suite_tools import measure_each
+from pytest_so101.plugin.suite_tools import measure_each, model_or_none, sag_ticks
 
 pytestmark = pytest.mark.so101_motion
 
@@ -30,11 +30,8 @@ pytestmark = pytest.mark.so101_motion
 def _site_spreads(arm, returns, request):
     """The repeatability in mm at the gripperframe site, when the model and the declared
     [sim_to_robot] map are at hand (None otherwise: the ticks still judge)."""
-    if arm.mapping is None or arm.mapping.sim_to_robot is None:
-        return None
-    try:
-        sim = request.getfixturevalue("so101_sim")
-    except pytest.skip.Exception:
+    sim = model_or_none(request)
+    if sim is None or arm.mapping is None or arm.mapping.sim_to_robot is None:
         return None
     return mechanics.site_spreads_mm(returns, arm.ticks_to_sim, sim.site_position)
 
@@ -46,6 +43,7 @@ def test_repeatability_backlash_and_tracking(so101_arm, so101_context, so101_twi
     bounds = mechanics.Bounds.from_settings(so101_context.settings)
     observe = so101_twin.q_sim_rad if so101_twin is not None else None
     returns = mechanics.measure_returns(so101_arm, bounds, observe=observe)
-    run = mechanics.MechanicsRun(returns, bounds, _site_spreads(so101_arm, returns, request))
+    run = mechanics.MechanicsRun(returns, bounds, _site_spreads(so101_arm, returns, request),
+                                 sag_ticks(so101_arm, returns.target, request))
     so101_check(measure_each(("repeatability", "backlash", "tracking", "backlash-vs-observer"),
                              so101_inputs.with_readings(returns=run)))

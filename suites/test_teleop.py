@@ -110,7 +110,8 @@ def _teleoperate(so101_leader, so101_arm, so101_twin, so101_sim, so101_mapping) 
                     trace.append((t - MOVE_S, so101_twin.q_sim_rad()))
 
             loop.run_for(MOVE_S + HOLD_S, between)
-            held.append(HeldPose(leader_twin.q_sim_rad(), so101_twin.q_sim_rad(), trace))
+            held.append(HeldPose(leader_twin.q_sim_rad(), so101_twin.q_sim_rad(), trace,
+                                 so101_arm.read_ticks(), so101_arm.goal_ticks))
     return held
 
 

@@ -145,3 +145,72 @@ def test_user_chains_include_the_declared_map_only_when_declared():
         {"reference", "declared"}
     assert isinstance(user_chains(load_mapping(MAPPINGS / "so101_degrees.toml"), None)
                       ["reference"], JointMap)
+
+
+def test_a_joint_that_never_moved_fails_the_std_floor():
+    """A published recording's gripper: std 4.6e-6 over five episodes. Below a tenth of a
+    servo tick in any unit: the joint never moved, and normalizing divides by ~0."""
+    stats = load_stats(STATS / "plain_mean_std.json")
+    std = stats.std.copy()
+    std[5] = 4.6e-6
+    measured = check_stds_positive(replace(stats, std=std), PolicyFrame.LEROBOT_DEGREES, CAL)
+    (failed,) = [m for m in measured if not m.passed]
+    assert failed.joint == "gripper" and "never moved" in failed.cause
+    assert "record data where gripper moves" in failed.fix
+    # without a frame, the floor is a tenth of a tick in radians: still caught
+    assert not check_stds_positive(replace(stats, std=std))[5].passed
+    # a slow joint that moved a few ticks is not "never moved"
+    std[5] = 0.5
+    assert all(m.passed for m in check_stds_positive(replace(stats, std=std),
+                                                     PolicyFrame.LEROBOT_DEGREES, CAL))
+
+
+def _swept(joint: str, ticks: int):
+    """The example arm with ``joint`` swept ``ticks`` wide around its middle."""
+    m = CAL.motors[joint]
+    mid = (m.range_min + m.range_max) // 2
+    return CAL.replace(joint, range_min=mid - ticks // 2, range_max=mid + ticks // 2)
+
+
+def test_a_short_sweep_is_named_as_one_not_as_a_wrong_scale():
+    """shoulder_pan swept 162 deg (a published file) where the model's range is 220: the
+    scale check passes, so the fix says to sweep the whole travel, not to fix the scale."""
+    from pytest_so101.checks.configuration import (
+        check_sim_to_robot_covers_calibration,
+        check_sim_to_robot_scale,
+    )
+
+    cal = _swept("shoulder_pan", round(162 / 360 * 4096))
+    mapping = load_mapping(MAPPINGS / "so101_degrees.toml").for_calibration(cal)
+    assert all(m.passed for m in check_sim_to_robot_scale(mapping, cal))
+    (pan,) = [m for m in check_sim_to_robot_covers_calibration(mapping, cal,
+                                                              SO101_NEW_CALIB_LIMITS)
+              if m.joint == "shoulder_pan"]
+    assert not pan.passed
+    assert "stopped short" in pan.cause and "scale" not in pan.fix
+    assert pan.fix.startswith("recalibrate sweeping shoulder_pan through its whole travel")
+
+
+@pytest.mark.parametrize(("sweep_deg", "outcome"), [(130, Outcome.PASS), (108, Outcome.PASS),
+                                                    (60, Outcome.MARGINAL),
+                                                    (200, Outcome.MARGINAL)])
+def test_a_derived_gripper_sweep_is_judged_against_the_model_range(sweep_deg, outcome):
+    """Real follower grippers sweep 125-136 deg, leaders 103-110 (the model: 110): passed;
+    a sweep far shorter or longer is MARGINAL with the ratio, never a failure."""
+    from pytest_so101.checks.configuration import check_sim_to_robot_scale
+
+    cal = _swept("gripper", round(sweep_deg / 360 * 4096))
+    mapping = load_mapping(MAPPINGS / "so101_degrees.toml").for_calibration(cal)
+    (gripper,) = [m for m in check_sim_to_robot_scale(mapping, cal) if m.joint == "gripper"]
+    assert gripper.check == "calibrated sweep / model range"
+    assert gripper.value == pytest.approx(sweep_deg / 110, rel=0.01)
+    assert gripper.outcome is outcome
+
+
+def test_the_scale_check_still_catches_a_gripper_declared_in_degrees():
+    from pytest_so101.checks.configuration import check_sim_to_robot_scale
+    from tests.helpers import FIXTURES
+
+    mapping = load_mapping(FIXTURES / "scenarios/gripper_as_degrees/mapping.toml")
+    (gripper,) = [m for m in check_sim_to_robot_scale(mapping, CAL) if m.joint == "gripper"]
+    assert not gripper.passed and "0..100 range treated as degrees" in gripper.cause

@@ -685,3 +685,65 @@ def test_a_full_turn_sweep_is_a_step_a_range_unit_may_have():
         assert _could_be("-100..100", 200 / sweep * (1 - 1e-6), [])
         assert _could_be("0..100", 100 / sweep * (1 + 1e-6), [])
     assert not _could_be("-100..100", 360 / 4095 / 57.2958, [])            # radians
+
+
+def _two_arms(tmp_path, drifted_deg: float = 0.0):
+    """The healthy recording as a two-arm one (LeRobot's bi_so101_follower: 12 values a
+    frame named left_... and right_...), the right arm's leader off on elbow_flex by
+    ``drifted_deg``; its meta/stats.json recomputed."""
+    root = tmp_path / "two_arms"
+    shutil.copytree(DATASETS / "healthy", root)
+    info = json.loads((root / "meta/info.json").read_text())
+    stats = {}
+    for data_file in sorted((root / "data").rglob("*.parquet")):
+        table = pq.read_table(data_file)
+        columns = {}
+        for feature in (STATE, ACTION):
+            one = np.array(table.column(feature).to_pylist())
+            other = one.copy()
+            if feature == ACTION:
+                other[:, MOTOR_NAMES.index("elbow_flex")] += drifted_deg
+            both = np.concatenate([one, other], axis=1)
+            columns[feature] = pa.array(both.tolist(), type=pa.list_(pa.float32()))
+            stats.setdefault(feature, []).append(both)
+        table = table.set_column(table.column_names.index(STATE), STATE, columns[STATE])
+        table = table.set_column(table.column_names.index(ACTION), ACTION, columns[ACTION])
+        pq.write_table(table, data_file)
+    for feature in (STATE, ACTION):
+        info["features"][feature]["names"] = [f"{side}_{m}.pos" for side in ("left", "right")
+                                              for m in MOTOR_NAMES]
+        info["features"][feature]["shape"] = [12]
+    (root / "meta/info.json").write_text(json.dumps(info))
+    (root / "meta/stats.json").write_text(json.dumps({
+        f: {"mean": np.concatenate(v).mean(axis=0).tolist(),
+            "std": np.concatenate(v).std(axis=0).tolist(),
+            "min": np.concatenate(v).min(axis=0).tolist(),
+            "max": np.concatenate(v).max(axis=0).tolist()} for f, v in stats.items()}))
+    return root
+
+
+def test_a_two_arm_recording_is_checked_arm_by_arm(tmp_path):
+    """Both arms pass where both are healthy; a leader whose elbow is 17 deg off on the right
+    arm is named on that arm only."""
+    from pytest_so101.core.dataset import load_datasets
+
+    healthy = load_datasets(_two_arms(tmp_path))
+    assert set(healthy) == {"left", "right"} and healthy["left"].state.shape[1] == 6
+    results, offset = run_dataset_checks(healthy, Inputs(mapping=DEGREES))
+    assert offset is None and all(r.ok for r in results), \
+        [m.summary() for r in results for m in r.failed]
+    drifted = load_datasets(_two_arms(tmp_path / "drift", drifted_deg=17.0))
+    results, _ = run_dataset_checks(drifted, Inputs(mapping=DEGREES))
+    failed = [m for r in results for m in r.failed]
+    assert {(m.check, m.joint) for m in failed} >= {
+        ("action - state at rest (right arm)", "elbow_flex")}
+    assert not any("(left arm)" in m.check for m in failed)
+
+
+def test_one_arm_of_a_two_arm_recording_is_chosen_or_asked_for(tmp_path):
+    root = _two_arms(tmp_path)
+    assert load_dataset(root, "right").arm == "right"
+    with raises_config_error(str(root), "two arms", "--so101-arm-side"):
+        load_dataset(root)
+    with raises_config_error(str(DATASETS / "healthy"), "one arm", "'left'"):
+        load_dataset(DATASETS / "healthy", "left")

@@ -237,3 +237,84 @@ def test_menagerie_names_may_be_given_for_the_menagerie(tmp_path):
     path.write_text(VALID.replace('model = "so101-new-calib"', 'model = "so100-menagerie"\n'
                                   'joints = { gripper = "Jaw", elbow_flex = "Elbow" }'))
     assert load_mapping(path).sim_joint_names == SO100_MENAGERIE_NAMES
+
+
+# -- joints whose map comes from the calibration ----------------------------------------
+
+DERIVED = """
+[sim_to_robot]
+units = "degrees"
+offset = [0, 0, 0, 0, 0, "calibration"]
+scale = [57.29577951, 57.29577951, 57.29577951, 57.29577951, 57.29577951, "calibration"]
+direction = [1, 1, 1, 1, 1, DIRECTION]
+"""
+
+
+@given(cal=so101_st.calibrations(drive_modes=(0,), min_span=200),
+       direction=st.sampled_from([1, -1]))
+def test_a_derived_gripper_spans_exactly_the_recorded_sweep(tmp_path_factory, cal, direction):
+    """One servo turn per joint turn over the recorded sweep: the model's closed end reads
+    0 and a turn of the sweep's width from it reads 100, whatever the sweep."""
+    from pytest_so101.core.frames import TICKS_PER_RAD
+    from pytest_so101.core.joints import GRIPPER
+
+    path = tmp_path_factory.mktemp("map") / "map.toml"
+    path.write_text(DERIVED.replace("DIRECTION", str(direction)))
+    mapping = load_mapping(path).for_calibration(cal)
+    g = mapping.sim_to_robot
+    limits = mapping.joint_limits
+    closed = limits.lower_rad[GRIPPER] if direction > 0 else limits.upper_rad[GRIPPER]
+    sweep_rad = (cal.range_max[GRIPPER] - cal.range_min[GRIPPER]) / TICKS_PER_RAD
+    q = np.zeros(6)
+    q[GRIPPER] = closed
+    assert g.apply(q)[GRIPPER] == pytest.approx(0.0, abs=1e-9)
+    q[GRIPPER] = closed + direction * sweep_rad
+    assert g.apply(q)[GRIPPER] == pytest.approx(100.0)
+    assert mapping.derived_from == cal.source and 5 in mapping.robot_derived
+
+
+def test_without_a_calibration_the_derived_gripper_spans_the_model_range(tmp_path):
+    path = tmp_path / "map.toml"
+    path.write_text(DERIVED.replace("DIRECTION", "1"))
+    mapping = load_mapping(path)
+    q = np.zeros(6)
+    q[5] = mapping.joint_limits.upper_rad[5]
+    assert mapping.sim_to_robot.apply(q)[5] == pytest.approx(100.0)
+    assert mapping.derived_from is None and mapping.for_calibration(None) is mapping
+
+
+@pytest.mark.parametrize(("old", "new", "parts"), [
+    ('units = "degrees"', 'units = ["degrees", "degrees", "degrees", "degrees", "degrees", '
+     '"degrees"]', ["gripper", "sim_to_robot.scale", "read in degrees", "fixed"]),
+    ('offset = [0, 0, 0, 0, 0, "calibration"]', "offset = [0, 0, 0, 0, 0, 9.09]",
+     ["gripper", "together, or neither"]),
+    ("direction = [1, 1, 1, 1, 1, DIRECTION]", "direction = [1, 1, 1, 1, 1, 1]\n"
+     "zero_at = { elbow_flex = 0.1 }", ["elbow_flex", "zero_at", "names a joint"]),
+    ("direction = [1, 1, 1, 1, 1, DIRECTION]", "direction = [1, 1, 1, 1, 1, 1]\n"
+     "zero_at = { gripper = 9 }", ["gripper", "zero_at", "cannot rest there"]),
+    ('offset = [0, 0, 0, 0, 0, "calibration"]', 'offset = [0, 0, 0, 0, 0, "calibrated"]',
+     ["gripper", "sim_to_robot.offset", "'calibrated'"]),
+])
+def test_a_bad_derived_joint_gives_one_line(tmp_path, old, new, parts):
+    path = tmp_path / "map.toml"
+    path.write_text(DERIVED.replace(old, new).replace("DIRECTION", "1"))
+    with raises_config_error(str(path), *parts):
+        load_mapping(path)
+
+
+def test_inputs_read_a_derived_mapping_with_their_calibration(tmp_path):
+    """The checks never see a provisional map where a calibration is given: each arm's
+    (the follower's, a leader's) own sweep."""
+    from dataclasses import replace
+
+    from pytest_so101.checks.base import Inputs
+    from pytest_so101.core.calibration import load_calibration
+    from tests.helpers import REAL
+
+    follower = load_calibration(REAL / "calibration/01_Sachin-2007_oc_models_so101_follower.json")
+    leader = load_calibration(REAL / "calibration/11_Sachin-2007_oc_models_so101_leader.json")
+    inputs = Inputs(calibration=follower, mapping=load_mapping(MAPPINGS / "so101_degrees.toml"))
+    assert inputs.mapping.derived_from == follower.source
+    assert replace(inputs, calibration=leader).mapping.derived_from == leader.source
+    assert inputs.mapping.sim_to_robot.scale[5] < 52 < replace(
+        inputs, calibration=leader).mapping.sim_to_robot.scale[5]

@@ -157,6 +157,19 @@ def test_a_leader_file_without_its_arm_compares_the_files_only(run, tmp_path):
     assert "no leader arm present" in text
 
 
+def test_a_follower_file_without_a_leader_is_never_paired_with_the_twins_own_leader(run):
+    """A real follower's file (its gripper sweeping 130 deg) given alone: the leader checks
+    skip saying what they need, instead of failing against the emulated pair's leader."""
+    from tests.helpers import REAL
+
+    follower = REAL / "calibration" / "01_Sachin-2007_oc_models_so101_follower.json"
+    result = run(SUITE, *DEGREES, "--so101-calibration", str(follower), "-rs")
+    text = result.stdout.str()
+    assert result.ret == 0, text[-2000:]
+    assert result.parseoutcomes().get("failed", 0) == 0
+    assert "no leader given" in text and "--so101-leader-calibration" in text
+
+
 def test_on_hardware_without_a_leader_the_suite_says_what_it_needs(run):
     from pytest_so101.bus.process import EmulatorProcess
 

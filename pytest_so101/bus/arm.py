@@ -10,7 +10,7 @@ read-only checks failed in the run (``frozen``) is never moved, and a move may b
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -26,6 +26,29 @@ from .feetech import FeetechBus
 DEFAULT_SPEED_TICKS_PER_S = 1000.0   # ~88 deg/s
 SETTLE_TIMEOUT_S = 3.0
 MAX_STEPS = 200
+
+
+#: A pose counts as still when no value changed more than the tolerance over this long (s).
+STILL_WINDOW_S = 0.2
+
+
+def wait_still(read: Callable[[], np.ndarray], *, tolerance: float,
+               window_s: float = STILL_WINDOW_S, timeout_s: float = SETTLE_TIMEOUT_S
+               ) -> np.ndarray:
+    """Read until no value changed by more than ``tolerance`` over ``window_s`` (a held arm
+    sagging under its load until its servos balance it, a joint finishing a move), at most
+    ``timeout_s``; the last reading. For an observer of the true pose (the twin's)."""
+    deadline = time.monotonic() + timeout_s
+    since, reference = time.monotonic(), np.asarray(read(), dtype=float)
+    while True:
+        time.sleep(window_s / 4)
+        now = np.asarray(read(), dtype=float)
+        if np.any(np.abs(now - reference) > tolerance):
+            since, reference = time.monotonic(), now
+        elif time.monotonic() - since >= window_s or time.monotonic() >= deadline:
+            return now
+        if time.monotonic() >= deadline:
+            return now
 
 
 class MotionRefusedError(RuntimeError):
@@ -47,6 +70,8 @@ class Arm(ArmFrames):
         self.frozen = frozen if frozen is not None else {}
         self._moving = False
         self.torque_was_enabled = False
+        #: The goals last written (ticks), None before any.
+        self.goal_ticks: np.ndarray | None = None
 
     def refuse(self, goal_ticks: np.ndarray, present_ticks: np.ndarray, *,
                max_travel_ticks: float | None = None) -> None:
@@ -79,7 +104,7 @@ class Arm(ArmFrames):
         with self.bus.torque_off_on_exit():
             present = self.read_ticks()
             self._refuse_outside_limits(present)
-            self.bus.write_goals(present, self.envelope, present)   # hold where it is first
+            self._goal(present, present)                    # hold where it is first
             self.torque_was_enabled = True
             self.bus.torque(True)
             self._moving = True
@@ -115,7 +140,7 @@ class Arm(ArmFrames):
             target = np.rint(present + step)
             # judged on the reading the step came from: a second read could see the joint
             # moved meanwhile and refuse a step that was within the cap when computed
-            self.bus.write_goals(target, self.envelope, present)
+            self._goal(target, present)
             time.sleep(float(np.abs(step).max()) / self.speed)
             if np.array_equal(target, goal):
                 return self.settle(goal, settle_ticks)
@@ -139,8 +164,14 @@ class Arm(ArmFrames):
         # between where it is and a goal inside the envelope: a joint resting outside it
         # heads back in, which the envelope allows
         target = np.rint(present + np.clip(goal - present, -cap, cap))
-        self.bus.write_goals(target, self.envelope, present)
+        self._goal(target, present)
         return target
+
+    def _goal(self, goal_ticks: np.ndarray, present_ticks: np.ndarray) -> None:
+        """Write goals (through the envelope), and remember them: a servo under load holds
+        its goal short by its compliance, so a motion is what the goals moved by."""
+        self.bus.write_goals(goal_ticks, self.envelope, present_ticks)
+        self.goal_ticks = np.asarray(goal_ticks, dtype=float).copy()
 
     def settle(self, goal: np.ndarray, settle_ticks: float) -> np.ndarray:
         """Read until every joint is within ``settle_ticks`` of ``goal`` or stops moving."""

@@ -170,24 +170,34 @@ def check_jog(i: Inputs) -> list[Measurement]:
 
 @dataclass(frozen=True)
 class Reached:
-    """Moves to drawn targets: targets and readings once settled (ticks, (k, 6)), and the
-    joints held (their read-only checks failed)."""
+    """Moves to drawn targets: targets and readings once settled (ticks, (k, 6)), the joints
+    held (their read-only checks failed), and where the model says each joint settles
+    under gravity relative to its target (ticks, (k, 6); None without a model): a servo
+    holds its goal short by load / stiffness."""
 
     targets: np.ndarray
     reached: np.ndarray
     held: tuple[str, ...]
+    sag_ticks: np.ndarray | None = None
 
 
 def check_reached_pose(i: Inputs) -> list[Measurement]:
-    """Every joint reached its targets within the tracking bound, by the servo's reading."""
+    """Every joint reached its targets within the tracking bound, by the servo's reading,
+    less the sag its stiffness gives under the arm's weight (from the model)."""
     moves: Reached = i["reached"]
     errors = np.asarray(moves.reached, dtype=float) - np.asarray(moves.targets, dtype=float)
-    return [tracking_error(
-        "reached - commanded", joint, errors[:, j], i.tolerances.tracking_deg,
-        f"{len(errors)} targets drawn inside the envelope: {errors[:, j].min():+.0f}.."
-        f"{errors[:, j].max():+.0f} ticks from the target"
-        + (" (held: its read-only checks failed)" if joint in moves.held else ""))
-        for j, joint in enumerate(MOTOR_NAMES)]
+    sag = np.zeros_like(errors) if moves.sag_ticks is None else np.asarray(moves.sag_ticks)
+    out = []
+    for j, joint in enumerate(MOTOR_NAMES):
+        less = f"; less the model's sag under gravity, {sag[:, j].min():+.0f}.." \
+            f"{sag[:, j].max():+.0f} ticks" if moves.sag_ticks is not None and \
+            np.abs(sag[:, j]).max() >= 1 else ""
+        out.append(tracking_error(
+            "reached - commanded", joint, errors[:, j] - sag[:, j], i.tolerances.tracking_deg,
+            f"{len(errors)} targets drawn inside the envelope: {errors[:, j].min():+.0f}.."
+            f"{errors[:, j].max():+.0f} ticks from the target{less}"
+            + (" (held: its read-only checks failed)" if joint in moves.held else "")))
+    return out
 
 
 def _registers(i: Inputs) -> list[Measurement]:

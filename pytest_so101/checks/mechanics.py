@@ -209,19 +209,25 @@ def tracking_error(check: str, joint: str, errors_ticks: np.ndarray, bound_deg: 
             "suite) and its torque limits and P_Coefficient", evidence=evidence)
 
 
-def check_tracking(returns: Returns, bounds: Bounds, evidence: Evidence
-                   ) -> list[Measurement]:
-    """Per moved joint, the worst steady-state error after a step (deg, reading - target)
-    and the longest settle time (s; advisory: it depends on the host's timing)."""
+def check_tracking(returns: Returns, bounds: Bounds, evidence: Evidence,
+                   sag_ticks: np.ndarray | None = None) -> list[Measurement]:
+    """Per moved joint, the worst steady-state error after a step (deg, reading - target,
+    less the sag the model's servo stiffness gives under gravity at the target,
+    ``sag_ticks``) and the longest settle time (s; advisory: it depends on the host's
+    timing)."""
     reached = np.concatenate([returns.below, returns.above])
+    sag = np.zeros(len(MOTOR_NAMES)) if sag_ticks is None else np.asarray(sag_ticks)
     out = []
     for j in returns.moved():
         joint = MOTOR_NAMES[j]
         errors = reached[:, j] - returns.target[j]
+        less = f", less the model's sag under gravity ({sag[j]:+.0f} ticks)" \
+            if abs(sag[j]) >= 1 else ""
         out.append(tracking_error(
-            "tracking error", joint, errors, bounds.tracking_deg,
+            "tracking error", joint, errors - sag[j], bounds.tracking_deg,
             f"after steps of {returns.approach[j] * DEG_PER_TICK:.1f} deg from either side: "
-            f"{errors.min():+.0f}..{errors.max():+.0f} ticks from the target", evidence))
+            f"{errors.min():+.0f}..{errors.max():+.0f} ticks from the target{less}",
+            evidence))
     slowest = float(returns.settle_s.max()) if len(returns.settle_s) else 0.0
     for j in returns.moved():
         out.append(Measurement(
@@ -262,6 +268,7 @@ class MechanicsRun:
     returns: Returns
     bounds: Bounds
     site_mm: np.ndarray | None = None
+    sag_ticks: np.ndarray | None = None      # at the target, from the model (see hil.Reached)
 
 
 _S = Evidence.SERVO     # the functions' own evidence; the runner sets the setup's
@@ -284,7 +291,7 @@ CHECKS: tuple[Check, ...] = (
         "gear play beyond a new STS3215's (SO-ARM100 #134: about 1 deg)",
         "--so101-backlash-deg"),
     _check("tracking", "tracking and settle time", lambda i: check_tracking(
-        i["returns"].returns, i["returns"].bounds, _S),
+        i["returns"].returns, i["returns"].bounds, _S, i["returns"].sag_ticks),
         "a joint that stops short of its goal (load, binding, low supply, low P gain); a slow "
         "settle (advisory)", "--so101-tracking-deg; --so101-settle-s (advisory)"),
     _check("backlash-vs-observer", "backlash: encoder vs the twin's observer",

@@ -532,6 +532,10 @@ def so101_leader(so101_context: So101Context, tmp_path_factory: pytest.TempPathF
                      f"of its own, not the one {calibration.source} describes; run with "
                      "--hardware and --so101-leader-port")
         return
+    elif so101_context.calibration is not None:
+        pytest.skip(f"no leader given: {so101_context.calibration.source} is your follower's; "
+                    "the leader checks compare it with your leader's file "
+                    "(--so101-leader-calibration), never with the emulated pair's own leader")
     else:
         from ..bus.process import EmulatorError, EmulatorProcess
 

@@ -65,6 +65,25 @@ def judge(name: str, inputs: Inputs, so101_check: Callable, *, joint: str | None
     return so101_check(measure(name, inputs, joint=joint))
 
 
+def model_or_none(request: pytest.FixtureRequest):
+    """The run's MuJoCo model (``so101_sim``), or None where there is none."""
+    try:
+        return request.getfixturevalue("so101_sim")
+    except pytest.skip.Exception:
+        return None
+
+
+def sag_ticks(arm, targets_ticks, request: pytest.FixtureRequest):
+    """Where the model says each joint settles relative to its targets under gravity, in
+    ticks (rows of targets give rows): a servo holds its goal short by load / stiffness.
+    None without the model or the arm's map into the sim frame."""
+    sim = model_or_none(request)
+    if sim is None or arm.mapping is None or arm.mapping.sim_to_robot is None:
+        return None
+    q = arm.ticks_to_sim(targets_ticks)
+    return arm.sim_to_ticks(q + sim.sag_rad(q)) - arm.sim_to_ticks(q)
+
+
 def at_a_terminal(config: pytest.Config) -> bool:
     """Whether a person can be asked: stdin is a terminal once pytest's capture (which
     points it at /dev/null during a test) is suspended, and this is not an xdist worker."""

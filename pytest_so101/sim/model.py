@@ -113,6 +113,26 @@ class SimModel:
                 out[j] = float(np.max(np.abs(self.model.actuator_forcerange[act])))
         return out
 
+    def servo_stiffness(self) -> np.ndarray:
+        """Each joint's position actuator gain kp (N m / rad, NaN where none): a servo under
+        load holds its goal short by load / kp."""
+        out = np.full(N_JOINTS, np.nan)
+        for j, act in enumerate(self.actuator_ids):
+            if act is not None and self.model.actuator_biastype[act] == \
+                    mujoco.mjtBias.mjBIAS_AFFINE and self.model.actuator_gainprm[act, 0] > 0:
+                out[j] = float(self.model.actuator_gainprm[act, 0])
+        return out
+
+    def sag_rad(self, q_goal_rad: np.ndarray) -> np.ndarray:
+        """Where each joint settles relative to its goal under gravity (rad, sim frame): the
+        holding torque over the servo's stiffness, taken toward gravity (0 where the model
+        has no position actuator). Rows of goals give rows of sags."""
+        goals = np.atleast_2d(np.asarray(q_goal_rad, dtype=float))
+        stiffness = self.servo_stiffness()
+        sags = np.array([np.where(np.isfinite(stiffness), -self.gravity_torque(q) / stiffness,
+                                  0.0) for q in goals])
+        return sags if np.ndim(q_goal_rad) > 1 else sags[0]
+
     def body_position(self, q_sim_rad: np.ndarray, body: str) -> np.ndarray:
         """A body's world position (m) at one joint vector."""
         body_id = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_BODY, body)
