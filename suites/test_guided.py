@@ -12,18 +12,10 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_so101.checks.guided import GuidedMove
 from pytest_so101.core.joints import MOTOR_NAMES
 from pytest_so101.core.measurement import Evidence
-from pytest_so101.plugin.suite_tools import ask, at_a_terminal, judge
-from pytest_so101.sim.guided import (
-    MOVE_DEG,
-    PhysicalMove,
-    ScriptedOperator,
-    choose_move,
-    describe,
-    physical_moves,
-)
+from pytest_so101.plugin.suite_tools import TerminalOperator, at_a_terminal, guided_move, judge
+from pytest_so101.sim.guided import ScriptedOperator
 
 pytestmark = pytest.mark.so101_guided
 
@@ -37,19 +29,6 @@ def operator(so101_twin, so101_sim, pytestconfig):
     return TerminalOperator(pytestconfig), Evidence.PHYSICAL
 
 
-class TerminalOperator:
-    """The person at the terminal, asked through :func:`ask`."""
-
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
-
-    def perform(self, move: PhysicalMove) -> None:
-        answer = ask(self.config, f"{describe(move)}, about {MOVE_DEG:.0f} degrees, then press "
-                     "Enter (s then Enter skips this joint)")
-        if answer.strip().lower() == "s":
-            pytest.skip("skipped by the person at the terminal")
-
-
 @pytest.mark.parametrize("joint", MOTOR_NAMES)
 def test_guided_move_changes_the_reading_the_declared_way(so101_arm, so101_bus, so101_sim,
                                                           so101_mapping, operator, so101_inputs,
@@ -57,12 +36,7 @@ def test_guided_move_changes_the_reading_the_declared_way(so101_arm, so101_bus, 
     if so101_mapping.sim_to_robot is None:
         pytest.skip(f"{so101_mapping.source} declares no [sim_to_robot] map")
     person, _ = operator
-    j = MOTOR_NAMES.index(joint)
     so101_bus.disable_torque()                  # a person moves the arm by hand
-    before = so101_arm.read_ticks()
-    limits = so101_sim.limits
-    move = choose_move(physical_moves(so101_sim)[j], so101_arm.ticks_to_sim(before)[j],
-                       limits.lower_rad[j], limits.upper_rad[j])
-    person.perform(move)
-    done = GuidedMove(move, before, so101_arm.read_ticks())
+    done = guided_move(so101_arm, so101_sim, person, MOTOR_NAMES.index(joint))
     judge("guided-move", so101_inputs.with_readings(guided=done), so101_check)
+

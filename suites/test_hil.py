@@ -46,9 +46,8 @@ def test_six_sts3215_with_one_firmware(servos, so101_inputs, so101_check):
     judge("servo-identity", so101_inputs.with_readings(servos=servos), so101_check)
 
 
-@pytest.mark.parametrize("joint", MOTOR_NAMES)
-def test_calibration_registers_equal_the_file(so101_bus, so101_inputs, so101_arm_presence,
-                                              so101_check, joint):
+@pytest.fixture(scope="module")
+def registers(so101_bus, so101_arm_presence):
     presence = so101_arm_presence
     if not presence.present:
         pytest.skip(presence.reason)
@@ -56,8 +55,15 @@ def test_calibration_registers_equal_the_file(so101_bus, so101_inputs, so101_arm
         pytest.skip("the calibration under test is the one the twin wrote into its own "
                     "registers: registers vs file would compare one source (check a file "
                     "with --so101-calibration and --so101-twin-arm, or on --hardware)")
-    judge("registers-vs-file", so101_inputs.with_readings(registers=so101_bus.read_calibration()),
-          so101_check, joint=joint)
+    return so101_bus.read_calibration()
+
+
+@pytest.mark.parametrize("joint", [*MOTOR_NAMES, "all"])
+def test_calibration_registers_equal_the_file(registers, so101_inputs, so101_check, joint):
+    """Per joint, and for the arm ("all": three or more joints differ, another arm's
+    file: nothing moves in this run)."""
+    judge("registers-vs-file", so101_inputs.with_readings(registers=registers), so101_check,
+          joint=joint)
 
 
 @pytest.mark.parametrize("joint", MOTOR_NAMES)
@@ -114,8 +120,7 @@ def test_jog_moves_the_joint_the_declared_way(so101_arm, sim_to_robot, so101_con
                     "each joint's direction")
     observe = request.getfixturevalue("so101_observer").q_sim_rad
     if joint in so101_arm.frozen:
-        pytest.skip(f"{joint} is not moved: its read-only checks failed in this run "
-                    f"({so101_arm.frozen[joint]})")
+        pytest.skip(f"{joint} is not moved: {so101_arm.frozen[joint]}")
     j = MOTOR_NAMES.index(joint)
     with so101_arm.motion():
         # a servo under load holds its goal short by its compliance (the upstream model's

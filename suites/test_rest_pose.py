@@ -16,23 +16,26 @@ import pytest
 
 from pytest_so101.checks.rest_pose import LOADED, RestMotion, no_motion_plan
 from pytest_so101.core.joints import MOTOR_NAMES
-from pytest_so101.plugin.fixtures import place_twin_at_rest
-from pytest_so101.plugin.suite_tools import judge, measure
+from pytest_so101.core.measurement import Outcome
+from pytest_so101.plugin.suite_tools import (
+    TerminalOperator,
+    at_a_terminal,
+    guided_move,
+    judge,
+    measure,
+)
 
 pytestmark = pytest.mark.so101_at_rest
 
+#: Why a joint whose direction nobody checked is held still on a real arm.
+UNCHECKED = ("its direction is not checked in this run (no weight on it for the gravity "
+             "check, and no person confirmed it: run at a terminal with --allow-motion, or "
+             "with --so101-guided): a mirrored {joint} would swing the wrong way")
+
 
 @pytest.fixture
-def resting_arm(so101_arm, so101_twin, so101_mapping, so101_rest_pose, so101_context):
-    if so101_mapping.sim_to_robot is None:
-        pytest.skip(f"{so101_mapping.source} declares no [sim_to_robot] map")
-    if so101_twin is None:
-        yield so101_arm
-        return
-    before = so101_twin.q_sim_rad()
-    place_twin_at_rest(so101_twin)
-    yield so101_arm
-    so101_twin.place(before.tolist())
+def resting_arm(so101_arm_at_rest):
+    return so101_arm_at_rest
 
 
 @pytest.mark.parametrize("joint", MOTOR_NAMES)
@@ -46,12 +49,21 @@ def test_rest_pose_maps_to_the_reading_at_rest(resting_arm, so101_rest_pose, so1
     so101_check([measured])
 
 
+def test_the_arm_rests_folded(resting_arm, so101_rest_pose, so101_inputs, so101_check):
+    """The arm as a whole: left unfolded, or carrying another arm's calibration, it fails
+    here once, and nothing moves in this run."""
+    judge("arm-at-rest", so101_inputs.with_readings(
+        rest_pose=so101_rest_pose, positions=[resting_arm.read_ticks()]), so101_check)
+
+
 @pytest.mark.parametrize("joint", MOTOR_NAMES)
 def test_a_mirrored_motor_would_show_at_rest(resting_arm, so101_rest_pose, so101_inputs,
-                                             so101_context, so101_check, joint):
+                                             so101_context, so101_check, pytestconfig,
+                                             request, joint):
     """A joint resting at its middle (the base, the wrist's roll) and carrying no weight
-    has its direction checked only by a person (``--so101-guided``): MARGINAL without it,
-    never a silent pass."""
+    has its direction checked only by a person: with --allow-motion at a terminal the
+    person is asked now, before anything moves it; otherwise it is held still for the run
+    and the check is MARGINAL (never a silent pass, never a swing the wrong way)."""
     settings = so101_context.settings
     if not settings["hardware"].value:
         pytest.skip("on the twin its observer sees a mirrored motor (test_hil.py)")
@@ -59,8 +71,20 @@ def test_a_mirrored_motor_would_show_at_rest(resting_arm, so101_rest_pose, so101
         pytest.skip("--so101-guided: a person's move checks every joint's direction")
     if joint in LOADED and settings["allow_motion"].value:
         pytest.skip(f"the gravity check sees {joint}'s direction")
-    judge("mirror-at-rest", so101_inputs.with_readings(rest_pose=so101_rest_pose), so101_check,
-          joint=joint)
+    measured = measure("mirror-at-rest", so101_inputs.with_readings(rest_pose=so101_rest_pose),
+                       joint=joint)
+    unchecked = any(m.outcome is Outcome.MARGINAL for m in measured)
+    if unchecked and settings["allow_motion"].value and at_a_terminal(pytestconfig):
+        person = TerminalOperator(pytestconfig)
+        resting_arm.bus.disable_torque()              # a person moves it by hand
+        done = guided_move(resting_arm, request.getfixturevalue("so101_sim"), person,
+                           MOTOR_NAMES.index(joint))
+        person.restore(joint)
+        judge("guided-move", so101_inputs.with_readings(guided=done), so101_check)
+        return
+    if unchecked:
+        resting_arm.frozen.setdefault(joint, UNCHECKED.format(joint=joint))
+    so101_check(measured)
 
 
 @pytest.mark.so101_motion

@@ -121,8 +121,7 @@ def test_the_follower_reaches_the_leaders_pose(teleoperated, so101_arm, so101_in
                                                so101_check, joint):
     if joint in so101_arm.frozen:
         pytest.skip(f"{joint}: not teleoperated, the follower held it: "
-                    f"{so101_arm.frozen[joint]} failed (a joint whose read-only checks "
-                    "failed is never moved)")
+                    f"{so101_arm.frozen[joint]}")
     judge("teleop-follower", so101_inputs.with_readings(teleop=teleoperated), so101_check,
           joint=joint)
 
@@ -133,8 +132,9 @@ def test_gripper_position_and_latency(teleoperated, so101_arm, so101_inputs, so1
     the distance one tracking bound on every arm joint moves it; and how long after the
     leader stopped the follower came within that bound (advisory)."""
     if so101_arm.frozen:
-        pytest.skip(f"the follower held {', '.join(so101_arm.frozen)} (their read-only "
-                    "checks failed): the two arms' poses are not comparable")
+        pytest.skip(f"the follower held {', '.join(so101_arm.frozen)} ("
+                    f"{'; '.join(sorted(set(so101_arm.frozen.values())))}): the two arms' "
+                    "poses are not comparable")
     judge("teleop-gripper", so101_inputs.with_readings(teleop=teleoperated), so101_check)
 
 

@@ -302,3 +302,78 @@ def test_a_refused_motion_is_one_line_naming_the_joint(run, tmp_path):
     result.stdout.fnmatch_lines(["pytest-so101: MotionRefusedError: gripper: rests at * ticks, "
                                  "outside its servo's position limits *"])
     assert "arm.py" not in result.stdout.str()
+
+
+# -- a real arm's safety around the evidence (the hardware path on the twin) ------------------
+
+def test_a_mirrored_base_is_held_still_without_a_person(run, tmp_path):
+    """A mirrored shoulder_pan reads the same at rest and carries no weight: no read-only
+    check can see it. Without a person at a terminal the run holds it still (MARGINAL,
+    saying why) instead of swinging it the wrong way; the others move."""
+    calibration = tmp_path / "twin_arm.json"
+    with EmulatorProcess("--start", "rest", "--twin-fault", "shoulder_pan:mirror",
+                         "--calibration-out", str(calibration)) as twin:
+        result, worst = _watched_run(run, twin, "--so101-calibration", str(calibration),
+                                     "--allow-motion")
+        assert all(s["torque"] == 0 for s in twin.state().values())
+    text = result.stdout.str()
+    assert worst[0] <= 1.0, worst                     # at most a probe: here, held still
+    assert worst[1:5].max() > 3.0, worst              # the checked joints did move
+    assert "its direction is not checked in this run" in text
+    result.stdout.re_match_lines([r"shoulder_pan .* a mirror image's distance from the "
+                                  r"rest pose: 0 deg \(MARGINAL\)"])
+
+
+def test_an_unfolded_arm_moves_nothing(run, tmp_path):
+    """Left at its zero pose (not folded): the arm fails as a whole, once, and no joint
+    moves for the rest of the run (it once swung shoulder_pan 75 deg)."""
+    calibration = tmp_path / "twin_arm.json"
+    with EmulatorProcess("--calibration-out", str(calibration)) as twin:     # at its zero
+        result, worst = _watched_run(run, twin, "--so101-calibration", str(calibration),
+                                     "--allow-motion")
+        assert all(s["torque"] == 0 for s in twin.state().values())
+    assert result.ret == 1
+    assert worst.max() <= 0.5, worst
+    result.stdout.re_match_lines([r"all: joints off the rest pose = [3-6] joints .* FAIL: .*"
+                                  r"Likely cause: the arm is not folded in its rest pose: it "
+                                  r"stands near the middle of each joint's travel"])
+    assert "the arm as a whole failed a read-only check" in result.stdout.str()
+
+
+def test_an_open_gripper_is_named_as_possibly_open(run, tmp_path):
+    """A gripper left 30 deg open at rest is a gripper left open, or a stale calibration:
+    both, the open one first, never "recalibrate" alone."""
+    calibration = tmp_path / "twin_arm.json"
+    with EmulatorProcess("--start", "rest", "--calibration-out", str(calibration)) as twin:
+        rest = twin.q_sim_rad()
+        rest[5] += np.deg2rad(30.0)
+        twin.place(rest.tolist())
+        result = run(str(SUITES / "test_rest_pose.py"), *SUITE_FILES, "--hardware",
+                     "--so101-port", twin.port, "--so101-calibration", str(calibration),
+                     "-k", "maps_to_the_reading or folded")
+    assert result.ret == 1
+    result.stdout.re_match_lines([r"gripper: rest reading vs mapped rest pose = 30.* FAIL: .*"
+                                  r"Likely cause: gripper reads \+30.\d deg from the rest pose: "
+                                  r"if it is closed on its stop, .*if not, it is simply not "
+                                  r"closed on its stop\. Fix: close it and run again; if it "
+                                  r"still reads off, "])
+    assert "joints off the rest pose = 1 joints" in result.stdout.str()
+
+
+def test_another_arms_calibration_in_the_servos_is_told_from_an_unfolded_arm(run, tmp_path):
+    """The servos carry a calibration that is not this arm's (the file agrees with them):
+    every joint off at rest, one of them outside the sweep it recorded, which no folded or
+    unfolded arm can read: named as another arm's calibration, not as an unfolded arm."""
+    calibration = tmp_path / "twin_arm.json"
+    faults = ["shoulder_pan:stale=600", "shoulder_lift:stale=-700", "elbow_flex:stale=500",
+              "wrist_flex:stale=-400"]
+    with EmulatorProcess("--start", "rest", "--calibration-out", str(calibration),
+                         *[a for f in faults for a in ("--twin-fault", f)]) as twin:
+        result = run(str(SUITES / "test_rest_pose.py"), *SUITE_FILES, "--hardware",
+                     "--so101-port", twin.port, "--so101-calibration", str(calibration),
+                     "-k", "folded")
+    assert result.ret == 1
+    result.stdout.re_match_lines([r"all: joints off the rest pose = \d joints .* Likely cause: "
+                                  r"the calibration is not this arm's .*read outside the "
+                                  r"sweep the calibration recorded"])
+    assert "not folded" not in result.stdout.str()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import numpy as np
 
@@ -25,6 +26,16 @@ from .feetech import FeetechBus
 
 DEFAULT_SPEED_TICKS_PER_S = 1000.0   # ~88 deg/s
 SETTLE_TIMEOUT_S = 3.0
+#: Settling is read every this long (s); a joint whose last STILL_READS reads lie within
+#: its read noise has stopped moving.
+SETTLE_READ_S = 0.05
+STILL_READS = 3
+#: The read noise of a still joint (ticks, peak to peak): +-1 tick.
+READ_NOISE_TICKS = 2.0
+#: How fast the arm goes back to where it was found at the end of a run (~26 deg/s).
+RETURN_SPEED = 300.0
+#: A joint this far from where it was found (deg) is said to be left off it.
+LEFT_AWAY_DEG = 2.0
 MAX_STEPS = 200
 
 
@@ -58,15 +69,18 @@ class MotionRefusedError(RuntimeError):
 
 class Arm(ArmFrames):
     """A calibrated arm on a bus; ``mapping`` relates its units to the sim frame.
-    ``frozen`` (joint name -> why) is shared with the run and read at each move."""
+    ``frozen`` (joint name -> why, in words: its read-only checks failed, its direction is
+    not checked...) is shared with the run and read at each move: those joints are held."""
 
     def __init__(self, bus: FeetechBus, calibration: Calibration, envelope: SafetyEnvelope,
                  mapping: MappingFile | None = None, *,
                  speed_ticks_per_s: float = DEFAULT_SPEED_TICKS_PER_S,
-                 frozen: dict[str, str] | None = None) -> None:
+                 frozen: dict[str, str] | None = None,
+                 noise_ticks: float = READ_NOISE_TICKS) -> None:
         super().__init__(calibration, mapping)
         self.bus, self.envelope = bus, envelope
         self.speed = speed_ticks_per_s
+        self.noise_ticks = noise_ticks
         self.frozen = frozen if frozen is not None else {}
         self._moving = False
         self.torque_was_enabled = False
@@ -81,8 +95,7 @@ class Arm(ArmFrames):
         for j, joint in enumerate(MOTOR_NAMES):
             if joint in self.frozen and abs(travel[j]) > HOLD_TICKS:
                 raise MotionRefusedError(
-                    f"{joint}: not moved ({travel[j]:+.0f} ticks asked): its read-only checks "
-                    f"failed in this run ({self.frozen[joint]})")
+                    f"{joint}: not moved ({travel[j]:+.0f} ticks asked): {self.frozen[joint]}")
             if max_travel_ticks is not None and abs(travel[j]) > max_travel_ticks:
                 raise MotionRefusedError(
                     f"{joint}: would move {travel[j]:+.0f} ticks "
@@ -174,16 +187,54 @@ class Arm(ArmFrames):
         self.goal_ticks = np.asarray(goal_ticks, dtype=float).copy()
 
     def settle(self, goal: np.ndarray, settle_ticks: float) -> np.ndarray:
-        """Read until every joint is within ``settle_ticks`` of ``goal`` or stops moving."""
+        """Read until every joint is within ``settle_ticks`` of ``goal`` or stops moving:
+        no joint changed by more than the read noise (``noise_ticks``) over the last
+        :data:`STILL_READS` reads (a joint held short of its goal by its load settles
+        there; a tick of noise is no motion)."""
         deadline = time.monotonic() + SETTLE_TIMEOUT_S
-        last = self.read_ticks()
+        recent = [self.read_ticks()]
         while time.monotonic() < deadline:
-            time.sleep(0.05)
+            time.sleep(SETTLE_READ_S)
             now = self.read_ticks()
-            if np.all(np.abs(now - goal) <= settle_ticks) or np.array_equal(now, last):
+            if np.all(np.abs(now - goal) <= settle_ticks):
                 return now
-            last = now
-        return last
+            recent = [*recent[-(STILL_READS - 1):], now]
+            if len(recent) == STILL_READS and \
+                    np.all(np.ptp(np.array(recent), axis=0) <= self.noise_ticks):
+                return now
+        return recent[-1]
+
+    def return_to(self, found_ticks: np.ndarray, *, speed_ticks_per_s: float = RETURN_SPEED
+                  ) -> str:
+        """Bring the arm back to where the run found it (its rest pose, on its stops),
+        slowly: the envelope widened to that pose alone (where the arm rested with torque
+        off), held joints staying, torque off after. Nothing moves when the arm is back
+        already. Returns a line saying where the arm was left."""
+        found = np.asarray(found_ticks, dtype=float)
+        off = np.abs(self.read_ticks() - found) * DEG_PER_TICK
+        if np.all(off <= LEFT_AWAY_DEG):
+            return self.where_left(found)
+        goal = np.where([joint in self.frozen for joint in MOTOR_NAMES], self.read_ticks(), found)
+        envelope, speed = self.envelope, self.speed
+        self.envelope = replace(envelope, low_ticks=np.minimum(envelope.low_ticks, goal),
+                                high_ticks=np.maximum(envelope.high_ticks, goal))
+        self.speed = speed_ticks_per_s
+        try:
+            with self.motion():
+                self.move_ticks(goal, settle_ticks=self.noise_ticks)
+        finally:
+            self.envelope, self.speed = envelope, speed
+        return self.where_left(found)
+
+    def where_left(self, found_ticks: np.ndarray) -> str:
+        """Where the arm is against where it was found, in words, joint by joint."""
+        off_deg = (self.read_ticks() - np.asarray(found_ticks, dtype=float)) * DEG_PER_TICK
+        away = [f"{joint} {off_deg[j]:+.1f} deg" for j, joint in enumerate(MOTOR_NAMES)
+                if abs(off_deg[j]) > LEFT_AWAY_DEG]
+        if not away:
+            return "the arm is back where it was found (its rest pose), torque off"
+        return ("the arm was left off where it was found (its rest pose): "
+                + ", ".join(away) + "; torque off: fold it onto its stops before the next run")
 
     def move_sim(self, q_sim_rad: np.ndarray) -> np.ndarray:
         """Move to a sim pose through the declared map; return the reached sim pose."""

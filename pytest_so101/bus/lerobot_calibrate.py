@@ -16,9 +16,10 @@ and 0.6.1) asks on stdin, in order:
 The driver answers the prompts and performs the person's moves through the twin's control
 socket (``place``, torque off as a hand would): it holds the arm at the sim zero (the
 middle of every swept joint's travel, and the pose wrist_roll, which is never swept, must
-read as its zero), then turns each joint but wrist_roll from its lower to its upper limit
-in ``steps`` poses, waiting at each pose until LeRobot has printed two more tables (a
-read taken after the pose was set: no timing assumed). A :class:`Sweep` can shorten or
+read as its zero; off by DEG where ``--twin-fault JOINT:homing=DEG`` says), then turns
+each joint but wrist_roll from its lower to its upper limit in ``steps`` poses, waiting
+at each pose until LeRobot has printed two more tables (a read taken after the pose was
+set: no timing assumed). A :class:`Sweep` can shorten or
 skip a joint's sweep, as a person in a hurry would.
 """
 
@@ -169,11 +170,36 @@ def _sweep_poses(limits_lower: Sequence[float], limits_upper: Sequence[float], j
     return poses
 
 
+def hold_pose(serve_args: Sequence[str]) -> list[float]:
+    """The pose the scripted person holds the arm in while LeRobot homes it (sim rad): the
+    middle of every joint's travel (the sim zero), but where a ``--twin-fault
+    JOINT:homing=DEG`` of the serve options says the person held it off by DEG."""
+    import math
+
+    from .twin_fault import TwinFault
+
+    pose = [0.0] * len(MOTOR_NAMES)
+    args = list(serve_args)
+    for k, arg in enumerate(args):
+        value = args[k + 1] if arg == "--twin-fault" and k + 1 < len(args) else \
+            arg.partition("=")[2] if arg.startswith("--twin-fault=") else None
+        for text in (value or "").split(","):
+            if text.strip():
+                fault = TwinFault.parse(text)
+                if fault.kind == "homing":
+                    pose[fault.joint] = math.radians(fault.value)
+    return pose
+
+
 def run_lerobot_calibrate(emulator: EmulatorProcess, robot_id: str, out_dir: str | Path, *,
-                          sweep: Sweep | None = None, timeout_s: float = 180.0) -> Path:
+                          sweep: Sweep | None = None, timeout_s: float = 180.0,
+                          held: Sequence[float] | None = None) -> Path:
     """Run ``lerobot-calibrate --robot.type=so101_follower`` against ``emulator``'s pty,
     with ``HF_LEROBOT_CALIBRATION=out_dir``, answering its prompts and sweeping the joints
     through the control socket; return the calibration file LeRobot wrote.
+
+    ``held``: the pose the person holds while homing (sim rad; default the sim zero, the
+    middle of every joint's travel: see :func:`hold_pose`).
 
     Raises :class:`LeRobotCalibrateError` with LeRobot's last lines when it fails (e.g.
     ``Some motors have the same min and max values`` for a joint that was not swept).
@@ -194,7 +220,7 @@ def run_lerobot_calibrate(emulator: EmulatorProcess, robot_id: str, out_dir: str
         if out.wait_for([PROMPT_REUSE, PROMPT_HOMING], deadline) == PROMPT_REUSE:
             _send(proc, "c")
             out.wait_for([PROMPT_HOMING], deadline)
-        emulator.place([0.0] * len(MOTOR_NAMES))          # the person holds it mid-travel
+        emulator.place(list(held or [0.0] * len(MOTOR_NAMES)))   # the person holds it
         _send(proc, "")
         out.wait_for([PROMPT_SWEEP], deadline)
         for joint, name in enumerate(MOTOR_NAMES):
@@ -247,7 +273,7 @@ def lerobot_calibrated_twin(robot_id: str, out_dir: str | Path, serve_args: Sequ
     the twin stops on exit."""
     with EmulatorProcess(*serve_args) as emulator:
         path = run_lerobot_calibrate(emulator, robot_id, out_dir, sweep=sweep,
-                                     timeout_s=timeout_s)
+                                     timeout_s=timeout_s, held=hold_pose(serve_args))
         if end_pose:
             emulator.place(end_pose)
         yield LeRobotCalibratedTwin(emulator, path)

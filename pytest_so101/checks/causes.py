@@ -83,16 +83,65 @@ def joints_off_rest(q_read_rad: np.ndarray, q_rest_rad: np.ndarray) -> list[int]
     return [int(j) for j in np.flatnonzero(off > NOT_AT_REST_DEG)]
 
 
-def arm_not_at_rest(q_read_rad: np.ndarray, q_rest_rad: np.ndarray) -> tuple[str, str] | None:
-    """(cause, fix) when the arm as a whole is not in its rest pose, else None."""
+#: A joint reading this far outside the sweep its calibration recorded (deg) cannot be
+#: this arm's: an arm never rests where it never went while it was calibrated.
+OUTSIDE_SWEEP_DEG = 5.0
+#: Joints this close to the middle of their calibrated travel (deg) rest where a person
+#: held them while homing: the arm was left in its calibration pose, not folded.
+AT_MIDDLE_DEG = 15.0
+FOLD = ("fold the arm into its rest pose (on its stops) before the run; with so101-twin "
+        "serve, start it with --start rest")
+
+
+def arm_not_at_rest(q_read_rad: np.ndarray, q_rest_rad: np.ndarray, *,
+                    reading_ticks: np.ndarray | None = None, cal: Calibration | None = None,
+                    q_middle_rad: np.ndarray | None = None) -> tuple[str, str] | None:
+    """(cause, fix) when the arm as a whole is not in its rest pose, else None. With the
+    reading, the calibration and the sim pose of the calibrated middles, what the readings
+    can tell is told: joints outside the sweep they recorded (a calibration that is not this
+    arm's), every joint off near the middle of its travel (the arm left in its calibration
+    pose); where they cannot tell, both are named."""
     off = joints_off_rest(q_read_rad, q_rest_rad)
     if len(off) < NOT_AT_REST_JOINTS:
         return None
     names = ", ".join(MOTOR_NAMES[j] for j in off)
-    return (f"the arm is probably not folded in its rest pose: {len(off)} of 6 joints ({names}) "
-            f"read more than {NOT_AT_REST_DEG:g} deg from it",
-            "fold the arm into its rest pose (on its stops) before the run; with so101-twin "
-            "serve, start it with --start rest")
+    which = f"{len(off)} of 6 joints ({names}) read more than {NOT_AT_REST_DEG:g} deg from it"
+    if reading_ticks is not None and cal is not None:
+        margin = OUTSIDE_SWEEP_DEG / DEG_PER_TICK
+        outside = [MOTOR_NAMES[j] for j in range(len(MOTOR_NAMES)) if j != WRIST_ROLL and not
+                   cal.range_min[j] - margin <= reading_ticks[j] <= cal.range_max[j] + margin]
+        if outside:
+            return (f"the calibration is not this arm's (another arm's, written into the "
+                    f"servos): {', '.join(outside)} read outside the sweep the calibration "
+                    f"recorded, where the arm never went while calibrating; {which}",
+                    "use this arm's own calibration file (lerobot-calibrate writes it into the "
+                    f"servos at connect), or {RECALIBRATE}")
+    if q_middle_rad is not None and all(
+            abs(q_read_rad[j] - q_middle_rad[j]) * RAD_TO_DEG <= AT_MIDDLE_DEG for j in off):
+        return (f"the arm is not folded in its rest pose: it stands near the middle of each "
+                f"joint's travel (where it is held while calibrating); {which}", FOLD)
+    return (f"the arm is not folded in its rest pose, or the calibration in the servos is "
+            f"another arm's (the readings cannot tell which): {which}",
+            f"{FOLD}; if it still reads off, check the servos carry this arm's calibration "
+            f"(the registers check, so101-diagnose --port) and {RECALIBRATE}")
+
+
+#: Joints that rest on a stop in the folded pose (the others are placed by eye): a reading
+#: off there is either a stale calibration or a joint not on its stop.
+ON_A_STOP_AT_REST = ("shoulder_lift", "elbow_flex", "wrist_flex", "gripper")
+
+
+def explain_off_rest(joint: int, off_deg: float, cause: str, fix: str) -> tuple[str, str]:
+    """Why one joint (of one or two) reads away from the rest pose, the readings alone
+    being unable to tell a stale calibration from a joint not on its stop: both, ranked."""
+    name = MOTOR_NAMES[joint]
+    if name not in ON_A_STOP_AT_REST or cause.startswith("direction reversed"):
+        return cause, fix
+    stop = "closed on its stop" if name == "gripper" else "on its stop"
+    act = "close it" if name == "gripper" else "fold it onto its stop"
+    return (f"{name} reads {off_deg:+.1f} deg from the rest pose: if it is {stop}, {cause}; "
+            f"if not, it is simply not {stop}",
+            f"{act} and run again; if it still reads off, {fix}")
 
 
 def drive_mode_reverses(cal: Calibration | None, units: tuple[RobotUnit, ...] | None,

@@ -24,6 +24,10 @@ from .base import Check, Inputs, on_arms
 from .causes import explain_jog, explain_reading, explain_register_mismatch
 from .mechanics import tracking_error
 
+#: With this many joints' registers differing from the file, it is another arm's file: the
+#: arm as a whole fails (nothing moves).
+ANOTHER_ARM_JOINTS = 3
+
 
 def check_registers_match_file(on_servo: Calibration, in_file: Calibration, *,
                                evidence: Evidence = Evidence.SERVO) -> list[Measurement]:
@@ -34,7 +38,11 @@ def check_registers_match_file(on_servo: Calibration, in_file: Calibration, *,
     homing_differs = any(on_servo.motors[j].homing_offset != in_file.motors[j].homing_offset
                          for j in differing)
     cause, fix = explain_register_mismatch(differing, ranges_only=not homing_differs)
-    out = []
+    out = [Measurement(
+        "joints whose registers differ from the file", "all", float(len(differing)), "joints",
+        None, ANOTHER_ARM_JOINTS - 1,
+        f"{', '.join(differing) or 'no joint'}: the servos' calibration registers against "
+        f"{in_file.source}", cause=cause, fix=fix, evidence=evidence, marginal_fraction=1.0)]
     for joint in MOTOR_NAMES:
         for f in fields:
             servo, file = getattr(on_servo.motors[joint], f), getattr(in_file.motors[joint], f)
@@ -196,7 +204,7 @@ def check_reached_pose(i: Inputs) -> list[Measurement]:
             "reached - commanded", joint, errors[:, j] - sag[:, j], i.tolerances.tracking_deg,
             f"{len(errors)} targets drawn inside the envelope: {errors[:, j].min():+.0f}.."
             f"{errors[:, j].max():+.0f} ticks from the target{less}"
-            + (" (held: its read-only checks failed)" if joint in moves.held else "")))
+            + (" (held still)" if joint in moves.held else "")))
     return out
 
 

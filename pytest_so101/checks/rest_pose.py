@@ -24,7 +24,14 @@ from ..core.measurement import Evidence, Measurement
 from ..core.poses import RestPose
 from ..core.tolerances import PLACED_BY_EYE, Tolerances, rest_tolerance_deg
 from .base import Check, Inputs, Setup, on_arms
-from .causes import arm_not_at_rest, explain_reading
+from .causes import (
+    NOT_AT_REST_DEG,
+    NOT_AT_REST_JOINTS,
+    arm_not_at_rest,
+    explain_off_rest,
+    explain_reading,
+    joints_off_rest,
+)
 
 #: Joints that carry the arm's weight: the gravity check sees their direction (with motion).
 LOADED = ("shoulder_lift", "elbow_flex", "wrist_flex")
@@ -56,18 +63,41 @@ def rest_bounds_deg(tolerances: Tolerances, setup: Setup) -> np.ndarray:
 
 def explain_rest(frames: ArmFrames, q_rest: np.ndarray, reading: np.ndarray, joint: int,
                  limits: JointLimits) -> tuple[str, str]:
-    """Why a joint reads away from the rest pose: the arm is not at rest at all, or (see
-    :func:`~pytest_so101.checks.causes.explain_reading`) a mirrored motor or a shifted zero."""
+    """Why a joint reads away from the rest pose: the arm is not at rest at all (or its
+    calibration is another arm's), or (see :func:`~pytest_so101.checks.causes.
+    explain_reading`) a mirrored motor or a shifted zero, or the joint is not on its stop."""
     q_read = frames.ticks_to_sim(reading)
-    not_at_rest = arm_not_at_rest(q_read, q_rest)
-    if not_at_rest is not None:
-        return not_at_rest
+    whole = arm_not_at_rest(q_read, q_rest, reading_ticks=reading, cal=frames.calibration,
+                            q_middle_rad=frames.calibrated_middle_sim())
+    if whole is not None:
+        return whole
     expected = frames.sim_to_ticks(q_rest)
-    return explain_reading(joint, q_read[joint], q_rest[joint],
-                           frames.calibrated_middle_sim()[joint],
-                           reading[joint] - expected[joint], frames.calibration, limits,
-                           declared_direction=frames.mapping.sim_to_robot.direction[joint],
-                           units=frames.units)
+    cause, fix = explain_reading(joint, q_read[joint], q_rest[joint],
+                                 frames.calibrated_middle_sim()[joint],
+                                 reading[joint] - expected[joint], frames.calibration, limits,
+                                 declared_direction=frames.mapping.sim_to_robot.direction[joint],
+                                 units=frames.units)
+    return explain_off_rest(joint, (q_read[joint] - q_rest[joint]) * RAD_TO_DEG, cause, fix)
+
+
+def check_arm_at_rest(i: Inputs) -> list[Measurement]:
+    """The arm as a whole rests folded (fewer than three joints off the rest pose): an arm
+    left unfolded, or carrying another arm's calibration, fails here once, for the arm,
+    which holds every joint still for the rest of the run."""
+    frames = ArmFrames(i.calibration, i.mapping)
+    q_rest = np.asarray(i["rest_pose"].q_sim_rad, dtype=float)
+    reading = np.asarray(i["positions"])[-1]
+    q_read = frames.ticks_to_sim(reading)
+    off = joints_off_rest(q_read, q_rest)
+    whole = arm_not_at_rest(q_read, q_rest, reading_ticks=reading, cal=frames.calibration,
+                            q_middle_rad=frames.calibrated_middle_sim())
+    cause, fix = whole if whole is not None else ("", "")
+    return [Measurement(
+        "joints off the rest pose", "all", float(len(off)), "joints", None,
+        NOT_AT_REST_JOINTS - 1,
+        f"{', '.join(MOTOR_NAMES[j] for j in off) or 'no joint'} read more than "
+        f"{NOT_AT_REST_DEG:g} deg from the rest pose ({i['rest_pose'].source})",
+        cause=cause, fix=fix, marginal_fraction=1.0)]
 
 
 def check_rest_reading(i: Inputs, *, check: str = "rest reading vs mapped rest pose",
@@ -152,8 +182,7 @@ def check_rest_no_motion(i: Inputs) -> list[Measurement]:
             "motion the mapped rest pose asks", joint, float(asked_deg[j]), "deg",
             -bounds[j], bounds[j],
             f"not sent: would move {joint} from {sent.before[j]} to {sent.goal[j]:.0f} ticks"
-            + (f"; its read-only checks failed ({sent.held[joint]})" if joint in sent.held
-               else ""),
+            + (f"; held: {sent.held[joint]}" if joint in sent.held else ""),
             cause="the arm is not where the mapped rest pose says: see the rest reading check",
             fix="fix what the rest reading check names before sending poses")
             for j, joint in enumerate(MOTOR_NAMES)]
@@ -189,6 +218,12 @@ CHECKS: tuple[Check, ...] = (
           "arm's calibration, a wrong [sim_to_robot] offset, an arm not folded",
           tolerance="--so101-tolerance-deg (on a real arm, shoulder_pan and wrist_roll: "
           "placed by eye, 5 deg)", evidence=REST_EVIDENCE, suite="rest_pose"),
+    Check("arm-at-rest", "the arm rests folded", "rest pose",
+          ("calibration", "sim_to_robot", "rest_pose", "positions"), check_arm_at_rest,
+          catches="an arm left unfolded (at its calibration pose, or anywhere), or carrying "
+          "another arm's calibration: every joint held still for the rest of the run",
+          tolerance=f"fewer than {NOT_AT_REST_JOINTS} joints more than {NOT_AT_REST_DEG:g} deg "
+          "from the rest pose", evidence=REST_EVIDENCE, per_joint=False, suite="rest_pose"),
     Check("mirror-at-rest", "a mirror image's distance from the rest pose", "rest pose",
           ("calibration", "sim_to_robot", "rest_pose"), check_mirror_visible_at_rest,
           catches="(advisory) a joint whose mirrored motor the rest reading cannot see and "

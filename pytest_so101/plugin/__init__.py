@@ -17,6 +17,7 @@ from ..core.errors import So101ConfigError
 from ..core.measurement import POSE_PROPERTY, USER_PROPERTY
 from .fixtures import (  # noqa: F401  (pytest finds the fixtures on the plugin module)
     so101_arm,
+    so101_arm_at_rest,
     so101_arm_presence,
     so101_baseline,
     so101_bus,
@@ -43,6 +44,7 @@ from .fixtures import (  # noqa: F401  (pytest finds the fixtures on the plugin 
 )
 from .options import OPTIONS, resolve_settings
 from .stash import (
+    ARM_LEFT_KEY,
     ARM_PROPERTY,
     CONTEXT_KEY,
     FLEET_KEY,
@@ -275,20 +277,31 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     leader_on_twin = item.get_closest_marker("so101_leader") is not None and not on_hardware
     if report.when == "call" and report.failed and not leader_on_twin and \
             item.get_closest_marker("so101_motion") is None:
-        joints = {m.joint for m in item.stash.get(MEASUREMENTS_KEY, []) if not m.passed}
-        if not joints and {"so101_bus", "so101_arm"} & set(getattr(item, "fixturenames", ())):
-            from ..core.joints import MOTOR_NAMES
+        from ..core.joints import MOTOR_NAMES
 
+        joints = {m.joint for m in item.stash.get(MEASUREMENTS_KEY, []) if not m.passed}
+        why = f"its read-only checks failed in this run ({item.nodeid})"
+        if "all" in joints or (not joints and {"so101_bus", "so101_arm"} &
+                               set(getattr(item, "fixturenames", ()))):
+            # the arm as a whole failed (not folded, another arm's calibration), or a test
+            # of the arm failed naming no joint: nothing moves
             joints = set(MOTOR_NAMES)
+            why = f"the arm as a whole failed a read-only check ({item.nodeid}): nothing moves"
         arm = None
         if FLEET_KEY in item.config.stash:
             from .fleet import arm_of
 
             arm = arm_of(item)
         frozen = frozen_joints(item.config, arm)
-        for joint in joints:
-            frozen.setdefault(joint, item.nodeid)
+        for joint in joints & set(MOTOR_NAMES):
+            frozen.setdefault(joint, why)
     return report
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """Where a motion run left each arm (back at its rest pose, or where)."""
+    for arm, note in config.stash.get(ARM_LEFT_KEY, {}).items():
+        terminalreporter.write_line(f"so101: {f'arm {arm}: ' if arm else ''}{note}")
 
 
 @pytest.hookimpl(tryfirst=True)

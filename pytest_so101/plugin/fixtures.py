@@ -17,7 +17,14 @@ import pytest
 
 from ..core.errors import So101ConfigError
 from ..core.measurement import USER_PROPERTY, Evidence
-from .stash import FLEET_KEY, MEASUREMENTS_KEY, REPORTER_KEY, context_of, frozen_joints
+from .stash import (
+    ARM_LEFT_KEY,
+    FLEET_KEY,
+    MEASUREMENTS_KEY,
+    REPORTER_KEY,
+    context_of,
+    frozen_joints,
+)
 
 if TYPE_CHECKING:
     from ..checks.base import CheckResult
@@ -180,6 +187,22 @@ def so101_rest_pose(so101_context: So101Context, request: pytest.FixtureRequest)
         pytest.skip(f"no rest pose: {sim.source} has no 'rest' keyframe (the upstream SO-101 "
                     f"models have none); declare [sim] rest_pose{where}")
     return RestPose(sim.keyframe("rest"), f"the 'rest' keyframe of {sim.source}")
+
+
+@pytest.fixture
+def so101_arm_at_rest(so101_arm, so101_twin, so101_mapping):
+    """The arm folded at rest: a real arm must rest there when the run starts (the
+    ``so101_at_rest`` tests run first); the twin is folded by its scripted person first
+    (its own rest keyframe) and put back where it was after the test."""
+    if so101_mapping.sim_to_robot is None:
+        pytest.skip(f"{so101_mapping.source} declares no [sim_to_robot] map")
+    if so101_twin is None:
+        yield so101_arm
+        return
+    before = so101_twin.q_sim_rad()
+    place_twin_at_rest(so101_twin)
+    yield so101_arm
+    so101_twin.place(before.tolist())
 
 
 def place_twin_at_rest(twin) -> None:
@@ -348,9 +371,12 @@ def so101_bus(so101_context: So101Context, request: pytest.FixtureRequest):
     else:
         interrupts.install()
     interrupts.watch(bus.broadcast_torque_off)
+    found = _found(bus, so101_context)
     try:
         yield bus
     finally:
+        if found is not None:
+            _leave_as_found(bus, so101_context, found, request.config)
         interrupts.unwatch(bus.broadcast_torque_off)
         try:
             if claim is not None:                # the next arm: nothing left switched on
@@ -359,6 +385,43 @@ def so101_bus(so101_context: So101Context, request: pytest.FixtureRequest):
             bus.close()
             if claim is not None:
                 claim.release()
+
+
+def _found(bus, ctx: So101Context):
+    """Where a real arm is when the run starts (its rest pose), to leave it there at the
+    end of a run that may move it; None otherwise (read-only, the twin, no calibration)."""
+    s = ctx.settings
+    if not (s["hardware"].value and s["allow_motion"].value and ctx.calibration is not None):
+        return None
+    from ..bus.feetech import BusError
+
+    try:
+        return bus.read_positions()
+    except BusError:
+        return None
+
+
+def _leave_as_found(bus, ctx: So101Context, found, config: pytest.Config) -> None:
+    """End a motion run with the arm back where it was found, slowly, inside the envelope,
+    torque off; the summary says where it was left (also when it could not go back)."""
+    from ..bus.arm import Arm
+    from ..core.safety import SafetyEnvelope
+    from . import interrupts
+
+    mapping = ctx.mapping.for_calibration(ctx.calibration) if ctx.mapping else None
+    arm = Arm(bus, ctx.calibration, SafetyEnvelope.from_calibration(ctx.calibration), mapping,
+              frozen=frozen_joints(config, ctx.arm_id))
+    try:
+        if interrupts.interrupted():
+            note = arm.where_left(found) + " (interrupted: not moved back)"
+        else:
+            note = arm.return_to(found)
+    except Exception as exc:         # the bus or the envelope: say where it is, never raise
+        try:
+            note = f"{arm.where_left(found)} (not moved back: {exc})"
+        except Exception:
+            note = f"the arm could not be read at the end of the run: {exc}"
+    config.stash.setdefault(ARM_LEFT_KEY, {})[ctx.arm_id] = note
 
 
 def _claim_fleet_arm(config: pytest.Config, ctx: So101Context, port: str):

@@ -16,18 +16,20 @@ SETTINGS_KEY = pytest.StashKey[dict[str, Setting]]()
 REPORTER_KEY = pytest.StashKey[object]()
 CONTEXT_KEY = pytest.StashKey["So101Context"]()
 MEASUREMENTS_KEY = pytest.StashKey[list["Measurement"]]()
-#: Joints whose read-only checks failed in this run, per arm (the fleet arm's id, None for
-#: the one arm of a run without --so101-arms): joint -> the failing test. Motion tests
-#: never move them.
+#: Joints held still for the rest of the run, per arm (the fleet arm's id, None for the one
+#: arm of a run without --so101-arms): joint -> why, in words (its read-only checks failed,
+#: the arm as a whole failed, its direction is not checked). Motion tests never move them.
 FROZEN_KEY = pytest.StashKey[dict[str | None, dict[str, str]]]()
 #: The test report property naming the fleet arm and the worker a test ran on (JSON).
 ARM_PROPERTY = "so101_arm"
+#: Where each arm was left at the end of a run that may move it (arm id or None -> line).
+ARM_LEFT_KEY = pytest.StashKey[dict[str | None, str]]()
 #: The fleet of a run with --so101-arms.
 FLEET_KEY: pytest.StashKey[FleetRun] = pytest.StashKey()
 
 
 def frozen_joints(config: pytest.Config, arm_id: str | None = None) -> dict[str, str]:
-    """The frozen joints of one arm (joint -> the read-only test that failed on it)."""
+    """The joints held still on one arm (joint -> why, in words)."""
     return config.stash.setdefault(FROZEN_KEY, {}).setdefault(arm_id, {})
 
 

@@ -111,3 +111,38 @@ def ask(config: pytest.Config, text: str) -> str:
     finally:
         if capture is not None:
             capture.resume_global_capture()
+
+
+def guided_move(arm, sim, person, j: int):
+    """The person (or the twin's scripted operator) makes the physical move of joint ``j``
+    toward the side of its range with more room, torque off: a
+    :class:`~pytest_so101.checks.guided.GuidedMove` with the readings before and after."""
+    from ..checks.guided import GuidedMove
+    from ..sim.guided import choose_move, physical_moves
+
+    before = arm.read_ticks()
+    limits = sim.limits
+    move = choose_move(physical_moves(sim)[j], arm.ticks_to_sim(before)[j],
+                       limits.lower_rad[j], limits.upper_rad[j])
+    person.perform(move)
+    return GuidedMove(move, before, arm.read_ticks())
+
+
+class TerminalOperator:
+    """The person at the terminal, asked through :func:`ask` to make a physical move (a
+    :class:`~pytest_so101.sim.guided.PhysicalMove`) with torque off."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def perform(self, move) -> None:
+        from ..sim.guided import MOVE_DEG, describe
+
+        answer = ask(self.config, f"{describe(move)}, about {MOVE_DEG:.0f} degrees, then press "
+                     "Enter (s then Enter skips this joint)")
+        if answer.strip().lower() == "s":
+            pytest.skip("skipped by the person at the terminal")
+
+    def restore(self, joint: str) -> None:
+        """Ask the person to put the joint back where it was (folded at rest)."""
+        ask(self.config, f"{joint}: put it back where it was, folded at rest, then press Enter")

@@ -119,3 +119,11 @@ def measurement_changes(baseline: dict, current: list[dict]
         if key in before and m["value"] is not None and m["value"] != before[key]:
             out.append((m["check"], m["joint"], before[key], m["value"]))
     return out
+
+
+def measured_in(record: dict, check: str) -> dict[str, float] | None:
+    """Per joint, the value a baseline's run measured for ``check`` (e.g. the rest reading
+    against the mapped rest pose); None when that run did not measure it."""
+    found = {m["joint"]: float(m["value"]) for t in record.get("tests", [])
+             for m in t["measurements"] if m["check"] == check and m.get("value") is not None}
+    return found or None
