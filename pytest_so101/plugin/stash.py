@@ -22,6 +22,9 @@ MEASUREMENTS_KEY = pytest.StashKey[list["Measurement"]]()
 FROZEN_KEY = pytest.StashKey[dict[str | None, dict[str, str]]]()
 #: The test report property naming the fleet arm and the worker a test ran on (JSON).
 ARM_PROPERTY = "so101_arm"
+#: Key marking a test's setup report when the test used the plugin's fixtures: a check of
+#: the arm or its files (a run of unrelated tests checked nothing, and writes no report).
+CHECK_PROPERTY = "so101_check"
 #: The fleet of a run with --so101-arms.
 FLEET_KEY: pytest.StashKey[FleetRun] = pytest.StashKey()
 
