@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 
 import jsonschema
 import pytest
@@ -349,3 +350,27 @@ def test_the_arm_as_a_whole_and_the_bus_are_listed_apart_from_the_joints(run, py
     record["evidence"]["pose 1"] = ["twin"]            # the schema says what a joint is
     with pytest.raises(jsonschema.ValidationError):
         schema_validate(record)
+
+
+def test_the_projects_own_test_run_leaves_the_users_reports_alone(pytester):
+    """The README's test command (``pytest`` from the repository root: ``tests`` and
+    ``suites``) runs the suites too: their page and record go to a temporary folder, so
+    ``reports/`` keeps what the main job (``pytest suites``) wrote."""
+    shutil.copy(REPO / "conftest.py", pytester.path / "conftest.py")
+    pytester.makeini(f"[pytest]\ntestpaths = tests suites\n"
+                     f"so101_mapping = {MAPPINGS / 'so101_legacy_policy.toml'}\n")
+    check = "def test_{0}(so101_mapping):\n    assert so101_mapping.source\n"
+    for folder in ("tests", "suites"):
+        (pytester.path / folder).mkdir()
+        (pytester.path / folder / f"test_{folder}.py").write_text(check.format(folder))
+    reports = pytester.path / "reports"
+    earlier_reports(reports)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")     # the README's
+    assert result.ret == 0, result.stdout.str()
+    assert (reports / "so101-report.html").read_text() == EARLIER_PAGE
+    assert (reports / "so101-record.json").read_text() == EARLIER_RECORD
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "suites")   # main job
+    assert result.ret == 0
+    record = json.loads((reports / "so101-record.json").read_text())
+    assert [t["nodeid"] for t in record["tests"]] == ["suites/test_suites.py::test_suites"]
+    assert ">PASS</span>" in (reports / "so101-report.html").read_text()
