@@ -265,7 +265,8 @@ def earlier_reports(folder):
 @pytest.mark.parametrize("how", [["--co"], ["-k", "no_such_test"], ["-m", "so101_guided"]])
 def test_no_check_ran_leaves_the_earlier_page_and_record_alone(run, pytester, how):
     """Collect-only, everything deselected, everything skipped: no check ran, so no green
-    page of nothing; the earlier page and record stay, and still describe one run."""
+    page of nothing; the earlier page and record stay, and still describe one run (a page
+    asked for with --html says NO CHECK RAN: tests/test_report_browser.py)."""
     reports = pytester.path / "reports"
     earlier_reports(reports)
     result = run(str(SUITES / "test_roundtrip.py"), str(SUITES / "test_guided.py"), *FILES,
@@ -276,21 +277,6 @@ def test_no_check_ran_leaves_the_earlier_page_and_record_alone(run, pytester, ho
                                                          "so101-report.html"]
     result.stdout.re_match_lines([r"so101: NO CHECK RAN: .*; nothing written to reports"])
     assert "Generated html report" not in result.stdout.str()
-
-
-def test_an_explicit_page_of_a_run_that_checked_nothing_says_so(run, pytester):
-    """With --html PATH the page is written (pytest-html's), never green: it says no check
-    ran, and the record is not rewritten."""
-    reports = pytester.path / "reports"
-    earlier_reports(reports)
-    result = run(str(SUITES / "test_roundtrip.py"), *FILES, "-k", "no_such_test",
-                 "--html", "mine.html", html=True)
-    page = (pytester.path / "mine.html").read_text()
-    assert ">NO CHECK RAN</span>" in page and ">PASS</span>" not in page
-    assert "No check ran, so this page says nothing about the arm" in page
-    assert (reports / "so101-record.json").read_text() == EARLIER_RECORD
-    result.stdout.re_match_lines([r"so101: NO CHECK RAN: .*no record written in reports; "
-                                  r"the page mine\.html says so"])
 
 
 def test_a_run_that_records_no_measurement_writes_its_record_and_page(run, pytester):

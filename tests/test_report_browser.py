@@ -138,10 +138,17 @@ def test_the_first_screen_shows_the_verdict_and_the_joints_that_need_attention(
 
 def test_no_green_page_when_no_check_ran(browser, run, pytester):
     """A page the user asked for (--html) of a run that checked nothing says NO CHECK RAN,
-    in grey (without --html nothing is written: tests/test_report.py)."""
+    in grey, and the record is not rewritten (without --html nothing is written at all:
+    tests/test_report.py)."""
+    earlier = pytester.path / "reports/so101-record.json"
+    earlier.parent.mkdir()
+    earlier.write_text('{"earlier": "run"}')
     result = run(str(SUITES / "test_roundtrip.py"), *FILES, "-k", "no_such_check",
                  "--html", "asked.html", html=True)
-    assert not (pytester.path / "reports").exists()
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    assert earlier.read_text() == '{"earlier": "run"}'
+    result.stdout.re_match_lines([r"so101: NO CHECK RAN: .*no record written in reports; "
+                                  r"the page asked\.html says so"])
     page = first_screen(browser, pytester.path / "asked.html")
     badge = page.locator(".so101-verdict")
     assert badge.count() == 1 and badge.inner_text() == "NO CHECK RAN"
@@ -149,4 +156,3 @@ def test_no_green_page_when_no_check_ran(browser, run, pytester):
     assert badge.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(158, 158, 158)"
     assert page.get_by_text("No check ran, so this page says nothing").count() == 1
     assert "PASS" not in page.locator(".so101-overview").inner_text()
-    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
