@@ -119,7 +119,7 @@ def test_the_first_screen_shows_the_verdict_and_the_joints_that_need_attention(
             if kind == "so101-fail":
                 assert fix.strip() not in ("", "-")
     if not failing and not marginal:
-        assert on_first_screen(page.get_by_text("No joint failed and none is MARGINAL."))
+        assert on_first_screen(page.get_by_text("no joint failed and none is MARGINAL"))
 
     # the grid fits the width: no horizontal scrolling, no cell beyond the right edge
     assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORT["width"]

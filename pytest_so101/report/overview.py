@@ -110,7 +110,7 @@ def _verdict_block(v: Verdict, provenance: dict, record_note: str) -> str:
     arm = ""
     if provenance:
         port = f", port {provenance['port']}" if provenance.get("port") else ""
-        arm = f"arm {provenance.get('arm_id')} ({provenance.get('target', '')}{port}): "
+        arm = f"arm: {provenance.get('arm_id')} ({provenance.get('target', '')}{port}); "
     parts = [badge, f"<span class='so101-headline'>{_e(headline(v, status=False))}</span>",
              f"<div class='so101-counts'>{_e(arm)}{c['passed']} passed, {c['failed']} "
              f"failed, {c['error']} errors, {c['skipped']} skipped{_e(record_note)}</div>"]
@@ -121,8 +121,6 @@ def _verdict_block(v: Verdict, provenance: dict, record_note: str) -> str:
                      "<th>why (the likely cause)</th><th>what to do</th></tr>"
                      + "".join(_attention_rows(a) for a in (*v.failing, *v.marginal))
                      + "</table>")
-    elif v.ran:
-        parts.append("<p>No joint failed and none is MARGINAL.</p>")
     return "".join(parts)
 
 
@@ -133,6 +131,8 @@ def _files(provenance: dict) -> str:
             continue
         entry = provenance[what]
         name = what.replace("_", " ")
+        if not entry and what == "leader_calibration":
+            continue                                    # no leader in this run
         if not entry:
             rows_.append(f"<tr><th>{name}</th><td>none</td><td></td></tr>")
             continue
