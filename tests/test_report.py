@@ -277,6 +277,12 @@ def test_no_check_ran_leaves_the_earlier_page_and_record_alone(run, pytester, ho
                                                          "so101-report.html"]
     result.stdout.re_match_lines([r"so101: NO CHECK RAN: .*; nothing written to reports"])
     assert "Generated html report" not in result.stdout.str()
+    if how == ["-m", "so101_guided"]:                 # an accept asked for is not done
+        result = run(str(SUITES / "test_guided.py"), *FILES, *how, "--so101-accept")
+        assert result.ret == pytest.ExitCode.TESTS_FAILED
+        result.stdout.re_match_lines([r"so101: NOT accepted: no check ran: there is nothing "
+                                      r"to accept"])
+        assert not (reports / "baselines").exists()
 
 
 def test_a_run_that_records_no_measurement_writes_its_record_and_page(run, pytester):

@@ -204,8 +204,14 @@ class So101Reporter:
 
     @pytest.hookimpl(tryfirst=True)           # before junitxml writes its file
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if hasattr(self.config, "workerinput") or not self.checks_ran:
-            return                            # no check ran: the earlier reports stay
+        if hasattr(self.config, "workerinput"):
+            return
+        if not self.checks_ran:               # the earlier reports stay
+            if context_of(self.config).settings["accept"].value:
+                self.refused = "no check ran: there is nothing to accept"
+                if session.exitstatus == pytest.ExitCode.OK:
+                    session.exitstatus = pytest.ExitCode.TESTS_FAILED    # asked for, not done
+            return
         if FLEET_KEY in self.config.stash:
             self._write_fleet(session)
             return
@@ -333,7 +339,8 @@ class So101Reporter:
             self._fleet_lines(terminalreporter)
             return
         if not self.checks_ran:
-            if self.checks or not any(t["outcome"] != "skipped" for t in self.tests.values()):
+            if self.checks or self.refused or \
+                    not any(t["outcome"] != "skipped" for t in self.tests.values()):
                 self._nothing_ran_line(terminalreporter)     # (not after unrelated tests)
             return
         all_measurements = [m for t in self.check_tests() for m in t["measurements"]]
@@ -399,6 +406,8 @@ class So101Reporter:
             kept = f"no record written in {self.report_dir}; the page " \
                    f"{self.config.option.htmlpath} says so"
         tr.write_line(f"so101: {headline(v)}; {kept}", yellow=True)
+        if self.refused:
+            tr.write_line(f"so101: NOT accepted: {self.refused}", red=True)
 
     def _fleet_lines(self, tr) -> None:
         """One line per arm: verdict, counts, the failing joints with their checks."""
