@@ -71,9 +71,9 @@ class So101Reporter:
         self.config = config
         self.report_dir = report_dir
         #: (where pytest-html writes the page, where it goes) when the plugin chose the
-        #: page's path: it is put in place only when a check ran (``_place_page``).
+        #: page's path: it is put in place only when a check ran
+        #: (``pytest_sessionfinish_place_page``).
         self.page = page
-        self.page_written: Path | None = None
         self.tests: dict[str, dict] = {}
         self.checks: set[str] = set()         # test ids that used the plugin's fixtures
         self.twin_calibration = None
@@ -249,7 +249,7 @@ class So101Reporter:
         html = _html_plugin(self.config)
         try:
             if self.checks_ran and written.is_file():
-                self.page_written = write_text_atomic(final, written.read_text("utf-8"))
+                write_text_atomic(final, written.read_text("utf-8"))
                 if html is not None:
                     html._report_path = final.absolute()  # the path it prints
             elif html is not None:
