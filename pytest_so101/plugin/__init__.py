@@ -202,9 +202,13 @@ def _start_reporting(config: pytest.Config, report_dir: Path) -> None:
     page = None
     if getattr(config.option, "htmlpath", "unset") is None and \
             not hasattr(config, "workerinput"):
+        import shutil
         import tempfile
 
+        from . import interrupts
+
         written = Path(tempfile.mkdtemp(prefix="so101-report-")) / PAGE_NAME
+        interrupts.clean_on_hard_exit(lambda: shutil.rmtree(written.parent, True))
         page = (written, report_dir / PAGE_NAME)
         config.option.htmlpath = str(written)
         config.option.self_contained_html = True
