@@ -1,21 +1,27 @@
-"""Screenshots of the HTML report in headless Chromium: a passing run, a failing run (seed
-000's stats declared as degrees) and a ``pytest -n 2`` run, each showing the overview
-(verdict, grid, pictures of the arm). Kept under reports/screenshots/.
+"""Screenshots of the HTML report in headless Chromium, as a person first sees it (1400x900,
+not scrolled) and, for the failing run, the whole page: a passing run, a failing run
+(SmolVLA's legacy stats declared as degrees, and a mirrored elbow), a MARGINAL run (a real
+arm's read-only run, the hardware path on the twin folded at rest: shoulder_pan's and
+wrist_roll's directions unchecked) and a ``pytest -n 2`` run. Kept under
+reports/screenshots/.
 
-    python scripts/report_screenshots.py          # needs Debian's chromium
+    python scripts/report_screenshots.py      # needs Debian's chromium and playwright
 
 Each run writes its report to a temporary folder; only the PNGs are kept.
 """
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.browser import VIEWPORT, launch, why_no_browser  # noqa: E402
+
 OUT = REPO / "reports" / "screenshots"
 LEGACY = ["--so101-mapping", "fixtures/mapping/so101_legacy_policy.toml",
           "--so101-stats", "fixtures/stats/legacy_model"]
@@ -24,30 +30,50 @@ RUNS = {
     "failing": ["--so101-mapping", "fixtures/incidents/smolvla_stats_declared_degrees.toml",
                 "--so101-stats", "fixtures/stats/legacy_model",
                 "--so101-twin-fault", "elbow_flex:mirror"],
+    "marginal": [*LEGACY, "--hardware"],      # on the pty of a twin folded at rest
     "xdist": [*LEGACY, "-n", "2"],
 }
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--virtual-time-budget=5000"]
+WHOLE_PAGE = ("failing",)
+
+
+def report(name: str, args: list[str], folder: Path) -> Path:
+    """Run the suites for one screenshot; the page's path."""
+    command = [sys.executable, "-m", "pytest", "suites", "-q", "-p", "no:cacheprovider",
+               "--so101-report", str(folder), *args]
+    if "--hardware" not in args:
+        subprocess.run(command, cwd=REPO, capture_output=True)
+        return folder / "so101-report.html"
+    from pytest_so101.bus.process import EmulatorProcess
+
+    calibration = folder / "arm.json"
+    with EmulatorProcess("--start", "rest", "--calibration-out", str(calibration)) as twin:
+        subprocess.run([*command, "--so101-port", twin.port, "--so101-calibration",
+                        str(calibration)], cwd=REPO, capture_output=True)
+    return folder / "so101-report.html"
 
 
 def main() -> int:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        print("report_screenshots: Debian's chromium is not installed", file=sys.stderr)
+    why = why_no_browser()
+    if why:
+        print(f"report_screenshots: {why}", file=sys.stderr)
         return 2
+    from playwright.sync_api import sync_playwright
+
     OUT.mkdir(parents=True, exist_ok=True)
-    for name, args in RUNS.items():
-        with tempfile.TemporaryDirectory() as tmp:
-            subprocess.run([sys.executable, "-m", "pytest", "suites", "-q", "-p",
-                            "no:cacheprovider", "--so101-report", tmp, *args], cwd=REPO,
-                           capture_output=True)
-            page = Path(tmp) / "so101-report.html"
-            shot = OUT / f"{name}.png"
-            subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp}/profile",
-                            "--window-size=1400,2000", f"--screenshot={shot}", page.as_uri()],
-                           capture_output=True, timeout=120)
-            print(f"{shot} ({shot.stat().st_size:,} bytes)")
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        for name, args in RUNS.items():
+            with tempfile.TemporaryDirectory() as tmp:
+                page = browser.new_page(viewport=VIEWPORT)
+                page.goto(report(name, args, Path(tmp)).as_uri())
+                shots = {f"{name}.png": False}
+                if name in WHOLE_PAGE:
+                    shots[f"{name}-whole-page.png"] = True
+                for file, whole in shots.items():
+                    page.screenshot(path=str(OUT / file), full_page=whole)
+                    print(f"{OUT / file} ({(OUT / file).stat().st_size:,} bytes)")
+                page.close()
+        browser.close()
     return 0
 
 

@@ -132,11 +132,11 @@ def test_roundtrip_error_helper_sees_a_broken_conversion(monkeypatch):
 def test_measurement_outcomes_and_margin():
     m = Measurement("c", "elbow_flex", 0.5, "std", -2, 2)
     assert m.outcome is Outcome.PASS and m.margin == 1.5
-    assert Measurement("c", "j", 1.7, "std", -2, 2).outcome is Outcome.MARGINAL
-    assert Measurement("c", "j", -2.1, "std", -2, 2).outcome is Outcome.FAIL
-    assert Measurement("c", "j", float("nan"), "std", -2, 2).outcome is Outcome.FAIL
-    assert Measurement("c", "j", 5.0, "deg", low=0.0).outcome is Outcome.PASS
-    assert "|value| <= 2 std" in Measurement("c", "j", 3.0, "std", -2, 2).summary()
+    assert Measurement("c", "gripper", 1.7, "std", -2, 2).outcome is Outcome.MARGINAL
+    assert Measurement("c", "gripper", -2.1, "std", -2, 2).outcome is Outcome.FAIL
+    assert Measurement("c", "gripper", float("nan"), "std", -2, 2).outcome is Outcome.FAIL
+    assert Measurement("c", "gripper", 5.0, "deg", low=0.0).outcome is Outcome.PASS
+    assert "|value| <= 2 std" in Measurement("c", "gripper", 3.0, "std", -2, 2).summary()
 
 
 def test_user_chains_include_the_declared_map_only_when_declared():

@@ -381,6 +381,32 @@ def test_hardware_path_runs_against_so101_twin_serve(run, pytester):
         result.stdout.fnmatch_lines([f"so101: real arm on {emulator.port} (read-only)"])
 
 
+@pytest.mark.parametrize("ini", [False, True], ids=["a test file, no ini", "--pyargs, an ini"])
+def test_a_port_written_as_the_next_argument_keeps_the_rootdir_and_cache(pytester, ini):
+    """``--so101-port /dev/ttyACM0`` as two arguments (the README's form): pytest took the
+    port for a test path, put its rootdir at / (with --pyargs at /dev/pts, the project's ini
+    file unfound) and its cache there. The rootdir, the ini file and .pytest_cache stay in
+    the project."""
+    from pytest_so101.bus.process import EmulatorProcess
+
+    pytester.makepyfile(test_arm_mod="def test_nothing_on_the_arm():\n    pass\n")
+    target = ["test_arm_mod.py"]
+    if ini:
+        pytester.makeini("[pytest]\nso101_tolerance_deg = 2\n")
+        target = ["--pyargs", "test_arm_mod"]
+    with EmulatorProcess("--shaft", "simple") as twin:
+        result = pytester.runpytest_subprocess(*target, "--hardware", "--so101-port",
+                                               twin.port, "-p", "no:html")
+    assert result.ret == 0, result.stdout.str()
+    if ini:
+        result.stdout.fnmatch_lines(["so101: tolerances deg=2 (ini so101_tolerance_deg)*",
+                                     f"rootdir: {pytester.path}", "configfile: tox.ini"])
+    else:
+        result.stdout.fnmatch_lines([f"rootdir: {pytester.path}"])
+    cached = pytester.path / ".pytest_cache/v/cache/nodeids"
+    assert "test_arm_mod.py::test_nothing_on_the_arm" in cached.read_text()
+
+
 def test_so101_emulator_injects_faults_per_test(run, pytester):
     pytester.makepyfile("""
         import pytest

@@ -130,7 +130,11 @@ def test_suites_pass_with_hardware_on_the_pty_of_so101_twin_serve(run, tmp_path)
         # shoulder_pan rests at its calibrated middle: a mirror would not show, and without
         # --so101-guided the run says its direction was not checked (MARGINAL)
         result.stdout.re_match_lines([r"shoulder_pan .* a mirror image's distance from the "
-                                      r"rest pose: 0 deg \(MARGINAL\)"])
+                                      r"rest pose: margin -\d+ deg \(value 0 deg, MARGINAL\)"])
+        # and in words: the verdict names the MARGINAL joints, each with why
+        result.stdout.re_match_lines([r"so101: PASS; MARGINAL: shoulder_pan, wrist_roll$",
+                                      r"  shoulder_pan: a mirror image's distance from the rest "
+                                      r"pose = 0 deg \(limit >= \d+ deg\): .*--so101-guided"])
         assert all(s["torque"] == 0 for s in twin.state().values())
 
 

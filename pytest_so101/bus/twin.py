@@ -19,7 +19,6 @@ from below and from above, a target reads DEG apart: what the mechanics suite me
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -263,7 +262,7 @@ def write_calibration_file(calibration: Calibration, path: str | Path) -> None:
     """Write a LeRobot calibration file, refusing to replace one that exists."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(calibration.to_json_dict(), indent=4) + "\n"
+    text = calibration.to_json_text()
     with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), "w") as fh:
         fh.write(text)
 

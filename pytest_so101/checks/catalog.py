@@ -45,6 +45,9 @@ ALL: tuple[Check, ...] = tuple(c for checks in DOMAINS.values() for c in checks)
 FILE_CHECKS: tuple[Check, ...] = configuration.CHECKS + normalization.CHECKS
 BY_NAME: dict[str, Check] = {c.name: c for c in ALL}
 SUITES = tuple(dict.fromkeys(c.suite for c in ALL if c.suite))
+#: The domain of each suite's tests without a check of their own in their id: the first
+#: domain with a check that suite runs (the round trip: configuration).
+DOMAIN_OF_SUITE: dict[str, str] = {c.suite: c.domain for c in reversed(ALL) if c.suite}
 
 
 def for_suite(suite: str) -> tuple[Check, ...]:

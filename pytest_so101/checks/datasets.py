@@ -32,7 +32,7 @@ from ..core.errors import So101ConfigError
 from ..core.frames import PolicyFrame, RobotUnit, tick_step
 from ..core.joints import GRIPPER, MOTOR_NAMES, N_JOINTS
 from ..core.mapping import RAD_TO_DEG, JointMap, MappingFile
-from ..core.measurement import Evidence, Measurement
+from ..core.measurement import ARM, Evidence, Measurement
 from ..core.stats import NormStats
 from .base import Check, CheckResult, Inputs, NotApplicable, run_check, run_checks, run_per_arm
 from .normalization import CHECKS as STATS_CHECKS
@@ -125,7 +125,7 @@ def unreadable_stats(ds: Dataset, feature: str, exc: So101ConfigError) -> Measur
     """A failing measurement for a stats file that is missing, malformed or lacks
     ``feature``: LeRobot normalizes the policy with this file, so it cannot pass unseen."""
     return Measurement(
-        f"{feature} stats file readable", "all", 0.0, "", 1.0, 1.0, str(exc),
+        f"{feature} stats file readable", ARM, 0.0, "", 1.0, 1.0, str(exc),
         cause="meta/stats.json is missing, unreadable or has no statistics for "
         f"{feature}: LeRobot normalizes a policy trained on this dataset with that file",
         fix="recompute the stats from the data (LeRobot's compute_stats / aggregate_stats) "
@@ -136,7 +136,7 @@ def check_frame_count(ds: Dataset) -> list[Measurement]:
     """meta/info.json's total_frames equals the frames in data/."""
     if ds.declared_frames is None:
         return []
-    return [Measurement("frames in data/ vs info.json", "all",
+    return [Measurement("frames in data/ vs info.json", ARM,
                         float(ds.frames - ds.declared_frames), "frames", 0.0, 0.0,
                         f"info.json total_frames {ds.declared_frames}, data/ holds {ds.frames} "
                         f"in {len(ds.files)} files",

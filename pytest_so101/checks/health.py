@@ -24,7 +24,7 @@ from ..bus.telemetry import (
     ServoRecord,
 )
 from ..core.joints import MOTOR_IDS, MOTOR_NAMES
-from ..core.measurement import Evidence, Measurement
+from ..core.measurement import BUS, Evidence, Measurement
 from .base import Check, on_arms
 
 #: LeRobot's SO-101 servos run firmware 3.10; 3.9 answers LeRobot with "Incorrect status
@@ -357,7 +357,7 @@ def check_bus_scan(scan, ids: Sequence[int], joints: Sequence[str], evidence: Ev
     if strays:
         listed = ", ".join(map(str, strays))
         out.append(Measurement(
-            "other ids answering", "bus", float(len(strays)), "ids", None, 0.0,
+            "other ids answering", BUS, float(len(strays)), "ids", None, 0.0,
             f"ids {listed} answered besides {', '.join(map(str, ids))} ({when})",
             cause=f"servos answer on ids {listed}, which the arm does not use: a servo with a "
                   "wrong id, or another device on the bus",

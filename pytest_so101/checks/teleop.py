@@ -21,7 +21,7 @@ from ..core.calibration import Calibration
 from ..core.frames import DEG_PER_TICK, RobotUnit
 from ..core.joints import GRIPPER, MOTOR_NAMES, WRIST_ROLL
 from ..core.mapping import RAD_TO_DEG
-from ..core.measurement import Evidence, Measurement
+from ..core.measurement import ARM, Evidence, Measurement
 from .base import Check, Inputs, Setup, on_arms
 from .rest_pose import REST_EVIDENCE, check_rest_reading
 
@@ -158,10 +158,10 @@ def check_gripper_and_latency(i: Inputs) -> list[Measurement]:
                   if np.all(np.abs(np.delete(q - pose.leader_q, GRIPPER)) * RAD_TO_DEG
                             <= bound_deg)]
         latency = within[0] if within else run.hold_s      # never, while it was watched
-        out += [Measurement(f"gripper frame follower - leader, pose {k + 1}", "all", gap_mm,
+        out += [Measurement(f"gripper frame follower - leader, pose {k + 1}", ARM, gap_mm,
                             "mm", None, bound, f"the gripperframe site {gap_mm:.1f} mm apart; "
                             f"{bound_deg:g} deg on every arm joint moves it {bound:.1f} mm"),
-                Measurement(f"latency after the leader stopped, pose {k + 1}", "all", latency,
+                Measurement(f"latency after the leader stopped, pose {k + 1}", ARM, latency,
                             "s", None, LATENCY_S, "time until every arm joint of the follower "
                             f"was within {bound_deg:g} deg of the leader" + (
                                 "" if within else f": not within the {run.hold_s:g} s watched"),

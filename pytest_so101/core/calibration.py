@@ -7,6 +7,7 @@ integers ``id``, ``drive_mode``, ``homing_offset``, ``range_min``, ``range_max``
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -72,6 +73,11 @@ class Calibration:
     def to_json_dict(self) -> dict[str, dict[str, int]]:
         """The LeRobot on-disk layout (motor order)."""
         return {name: asdict(self.motors[name]) for name in MOTOR_NAMES}
+
+    def to_json_text(self) -> str:
+        """The file's text as LeRobot writes it (JSON, indent 4): what a generated
+        calibration is hashed as, and what the twin writes."""
+        return json.dumps(self.to_json_dict(), indent=4) + "\n"
 
     def replace(self, joint: str, **changes: int) -> Calibration:
         """A copy with one motor's fields changed (for what-if checks and tests)."""

@@ -12,6 +12,11 @@ USER_PROPERTY = "so101_measurement"
 POSE_PROPERTY = "so101_pose"
 #: Fraction of the tolerance beyond which a passing value is reported MARGINAL.
 DEFAULT_MARGINAL_FRACTION = 0.8
+#: What a measurement may be of besides one of the six joints: the arm as a whole (the
+#: gripper frame, a latency, a dataset's frame count) and the servo bus (a scan of its ids).
+ARM = "all"
+BUS = "bus"
+ARM_LEVEL: tuple[str, ...] = (ARM, BUS)
 
 
 class Outcome(StrEnum):
@@ -55,6 +60,15 @@ class Measurement:
     #: failure on its own.
     advisory: bool = False
 
+    def __post_init__(self) -> None:
+        from .joints import MOTOR_NAMES  # numpy: not at import (the plugin imports this)
+
+        if self.joint not in MOTOR_NAMES and self.joint not in ARM_LEVEL:
+            raise ValueError(
+                f"Measurement {self.check!r}: joint {self.joint!r} is not a joint: use one "
+                f"of {', '.join(MOTOR_NAMES)}, {ARM!r} (the arm as a whole) or {BUS!r} (the "
+                "servo bus)")
+
     @property
     def margin(self) -> float:
         """Distance to the nearest limit, in ``unit``; negative when outside."""
@@ -79,15 +93,7 @@ class Measurement:
         return self.outcome is not Outcome.FAIL
 
     def limits_text(self) -> str:
-        if self.low is not None and self.high is not None:
-            if self.low == -self.high:
-                return f"|value| <= {self.high:.4g} {self.unit}"
-            return f"[{self.low:.4g}, {self.high:.4g}] {self.unit}"
-        if self.low is not None:
-            return f">= {self.low:.4g} {self.unit}"
-        if self.high is not None:
-            return f"<= {self.high:.4g} {self.unit}"
-        return "no limit"
+        return limits_text(self.low, self.high, self.unit)
 
     def summary(self) -> str:
         """One line naming the joint, the value, the limit and the outcome; a failing
@@ -100,3 +106,41 @@ class Measurement:
             text += f". Likely cause: {self.cause}" if self.cause else ""
             text += f". Fix: {self.fix}" if self.fix else ""
         return text
+
+
+def format_number(value: float | None, *, digits: int = 4, signed: bool = False) -> str:
+    """A number as a person reads it: ``digits`` significant digits without an exponent
+    (150, 1.5, 0.03, 4095; not 1.5e+02), "n/a" for None or a non-finite value."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    sign = "+" if signed and value > 0 else ""
+    if value == 0:
+        return f"{sign}0"
+    magnitude = math.floor(math.log10(abs(value)))
+    if magnitude < -4:
+        return f"{value:+.2g}" if signed else f"{value:.2g}"
+    decimals = max(0, digits - 1 - magnitude)
+    text = f"{value:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return sign + ("0" if text in ("-0", "") else text)
+
+
+def format_quantity(value: float | None, unit: str, *, digits: int = 4,
+                    signed: bool = False) -> str:
+    """A number and its unit ("+1.5 deg", "4 ticks", "0.8" when unitless)."""
+    text = format_number(value, digits=digits, signed=signed)
+    return f"{text} {unit}" if unit and text != "n/a" else text
+
+
+def limits_text(low: float | None, high: float | None, unit: str) -> str:
+    """A limit in words: ``|value| <= 1 deg``, ``[-100, 100] deg``, ``>= 0``, ``no limit``."""
+    if low is not None and high is not None:
+        if low == -high:
+            return f"|value| <= {format_quantity(high, unit)}"
+        return f"[{format_number(low)}, {format_number(high)}] {unit}".rstrip()
+    if low is not None:
+        return f">= {format_quantity(low, unit)}"
+    if high is not None:
+        return f"<= {format_quantity(high, unit)}"
+    return "no limit"

@@ -42,10 +42,11 @@ from .fixtures import (  # noqa: F401  (pytest finds the fixtures on the plugin 
     so101_tracking_deg,
     so101_twin,
 )
-from .options import OPTIONS, resolve_settings
+from .options import OPTIONS, VALUE_FLAGS, resolve_settings
 from .stash import (
     ARM_LEFT_KEY,
     ARM_PROPERTY,
+    CHECK_PROPERTY,
     CONTEXT_KEY,
     FLEET_KEY,
     FROZEN_KEY,
@@ -73,6 +74,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             group.addoption(spec.flag, default=None, dest=spec.dest, metavar=spec.value_name,
                             help=f"{spec.help}{default}{env}")
         parser.addini(spec.ini, f"ini twin of {spec.flag}", default="")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
+    """``--so101-port /dev/ttyACM0`` (and every so101 option's value written as the next
+    argument) is not a test path: pytest's rootdir, ini file and cache stay where they
+    belong (rootdir.py)."""
+    if VALUE_FLAGS.isdisjoint(args):
+        return                          # (rootdir.py is loaded only when it has work)
+    from .rootdir import correct_rootdir
+
+    correct_rootdir(early_config, args)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -181,15 +194,28 @@ def _validate_model(config: pytest.Config, settings: dict) -> None:
 
 def _start_reporting(config: pytest.Config, report_dir: Path) -> None:
     """A run that checks an arm reports: HTML (self-contained, unless --html says where),
-    the JSON acceptance record, the per-joint terminal summary, baselines."""
-    from .reporter import So101Reporter
+    the JSON acceptance record, the per-joint terminal summary, baselines.
 
+    pytest-html writes the page chosen here into a temporary folder; the reporter puts it
+    in place, atomically, only when a check ran (never a green page of nothing, and the
+    page and the record always describe the same run)."""
+    from .reporter import PAGE_NAME, So101Reporter
+
+    page = None
     if getattr(config.option, "htmlpath", "unset") is None and \
             not hasattr(config, "workerinput"):
-        config.option.htmlpath = str(report_dir / "so101-report.html")
+        import shutil
+        import tempfile
+
+        from . import interrupts
+
+        written = Path(tempfile.mkdtemp(prefix="so101-report-")) / PAGE_NAME
+        interrupts.clean_on_hard_exit(lambda: shutil.rmtree(written.parent, True))
+        page = (written, report_dir / PAGE_NAME)
+        config.option.htmlpath = str(written)
         config.option.self_contained_html = True
         _collapse_the_html_table(config)
-    reporter = So101Reporter(config, report_dir)
+    reporter = So101Reporter(config, report_dir, page)
     config.stash[REPORTER_KEY] = reporter
     config.pluginmanager.register(reporter, "so101-reporter")
 
@@ -265,6 +291,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     pair's disagreement; on a real arm it holds the follower's joint as any failure does
     (teleoperated, the follower would go where the leader's wrong number puts it)."""
     report = yield
+    if report.when == "setup" and \
+            any(name.startswith("so101_") for name in getattr(item, "fixturenames", ())):
+        report.user_properties.append((CHECK_PROPERTY, "1"))     # a check (reporter.py)
     error = call.excinfo
     if report.failed and error is not None and error.type.__name__ in ARM_ERRORS and \
             error.type.__module__.startswith("pytest_so101."):
@@ -327,4 +356,5 @@ class _StripMeasurements:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         report.user_properties[:] = [p for p in report.user_properties
-                                     if p[0] not in (USER_PROPERTY, POSE_PROPERTY, ARM_PROPERTY)]
+                                     if p[0] not in (USER_PROPERTY, POSE_PROPERTY, ARM_PROPERTY,
+                                                     CHECK_PROPERTY)]

@@ -16,6 +16,7 @@ import signal
 from collections.abc import Callable
 
 _torque_off: list[Callable[[], None]] = []
+_cleanups: list[Callable[[], None]] = []
 _interrupts = 0
 _installed = False
 _phase = "tests"                   # tests | reports | summary
@@ -32,6 +33,12 @@ def watch(torque_off: Callable[[], None]) -> None:
 def unwatch(torque_off: Callable[[], None]) -> None:
     if torque_off in _torque_off:
         _torque_off.remove(torque_off)
+
+
+def clean_on_hard_exit(cleanup: Callable[[], None]) -> None:
+    """Call ``cleanup`` (fast: a temporary file) after the torque-off broadcast of a second
+    Ctrl-C, which exits without running pytest's own cleanup."""
+    _cleanups.append(cleanup)
 
 
 def _exit_interrupted() -> None:
@@ -67,9 +74,9 @@ def _handler(signum: int, frame: object) -> None:
         if _phase == "summary":
             _exit_interrupted()
         raise KeyboardInterrupt
-    for torque_off in list(_torque_off):
+    for call in (*_torque_off, *_cleanups):
         try:
-            torque_off()
+            call()
         except Exception:         # nothing may stop the exit now
             pass
     os.write(_stderr, b"\nso101: second Ctrl-C: torque-off broadcast sent; exiting now\n")

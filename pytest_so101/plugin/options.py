@@ -128,6 +128,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
                metavar="S"),
 )
 SPECS = {spec.name: spec for spec in OPTIONS}
+#: The flags that take a value (the next argument when not written ``--flag=value``).
+VALUE_FLAGS = frozenset(spec.flag for spec in OPTIONS if spec.kind != "bool")
 
 
 @dataclass(frozen=True)

@@ -10,27 +10,33 @@ testsuite properties instead.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from ..core.errors import So101ConfigError
 from ..core.joints import MOTOR_NAMES
-from ..core.measurement import POSE_PROPERTY, USER_PROPERTY
+from ..core.measurement import ARM_LEVEL, POSE_PROPERTY, USER_PROPERTY, format_quantity
 from ..report.baseline import accept, latest_baseline
 from ..report.record import (
+    arm_evidence,
     build_record,
     evidence_by_joint,
+    file_entry,
+    generated_entry,
     package_versions,
-    sha256_file,
     worst_measurement,
     write_atomic,
     write_text_atomic,
 )
-from .stash import ARM_PROPERTY, FLEET_KEY, context_of
+from .stash import ARM_PROPERTY, CHECK_PROPERTY, FLEET_KEY, context_of
 
 RECORD_NAME = "so101-record.json"
+PAGE_NAME = "so101-report.html"
 TWIN_ARM_ID = "so101-twin"
+#: What the record calls the calibration a self-calibrating twin made (no file to open).
+TWIN_CALIBRATION = "generated: the twin's own calibration (the scripted LeRobot procedure)"
 
 
 def measurements_of(report: pytest.TestReport) -> list[dict]:
@@ -60,10 +66,16 @@ def message_of(report: pytest.TestReport) -> str:
 class So101Reporter:
     """A pytest plugin object, registered by the so101 plugin when a run checks an arm."""
 
-    def __init__(self, config: pytest.Config, report_dir: Path) -> None:
+    def __init__(self, config: pytest.Config, report_dir: Path,
+                 page: tuple[Path, Path] | None = None) -> None:
         self.config = config
         self.report_dir = report_dir
+        #: (where pytest-html writes the page, where it goes) when the plugin chose the
+        #: page's path: it is put in place only when a check ran
+        #: (``pytest_sessionfinish_place_page``).
+        self.page = page
         self.tests: dict[str, dict] = {}
+        self.checks: set[str] = set()         # test ids that used the plugin's fixtures
         self.twin_calibration = None
         self.record_path: Path | None = None
         self.accepted: Path | None = None
@@ -87,6 +99,8 @@ class So101Reporter:
         arm = arm_of(report)
         if arm is not None:
             self.arms[report.nodeid] = arm
+        if any(key == CHECK_PROPERTY for key, _ in report.user_properties):
+            self.checks.add(report.nodeid)
         if report.when == "call":
             entry["measurements"] = found
             for pose in poses_of(report):
@@ -131,29 +145,41 @@ class So101Reporter:
             return TWIN_ARM_ID
         return Path(cal.source).stem
 
+    def _calibration_entry(self, ctx) -> dict | None:
+        """The run's calibration file and its hash; the twin's own calibration (written to
+        a temporary file, or never written: under pytest -n the controller recomputes it) is
+        named for what it is and hashed as the file the twin writes."""
+        cal = self.calibration(ctx)
+        if cal is None:
+            return None
+        if ctx.calibration is None and not ctx.settings["hardware"].value and \
+                not ctx.settings["twin_arm"].value:
+            return generated_entry(TWIN_CALIBRATION, cal.to_json_text(),
+                                   contents=cal.to_json_dict())
+        return file_entry(cal.source, contents=cal.to_json_dict())
+
     def provenance(self, ctx=None) -> dict:
-        """Where the run's (or one fleet arm's, ``ctx``) numbers come from."""
+        """Where the run's (or one fleet arm's, ``ctx``) numbers come from: every file with
+        its SHA-256."""
         ctx = ctx or context_of(self.config)
         s = ctx.settings
-        cal = self.calibration(ctx)
         model = str(s["mjcf"].value) if s["mjcf"].value else \
             str(Path(__file__).parents[1] / "sim" / "so101.xml")
-        stats = ctx.stats
-        mapping = ctx.mapping
+        stats, mapping, leader = ctx.stats, ctx.mapping, ctx.leader_calibration
         return {
             "arm_id": self.arm_id(ctx),
             "target": "hardware" if s["hardware"].value else "twin",
             "port": s["port"].value if s["hardware"].value else None,
-            "calibration": None if cal is None else {
-                "source": cal.source, "sha256": sha256_file(cal.source),
-                "contents": cal.to_json_dict()},
-            "model": {"source": model, "sha256": sha256_file(model)},
-            "stats": None if stats is None else {
-                "source": stats.source, "key": stats.key, "feature": stats.feature,
-                "dataset": stats.dataset, "mode": stats.mode, "sha256": sha256_file(stats.source)},
-            "mapping": None if mapping is None else {
-                "source": mapping.source, "sha256": sha256_file(mapping.source),
-                "policy_frame": mapping.policy_frame.value if mapping.policy_frame else None},
+            "calibration": self._calibration_entry(ctx),
+            "leader_calibration": None if leader is None else file_entry(
+                leader.source, contents=leader.to_json_dict()),
+            "model": file_entry(model),
+            "stats": None if stats is None else file_entry(
+                stats.source, key=stats.key, feature=stats.feature, dataset=stats.dataset,
+                mode=stats.mode),
+            "mapping": None if mapping is None else file_entry(
+                mapping.source,
+                policy_frame=mapping.policy_frame.value if mapping.policy_frame else None),
             "versions": package_versions(),
         }
 
@@ -162,17 +188,35 @@ class So101Reporter:
         t = (ctx or context_of(self.config)).tolerances
         return {"deg": t.deg, "z": t.z, "ticks": t.ticks, "marginal_fraction": t.marginal_fraction}
 
+    def check_tests(self) -> list[dict]:
+        """The run's checks (the tests that used the plugin's fixtures), in the order they
+        reported: what the record, the page and the verdict are about."""
+        return [t for nodeid, t in self.tests.items() if nodeid in self.checks]
+
+    @property
+    def checks_ran(self) -> bool:
+        """A check (a test that used the plugin's fixtures) passed, failed or errored: the
+        run checked something, and its record and page are written (both, so they always
+        describe the same run)."""
+        from ..report.verdict import checks_ran
+
+        return checks_ran(self.check_tests())
+
     @pytest.hookimpl(tryfirst=True)           # before junitxml writes its file
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if hasattr(self.config, "workerinput"):
             return
+        if not self.checks_ran:               # the earlier reports stay
+            if context_of(self.config).settings["accept"].value:
+                self.refused = "no check ran: there is nothing to accept"
+                if session.exitstatus == pytest.ExitCode.OK:
+                    session.exitstatus = pytest.ExitCode.TESTS_FAILED    # asked for, not done
+            return
         if FLEET_KEY in self.config.stash:
             self._write_fleet(session)
             return
-        if not any(t["measurements"] for t in self.tests.values()):
-            return
         record = build_record(provenance=self.provenance(), tolerances=self._tolerances(),
-                              tests=list(self.tests.values()))
+                              tests=self.check_tests())
         self.record_path = write_atomic(self.report_dir / RECORD_NAME, record)
         xml = self._junit()
         if xml is not None:
@@ -193,6 +237,30 @@ class So101Reporter:
                 self.refused = "another run took the same baseline number; try again"
             if self.refused and session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED     # asked for, not done
+
+    @pytest.hookimpl(wrapper=True, specname="pytest_sessionfinish")
+    def pytest_sessionfinish_place_page(self, session: pytest.Session):
+        """After pytest-html wrote the page: put it in place (atomically) when a check ran,
+        else leave the earlier page alone; either way the temporary copy goes."""
+        result = yield
+        if self.page is None:
+            return result
+        written, final = self.page
+        html = _html_plugin(self.config)
+        try:
+            if self.checks_ran and written.is_file():
+                write_text_atomic(final, written.read_text("utf-8"))
+                if html is not None:
+                    html._report_path = final.absolute()  # the path it prints
+            elif html is not None:
+                self.config.pluginmanager.unregister(html)   # no "Generated html report"
+        finally:
+            shutil.rmtree(written.parent, ignore_errors=True)
+        return result
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self.page is not None:
+            shutil.rmtree(self.page[0].parent, ignore_errors=True)
 
     # -- a fleet: one record and page per arm, and the summary -------------------------
     def _write_fleet(self, session: pytest.Session) -> None:
@@ -236,7 +304,7 @@ class So101Reporter:
                 baseline["refused"] = "another run took the same baseline number; try again"
             if baseline["refused"] and accept_asked:
                 refused.append(arm.arm_id)
-            html_path = write_text_atomic(folder / "so101-report.html", page(
+            html_path = write_text_atomic(folder / PAGE_NAME, page(
                 f"so101 arm {arm.arm_id}", self._overview(ctx, record["tests"], arm.arm_id)))
             worker = self.arms[nodeids[0]].get("worker")
             suites = {strip_arm(n, arm.arm_id): self.arms[n].get("suite", "other")
@@ -270,23 +338,43 @@ class So101Reporter:
         if self.fleet_summary is not None:
             self._fleet_lines(terminalreporter)
             return
-        all_measurements = [m for t in self.tests.values() for m in t["measurements"]]
-        if not all_measurements:
+        if not self.checks_ran:
+            if self.checks or self.refused or \
+                    not any(t["outcome"] != "skipped" for t in self.tests.values()):
+                self._nothing_ran_line(terminalreporter)     # (not after unrelated tests)
             return
+        all_measurements = [m for t in self.check_tests() for m in t["measurements"]]
         tr = terminalreporter
+        if all_measurements:
+            self._joint_table(tr, all_measurements)
+        self._attention_lines(tr)
+        self._baseline_changes(tr, all_measurements)
+        if self.record_path:
+            tr.write_line(f"so101: acceptance record {self.record_path}")
+        if self.accepted:
+            tr.write_line(f"so101: accepted as baseline {self.accepted}")
+        if self.refused:
+            tr.write_line(f"so101: NOT accepted: {self.refused}", red=True)
+
+    def _joint_table(self, tr, measurements: list[dict]) -> None:
+        """Per joint (then the arm as a whole and the bus, when measured): counts, the
+        evidence, and the worst measurement's margin to its limit (its value beside)."""
         tr.section("so101 per-joint summary")
-        evidence = evidence_by_joint(all_measurements)
+        evidence = {**evidence_by_joint(measurements), **arm_evidence(measurements)}
         width = max(len(", ".join(kinds)) for kinds in evidence.values()) if evidence else 8
         tr.write_line(f"{'joint':<14} {'PASS':>5} {'MARG':>5} {'FAIL':>5}  "
-                      f"{'evidence':<{width}}  worst margin")
-        for joint in MOTOR_NAMES:
-            rows = [m for m in all_measurements if m["joint"] == joint]
+                      f"{'evidence':<{width}}  worst margin (value)")
+        for joint in (*MOTOR_NAMES, *ARM_LEVEL):
+            rows = [m for m in measurements if m["joint"] == joint]
+            if not rows and joint in ARM_LEVEL:
+                continue
             counts = {k: sum(m["outcome"] == k for m in rows) for k in ("PASS", "MARGINAL",
                                                                           "FAIL")}
             worst = worst_measurement(rows)
-            text = "-" if worst is None else \
-                f"{worst['check']}: {worst['value']:.4g} {worst['unit']} ({worst['outcome']})" \
-                if worst["value"] is not None else f"{worst['check']}: n/a ({worst['outcome']})"
+            text = "-" if worst is None else (
+                f"{worst['check']}: margin "
+                f"{format_quantity(worst['margin'], worst['unit'], signed=True)} (value "
+                f"{format_quantity(worst['value'], worst['unit'])}, {worst['outcome']})")
             kinds = ", ".join(evidence.get(joint, ())) or "-"
             tr.write_line(f"{joint:<14} {counts['PASS']:>5} {counts['MARGINAL']:>5} "
                           f"{counts['FAIL']:>5}  {kinds:<{width}}  {text}")
@@ -294,11 +382,30 @@ class So101Reporter:
                       "servos' own registers and readings; twin = the emulated arm's ground "
                       "truth (proves nothing about a real arm); physical = readings against the "
                       "rest pose, gravity or a person (docs/evidence.md)")
-        self._baseline_changes(tr, all_measurements)
-        if self.record_path:
-            tr.write_line(f"so101: acceptance record {self.record_path}")
-        if self.accepted:
-            tr.write_line(f"so101: accepted as baseline {self.accepted}")
+
+    def _attention_lines(self, tr) -> None:
+        """The verdict in words, then a line per MARGINAL joint with why (the failures have
+        their lines in pytest's own summary)."""
+        from ..report.verdict import headline, stated, verdict
+
+        v = verdict(self.check_tests(), ran=True)
+        tr.write_line(f"so101: {headline(v)}", red=v.status == "FAIL",
+                      yellow=v.status != "FAIL" and bool(v.marginal))
+        for a in v.marginal:
+            tr.write_line(f"  {a.joint}: {stated(a.lead)}: {a.lead['detail']}", yellow=True)
+
+    def _nothing_ran_line(self, tr) -> None:
+        """No check ran: say so, and that the earlier report and record were kept."""
+        from ..report.verdict import headline, verdict
+
+        v = verdict(self.check_tests(), ran=False)
+        if self.page is not None or not self.html_enabled:
+            kept = f"nothing written to {self.report_dir} (a report or record there is " \
+                   "from an earlier run)"
+        else:
+            kept = f"no record written in {self.report_dir}; the page " \
+                   f"{self.config.option.htmlpath} says so"
+        tr.write_line(f"so101: {headline(v)}; {kept}", yellow=True)
         if self.refused:
             tr.write_line(f"so101: NOT accepted: {self.refused}", red=True)
 
@@ -370,9 +477,11 @@ class So101Reporter:
     def _overview(self, ctx, tests: list[dict], arm: str | None = None) -> str:
         """The overview of one arm's tests (report/overview.py), with its pictures when the
         HTML report is on (drawing takes a MuJoCo process)."""
-        from ..report.overview import overview_html
+        from ..report.overview import no_check_html, overview_html
         from ..report.pictures import PosePair, render
 
+        if arm is None and not self.checks_ran:
+            return no_check_html(tests, note=f"; no record written in {self.report_dir}")
         wanted = [p for (owner, _), p in self.poses.items() if owner == arm and
                   (p["title"].startswith("rest") or p["failed"])]
         drawable = [p for p in wanted if p.get("model")]
@@ -385,11 +494,18 @@ class So101Reporter:
                    "draw its poses")
         shown = [{**p, "images": images} for p, images in zip(drawable, pictures,
                                                              strict=False)]
+        measured = [m for t in tests for m in t["measurements"]]
+        record = self.record_path if arm is None else self.report_dir / "arms" / arm / \
+            RECORD_NAME
         return overview_html(
             provenance=self.provenance(ctx), tolerances=(ctx or context_of(self.config))
-            .tolerances.describe(),
-            evidence=evidence_by_joint([m for t in tests for m in t["measurements"]]),
-            tests=tests, pictures=shown, why_no_pictures=why)
+            .tolerances.describe(), evidence=evidence_by_joint(measured),
+            arm_evidence=arm_evidence(measured), tests=tests, pictures=shown,
+            why_no_pictures=why, record_note=f"; record {record}" if record else "")
+
+    @pytest.hookimpl(optionalhook=True)       # a hook of pytest-html, which may be off
+    def pytest_html_report_title(self, report) -> None:
+        report.title = "SO-101 acceptance report"
 
     @pytest.hookimpl(optionalhook=True)       # a hook of pytest-html, which may be off
     def pytest_html_results_summary(self, prefix, summary, postfix) -> None:
@@ -399,8 +515,7 @@ class So101Reporter:
 
             prefix.append(fleet_fragment(self.fleet_summary, self.report_dir))
             return
-        prefix.append(self._overview(None, [{k: v for k, v in t.items()}
-                                            for t in self.tests.values()]))
+        prefix.append(self._overview(None, [dict(t) for t in self.check_tests()]))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_html(self, report, data) -> None:
@@ -410,6 +525,16 @@ class So101Reporter:
             data[:] = [f"<div class='so101-skip'>{_escape(message_of(report))}</div>"]
         elif report.passed:
             data[:] = []
+
+
+def _html_plugin(config: pytest.Config):
+    """pytest-html's report object (the one that writes the page), if it is on."""
+    try:
+        from pytest_html.basereport import BaseReport
+    except ImportError:
+        return None
+    return next((p for p in config.pluginmanager.get_plugins() if isinstance(p, BaseReport)),
+                None)
 
 
 def _escape(text: str) -> str:

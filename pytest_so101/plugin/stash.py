@@ -24,6 +24,9 @@ FROZEN_KEY = pytest.StashKey[dict[str | None, dict[str, str]]]()
 ARM_PROPERTY = "so101_arm"
 #: Where each arm was left at the end of a run that may move it (arm id or None -> line).
 ARM_LEFT_KEY = pytest.StashKey[dict[str | None, str]]()
+#: Key marking a test's setup report when the test used the plugin's fixtures: a check of
+#: the arm or its files (a run of unrelated tests checked nothing, and writes no report).
+CHECK_PROPERTY = "so101_check"
 #: The fleet of a run with --so101-arms.
 FLEET_KEY: pytest.StashKey[FleetRun] = pytest.StashKey()
 

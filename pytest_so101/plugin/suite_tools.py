@@ -12,9 +12,9 @@ import pytest
 from ..checks.base import Check, CheckResult, Inputs, run_check
 from ..checks.catalog import BY_NAME, for_suite
 from ..core.joints import MOTOR_NAMES
-from ..core.measurement import Measurement
+from ..core.measurement import ARM, Measurement
 
-ALL_JOINTS = "all"
+ALL_JOINTS = ARM
 
 
 def table_params(suite: str) -> list:

@@ -13,8 +13,9 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .grid import split
 from .html import COLORS
-from .overview import STYLE, _split
+from .overview import STYLE
 
 SCHEMA = "pytest-so101/fleet/1"
 FLEET_JSON = "so101-fleet.json"
@@ -27,7 +28,7 @@ def _failing_joints(test: dict) -> list[str]:
     """The joints a failed test named: its FAIL measurements, else its joint parameter."""
     joints = [m["joint"] for m in test["measurements"] if m["outcome"] == "FAIL"]
     if not joints:
-        joint = _split(test["nodeid"])[1]
+        joint = split(test["nodeid"])[1]
         joints = [joint] if joint else []
     return list(dict.fromkeys(joints))
 

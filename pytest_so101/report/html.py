@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import html
 
+from ..core.measurement import format_number
+
 COLORS = {"PASS": "#2e7d32", "MARGINAL": "#ef6c00", "FAIL": "#c62828"}
 
 
 def _fmt(value: object) -> str:
-    return "" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
+    return "" if value is None else format_number(value) if isinstance(value, float) \
+        else str(value)
 
 
 def _explained(m: dict) -> str:

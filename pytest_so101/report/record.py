@@ -19,9 +19,10 @@ from pathlib import Path
 
 from ..core.errors import So101ConfigError
 from ..core.files import open_regular
-from ..core.measurement import Measurement
+from ..core.joints import MOTOR_NAMES
+from ..core.measurement import ARM_LEVEL, Measurement
 
-SCHEMA = "pytest-so101/record/2"
+SCHEMA = "pytest-so101/record/3"
 SCHEMA_PATH = Path(__file__).with_name("record.schema.json")
 PACKAGES = ("pytest-so101", "pytest", "numpy", "mujoco", "feetech-servo-sdk", "hypothesis",
             "pytest-html", "lerobot")
@@ -34,6 +35,23 @@ def sha256_file(path: str | Path) -> str | None:
             return hashlib.file_digest(fh, "sha256").hexdigest()
     except (So101ConfigError, OSError):
         return None
+
+
+def sha256_text(text: str) -> str:
+    """SHA-256 of a file's text as it would be written (UTF-8): the hash of a file the
+    run generated rather than read (the twin's own calibration)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def file_entry(source: str | Path, **more: object) -> dict:
+    """A file the run used, as the record names it: its path and its SHA-256."""
+    return {"source": str(source), "sha256": sha256_file(source), **more}
+
+
+def generated_entry(name: str, text: str, **more: object) -> dict:
+    """A file the run generated (no path a user could open afterwards): named for what it
+    is, hashed as the text it would be written as."""
+    return {"source": name, "sha256": sha256_text(text), "generated": True, **more}
 
 
 def package_versions() -> dict[str, str]:
@@ -60,12 +78,25 @@ def measurement_dict(m: Measurement) -> dict:
 EVIDENCE_ORDER = ("files", "servo", "twin", "physical")
 
 
-def evidence_by_joint(measurements: list[dict]) -> dict[str, list[str]]:
-    """Per joint, the kinds of evidence the run's measurements of it had, weakest first."""
+def _evidence_of(measurements: list[dict], names: tuple[str, ...]) -> dict[str, list[str]]:
+    """Per name (in ``names``' order), the kinds of evidence its measurements had, weakest
+    first."""
     found: dict[str, set[str]] = {}
     for m in measurements:
-        found.setdefault(m["joint"], set()).add(m.get("evidence") or "files")
-    return {joint: [k for k in EVIDENCE_ORDER if k in kinds] for joint, kinds in found.items()}
+        if m["joint"] in names:
+            found.setdefault(m["joint"], set()).add(m.get("evidence") or "files")
+    return {name: [k for k in EVIDENCE_ORDER if k in found[name]] for name in names
+            if name in found}
+
+
+def evidence_by_joint(measurements: list[dict]) -> dict[str, list[str]]:
+    """Per joint (the six motors only), the kinds of evidence its measurements had."""
+    return _evidence_of(measurements, MOTOR_NAMES)
+
+
+def arm_evidence(measurements: list[dict]) -> dict[str, list[str]]:
+    """The same for what is measured of the arm as a whole (``all``) and of the bus."""
+    return _evidence_of(measurements, ARM_LEVEL)
 
 
 def relative_margin(m: dict) -> float:
@@ -90,8 +121,10 @@ def worst_measurement(measurements: list[dict]) -> dict | None:
 
 def build_record(*, provenance: dict, tolerances: dict, tests: list[dict]) -> dict:
     """A record: ``tests`` are ``{nodeid, outcome, measurements: [dict]}``; ``evidence``
-    says per joint which kinds of evidence the run had (schema 2)."""
+    says per joint which kinds of evidence the run had, ``arm_evidence`` the same for the
+    arm as a whole and the bus (schema 3)."""
     outcomes = [t["outcome"] for t in tests]
+    measured = [m for t in tests for m in t["measurements"]]
     return {
         "schema": SCHEMA,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -99,7 +132,8 @@ def build_record(*, provenance: dict, tolerances: dict, tests: list[dict]) -> di
         "tolerances": tolerances,
         "summary": {k: outcomes.count(k) for k in ("passed", "failed", "skipped", "error")},
         "passed": not any(o in ("failed", "error") for o in outcomes),
-        "evidence": evidence_by_joint([m for t in tests for m in t["measurements"]]),
+        "evidence": evidence_by_joint(measured),
+        "arm_evidence": arm_evidence(measured),
         "tests": tests,
     }
 

@@ -16,6 +16,11 @@ import sys
 import zlib
 
 WIDTH, HEIGHT = 360, 270
+#: The view: from the arm's front left, a little above (deg); the distance and the point
+#: looked at are chosen per picture so that both poses fit (:func:`framing`).
+AZIMUTH_DEG, ELEVATION_DEG = 125.0, -12.0
+#: Room left around the arm, as a fraction of its bounding sphere's radius.
+FRAME_MARGIN = 0.08
 #: Colours of the overlay: the expected pose, the pose read, where both are.
 EXPECTED_RGB, READ_RGB, BOTH_RGB = (66, 133, 244), (244, 132, 36), (60, 60, 60)
 
@@ -57,6 +62,32 @@ def overlay(expected, read, background):
     return out
 
 
+def framing(centres, radii, *, fovy_deg: float, aspect: float,
+            margin: float = FRAME_MARGIN) -> tuple[list[float], float]:
+    """Where to look and from how far (m) so that every sphere (geom centres, m, and
+    bounding radii, m) is inside the picture whatever the direction of view: the spheres'
+    bounding sphere fills the narrower of the two fields of view."""
+    import numpy as np
+
+    centres = np.asarray(centres, dtype=float).reshape(-1, 3)
+    radii = np.asarray(radii, dtype=float).reshape(-1)
+    low = (centres - radii[:, None]).min(axis=0)
+    high = (centres + radii[:, None]).max(axis=0)
+    centre = (low + high) / 2
+    radius = float(np.max(np.linalg.norm(centres - centre, axis=1) + radii))
+    half_v = np.radians(fovy_deg) / 2
+    half = min(half_v, np.arctan(np.tan(half_v) * aspect))
+    return centre.tolist(), radius * (1 + margin) / np.sin(half)
+
+
+def _arm_geoms(model) -> list[int]:
+    """The arm's geoms: not the world's (a floor, a table) nor an infinite plane."""
+    import mujoco
+
+    return [g for g in range(model.ngeom) if model.geom_bodyid[g] != 0 and
+            model.geom_type[g] != mujoco.mjtGeom.mjGEOM_PLANE and model.geom_rbound[g] > 0]
+
+
 def _draw(pairs: list[dict]) -> list[dict]:
     """In the child process: render every pair (base64 PNGs)."""
     import mujoco
@@ -72,20 +103,29 @@ def _draw(pairs: list[dict]) -> list[dict]:
             model, renderer = renderers[model_path]
             adr = [model.jnt_qposadr[mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, n)]
                    for n in pair["joint_names"]]
-            camera = mujoco.MjvCamera()
-            camera.lookat[:] = (0.14, 0.0, 0.13)
-            camera.distance, camera.azimuth, camera.elevation = 0.5, 125.0, -12.0
+            geoms = _arm_geoms(model)
 
-            def shot(q=None, data=None, model=model, adr=adr, renderer=renderer,
-                     camera=camera):
+            def posed(q, model=model, adr=adr):
                 data = mujoco.MjData(model)
-                if q is not None:
-                    data.qpos[adr] = q
+                data.qpos[adr] = q
                 mujoco.mj_forward(model, data)
+                return data
+
+            both = [posed(pair["expected_q"]), posed(pair["read_q"])]
+            lookat, distance = framing(
+                np.concatenate([d.geom_xpos[geoms] for d in both]),
+                np.concatenate([model.geom_rbound[geoms]] * 2),
+                fovy_deg=float(model.vis.global_.fovy), aspect=WIDTH / HEIGHT)
+            camera = mujoco.MjvCamera()
+            camera.lookat[:] = lookat
+            camera.distance, camera.azimuth, camera.elevation = \
+                distance, AZIMUTH_DEG, ELEVATION_DEG
+
+            def shot(data, renderer=renderer, camera=camera):
                 renderer.update_scene(data, camera=camera)
                 return renderer.render().copy()
 
-            expected, read = shot(pair["expected_q"]), shot(pair["read_q"])
+            expected, read = (shot(d) for d in both)
             empty = np.full_like(expected, expected[0, 0])       # the background colour
             drawn.append({key: base64.b64encode(png(image)).decode() for key, image in (
                 ("expected", overlay(expected, empty, empty)),
