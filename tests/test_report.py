@@ -4,6 +4,7 @@ page is tests/test_report_browser.py."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -226,6 +227,49 @@ def test_a_drive_mode_changed_since_the_baseline_fails(run, pytester, tmp_path):
     assert result.ret == 1
     result.stdout.re_match_lines([r"elbow_flex: drive_mode or id changed since baseline = 1 .* "
                                   r"FAIL: drive_mode changed"])
+
+
+def test_accept_changes_records_what_changed_and_refuses_any_other_failure(run, pytester,
+                                                                           tmp_path):
+    """After a recalibration, one command accepts the new calibration: the baseline
+    comparisons' findings are acknowledged (recorded ACKNOWLEDGED, with the previous
+    baseline's file and hash), never a failing check of anything else."""
+    arm = tmp_path / "my_arm.json"
+    arm.write_bytes(EXAMPLE_CALIBRATION.read_bytes())
+    args = [str(SUITES / "test_acceptance.py"), str(SUITES / "test_configuration.py"), *FILES,
+            "--so101-calibration", str(arm)]
+    assert run(*args, "--so101-accept").ret == 0
+    first = pytester.path / "reports/baselines/my_arm/0001.json"
+    data = json.loads(arm.read_text())
+    data["shoulder_lift"]["homing_offset"] += 30
+    arm.write_text(json.dumps(data, indent=4))
+    pytester.makepyfile(test_mine="def test_mine(so101_calibration):\n    assert False\n")
+    refused = run(*args, "test_mine.py", "--so101-accept-changes")
+    assert refused.ret == 1
+    refused.stdout.re_match_lines([r"so101: NOT accepted: .*1 failed: test_mine.py::test_mine"
+                                   r".*acknowledges only what changed against the previous "
+                                   r"baseline"])
+    assert sorted(p.name for p in first.parent.iterdir()) == ["0001.json"]
+    accepted = run(*args, "--so101-accept-changes")
+    assert accepted.ret == 0, accepted.stdout.str()
+    accepted.stdout.re_match_lines([
+        r"so101: PASS; .*changed since the previous baseline, acknowledged: shoulder_lift",
+        r"so101: accepted as baseline .*my_arm/0002\.json",
+        r"so101: acknowledged 1 change against .*0001\.json \(sha256 [0-9a-f]{12}\)",
+        r"  shoulder_lift +zero since baseline, from the files = -2\.637 deg: homing offset "
+        r"\+30 ticks"])
+    record = json.loads((first.parent / "0002.json").read_text())
+    schema_validate(record)
+    assert record["passed"] is True
+    assert record["provenance"]["baseline"]["source"] == "reports/baselines/my_arm/0001.json"
+    assert record["provenance"]["baseline"]["sha256"] == hashlib.sha256(
+        first.read_bytes()).hexdigest()
+    assert [(c["joint"], c["check"]) for c in record["acknowledged"]] == [
+        ("shoulder_lift", "zero since baseline, from the files")]
+    # the next run compares with the new baseline: nothing changed, nothing acknowledged
+    again = run(*args)
+    assert again.ret == 0
+    assert "acknowledged" not in again.stdout.str()
 
 
 def test_a_non_finite_measurement_is_written_as_null():

@@ -31,12 +31,10 @@ from ..core.joints import MOTOR_NAMES, WRIST_ROLL
 from ..core.measurement import Evidence, Measurement
 from ..core.tolerances import PLACED_BY_EYE, REST_BY_EYE_DEG
 from .base import Check, Inputs, Setup, on_arms
-from .causes import RECALIBRATE
+from .causes import ACCEPT_CHANGES, LEROBOT_CALIBRATE
 
 #: A zero shift within this of whole spline teeth is a horn re-seated by them (ticks).
 TEETH_SLACK_TICKS = 12
-ACCEPT = ("accept it as the next baseline: pytest ... --so101-accept-changes (records what "
-          "changed against the previous baseline, and that you acknowledged it)")
 NOTHING = "for a trained policy: nothing changes"
 RETRAIN = "for a trained policy: it sees {what}: retrain it, or recalibrate so that the arm " \
     "reads as in the baseline"
@@ -107,9 +105,9 @@ def _rest_shift(i: Inputs, baseline: Baseline, now: dict[str, float] | None, joi
         "homing on a joint whose range is fixed, another arm's file, a horn that moved "
         "without a recalibration); "
         + RETRAIN.format(what=f"every {name} pose {delta:+.1f} deg off"),
-        fix=f"{RECALIBRATE} (holding the middle of the travel while homing and sweeping stop "
-        "to stop), so that the rest pose reads as before; or retrain on data recorded with "
-        "the new calibration", evidence=Evidence.PHYSICAL)
+        fix=f"{LEROBOT_CALIBRATE} (holding the middle of the travel while homing and sweeping "
+        "stop to stop), so that the rest pose reads as before; or retrain on data recorded "
+        f"with the new calibration and {ACCEPT_CHANGES}", evidence=Evidence.PHYSICAL)
 
 
 def _zero_from_file(change: CalibrationDelta, joint: int, baseline: Baseline,
@@ -138,10 +136,10 @@ def _zero_from_file(change: CalibrationDelta, joint: int, baseline: Baseline,
         cause=f"{name}'s zero moved {unexplained:+.2f} deg since the baseline ({why}), by no "
         "whole number of spline teeth, so no re-seated horn explains it; "
         + RETRAIN.format(what=f"every {name} pose {unexplained:+.1f} deg off"),
-        fix=f"{RECALIBRATE}, holding {name} where it was held for the baseline"
-        + (" (the gripper level)" if joint == WRIST_ROLL else "") + ", or retrain; if the "
-        "arm really changed (a horn moved), run on the arm folded at rest: its rest reading "
-        "tells", evidence=Evidence.FILES)
+        fix=f"{LEROBOT_CALIBRATE}, holding {name} where it was held for the baseline"
+        + (" (the gripper level)" if joint == WRIST_ROLL else "") + ", or retrain and "
+        + ACCEPT_CHANGES + "; if the arm really changed (a horn moved), run on the arm "
+        "folded at rest: its rest reading tells", evidence=Evidence.FILES)
 
 
 def _unit_span(unit: RobotUnit) -> str:
@@ -186,8 +184,8 @@ def _wiring(change: CalibrationDelta, joint: int) -> Measurement:
         float(change.drive_mode_changed or change.id_changed), "", 0, 0, what,
         cause="the calibration file was edited or written for another wiring; for a trained "
         "policy: the joint turns the other way",
-        fix="restore drive_mode/id from the baseline, or recalibrate and "
-        + ACCEPT.split(": ", 1)[0], evidence=Evidence.FILES)
+        fix="restore drive_mode/id from the baseline, or recalibrate and " + ACCEPT_CHANGES,
+        evidence=Evidence.FILES)
 
 
 def _per_joint(measure_one, *, needs_rest: bool = False):

@@ -25,8 +25,13 @@ SWEEP_SLACK_DEG = 45.0
 MAX_SWEEP_DEG = 350.0
 
 
-RECALIBRATE = ("recalibrate the arm (lerobot-calibrate --robot.type=so101_follower "
-               "--robot.id=ARM_ID), then accept a new baseline (--so101-accept)")
+LEROBOT_CALIBRATE = ("recalibrate the arm (lerobot-calibrate --robot.type=so101_follower "
+                     "--robot.id=ARM_ID)")
+#: How an owner accepts a real change (a recalibration) against the previous baseline.
+ACCEPT_CHANGES = ("accept it as the arm's next baseline (pytest ... --so101-accept-changes: "
+                  "it records what changed against the previous baseline, and that you "
+                  "acknowledged it)")
+RECALIBRATE = f"{LEROBOT_CALIBRATE}, then {ACCEPT_CHANGES}"
 
 
 def widest_sweep_deg(limits: JointLimits) -> np.ndarray:

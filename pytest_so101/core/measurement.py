@@ -25,6 +25,11 @@ class Outcome(StrEnum):
     FAIL = "FAIL"
 
 
+#: A record's outcome of a measurement that failed against the previous baseline and that
+#: the owner acknowledged (``--so101-accept-changes``): a change, recorded, not a failure.
+ACKNOWLEDGED = "ACKNOWLEDGED"
+
+
 class Evidence(StrEnum):
     """What backs a measurement: what would disagree if the arm or a file were wrong.
 

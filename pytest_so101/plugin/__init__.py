@@ -46,6 +46,7 @@ from .options import OPTIONS, VALUE_FLAGS, resolve_settings
 from .stash import (
     ARM_LEFT_KEY,
     ARM_PROPERTY,
+    BASELINE_PROPERTY,
     CHECK_PROPERTY,
     CONTEXT_KEY,
     FLEET_KEY,
@@ -357,4 +358,4 @@ class _StripMeasurements:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         report.user_properties[:] = [p for p in report.user_properties
                                      if p[0] not in (USER_PROPERTY, POSE_PROPERTY, ARM_PROPERTY,
-                                                     CHECK_PROPERTY)]
+                                                     CHECK_PROPERTY, BASELINE_PROPERTY)]

@@ -19,6 +19,7 @@ from ..core.errors import So101ConfigError
 from ..core.measurement import USER_PROPERTY, Evidence
 from .stash import (
     ARM_LEFT_KEY,
+    BASELINE_PROPERTY,
     FLEET_KEY,
     MEASUREMENTS_KEY,
     REPORTER_KEY,
@@ -530,8 +531,18 @@ def so101_picture(request: pytest.FixtureRequest) -> Callable[..., None]:
 
 @pytest.fixture
 def so101_check(request: pytest.FixtureRequest) -> Callable[..., list[Measurement]]:
-    """Record per-joint measurements on the test and fail with one line per failing joint."""
+    """Record per-joint measurements on the test and fail with one line per failing joint.
+
+    A test that compares with a baseline (it uses ``so101_baseline``) in a run with
+    ``--so101-accept-changes`` does not fail on what changed: its failing measurements are
+    recorded as ACKNOWLEDGED, and the run may be accepted as the next baseline."""
     recorded = request.node.stash.setdefault(MEASUREMENTS_KEY, [])
+    acknowledging = False
+    if "so101_baseline" in request.fixturenames:
+        path, _ = request.getfixturevalue("so101_baseline")
+        request.node.user_properties.append((BASELINE_PROPERTY, str(path)))
+        acknowledging = bool(request.getfixturevalue("so101_context").settings[
+            "accept_changes"].value)
 
     def check(measurements: Iterable[Measurement], *, joint: str | None = None
               ) -> list[Measurement]:
@@ -540,9 +551,9 @@ def so101_check(request: pytest.FixtureRequest) -> Callable[..., list[Measuremen
         selected = [m for m in measurements if joint is None or m.joint == joint]
         recorded.extend(selected)
         for m in selected:
-            request.node.user_properties.append((USER_PROPERTY,
-                                                 json.dumps(measurement_dict(m))))
-        failed = [m for m in selected if not m.passed]
+            request.node.user_properties.append((USER_PROPERTY, json.dumps(
+                measurement_dict(m, acknowledged=acknowledging))))
+        failed = [m for m in selected if not m.passed and not acknowledging]
         if failed:
             pytest.fail("\n".join(m.summary() for m in failed), pytrace=False)
         return selected

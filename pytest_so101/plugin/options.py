@@ -100,6 +100,10 @@ OPTIONS: tuple[OptionSpec, ...] = (
                kind="path", default="reports", metavar="DIR"),
     OptionSpec("accept", "store this run as the arm's next accepted baseline (only if it "
                "passed; earlier baselines are never overwritten)", kind="bool", default=False),
+    OptionSpec("accept_changes", "after a real change (a recalibration): accept this run as "
+               "the arm's next baseline although the baseline comparisons found changes; "
+               "only those may fail, and the record lists them as acknowledged, with the "
+               "previous baseline's file and hash", kind="bool", default=False),
     OptionSpec("baseline", "compare with this acceptance record instead of the arm's latest "
                "baseline", kind="path"),
     OptionSpec("tolerance_deg", "angle tolerance, degrees of joint motion (declared maps vs "

@@ -18,7 +18,7 @@ import pytest
 from ..core.errors import So101ConfigError
 from ..core.joints import MOTOR_NAMES
 from ..core.measurement import ARM_LEVEL, POSE_PROPERTY, USER_PROPERTY, format_quantity
-from ..report.baseline import accept, latest_baseline
+from ..report.baseline import accept, acknowledged, latest_baseline, load_baseline
 from ..report.record import (
     arm_evidence,
     build_record,
@@ -30,7 +30,7 @@ from ..report.record import (
     write_atomic,
     write_text_atomic,
 )
-from .stash import ARM_PROPERTY, CHECK_PROPERTY, FLEET_KEY, context_of
+from .stash import ARM_PROPERTY, BASELINE_PROPERTY, CHECK_PROPERTY, FLEET_KEY, context_of
 
 RECORD_NAME = "so101-record.json"
 PAGE_NAME = "so101-report.html"
@@ -83,6 +83,7 @@ class So101Reporter:
         self.poses: dict[tuple, dict] = {}   # (arm, title) -> the first pose pair, failed if any
         self.arms: dict[str, dict] = {}       # fleet: nodeid -> {"arm", "worker"}
         self.fleet_summary: dict | None = None
+        self.compared_with: dict[str | None, str] = {}   # arm (None: the one) -> baseline
 
     @property
     def html_enabled(self) -> bool:
@@ -101,6 +102,9 @@ class So101Reporter:
             self.arms[report.nodeid] = arm
         if any(key == CHECK_PROPERTY for key, _ in report.user_properties):
             self.checks.add(report.nodeid)
+        for key, value in report.user_properties:
+            if key == BASELINE_PROPERTY:
+                self.compared_with[arm and arm["arm"]] = value
         if report.when == "call":
             entry["measurements"] = found
             for pose in poses_of(report):
@@ -181,7 +185,21 @@ class So101Reporter:
                 mapping.source,
                 policy_frame=mapping.policy_frame.value if mapping.policy_frame else None),
             "versions": package_versions(),
+            "baseline": self._baseline_entry(ctx),
         }
+
+    def _baseline_entry(self, ctx) -> dict | None:
+        """The baseline the run's comparisons used (None when none compared): its file,
+        hash and the time it was made."""
+        path = self.compared_with.get(ctx.arm_id if FLEET_KEY in self.config.stash else None)
+        if path is None:
+            return None
+        created = None
+        try:
+            created = load_baseline(path).get("created")
+        except So101ConfigError:
+            pass
+        return {**file_entry(path), "created": created}
 
     # -- writing -----------------------------------------------------------------------
     def _tolerances(self, ctx=None) -> dict:
@@ -192,6 +210,15 @@ class So101Reporter:
         """The run's checks (the tests that used the plugin's fixtures), in the order they
         reported: what the record, the page and the verdict are about."""
         return [t for nodeid, t in self.tests.items() if nodeid in self.checks]
+
+    @property
+    def accept_changes(self) -> bool:
+        return bool(context_of(self.config).settings["accept_changes"].value)
+
+    @property
+    def accept_asked(self) -> bool:
+        """``--so101-accept``, or ``--so101-accept-changes`` (which accepts too)."""
+        return self.accept_changes or bool(context_of(self.config).settings["accept"].value)
 
     @property
     def checks_ran(self) -> bool:
@@ -207,7 +234,7 @@ class So101Reporter:
         if hasattr(self.config, "workerinput"):
             return
         if not self.checks_ran:               # the earlier reports stay
-            if context_of(self.config).settings["accept"].value:
+            if self.accept_asked:
                 self.refused = "no check ran: there is nothing to accept"
                 if session.exitstatus == pytest.ExitCode.OK:
                     session.exitstatus = pytest.ExitCode.TESTS_FAILED    # asked for, not done
@@ -217,6 +244,8 @@ class So101Reporter:
             return
         record = build_record(provenance=self.provenance(), tolerances=self._tolerances(),
                               tests=self.check_tests())
+        if self.accept_changes:
+            record["acknowledged"] = acknowledged(record["tests"])
         self.record_path = write_atomic(self.report_dir / RECORD_NAME, record)
         xml = self._junit()
         if xml is not None:
@@ -228,7 +257,7 @@ class So101Reporter:
                 xml.add_global_property("so101_calibration_sha256", str(cal["sha256"]))
             xml.add_global_property("so101_model_sha256", str(record["provenance"]["model"]
                                                               ["sha256"]))
-        if context_of(self.config).settings["accept"].value:
+        if self.accept_asked:
             try:
                 self.accepted = accept(record, self.report_dir, record["provenance"]["arm_id"])
             except So101ConfigError as exc:
@@ -277,7 +306,7 @@ class So101Reporter:
         from .fleet import strip_arm
 
         run = self.config.stash[FLEET_KEY]
-        accept_asked = bool(context_of(self.config).settings["accept"].value)
+        accept_asked = self.accept_asked
         rows, missing, refused = [], [], []
         for arm in run.fleet.arms:
             nodeids = [n for n, a in self.arms.items() if a["arm"] == arm.arm_id]
@@ -289,6 +318,8 @@ class So101Reporter:
             folder = self.report_dir / "arms" / arm.arm_id
             record = build_record(provenance=self.provenance(ctx),
                                   tolerances=self._tolerances(ctx), tests=tests)
+            if self.accept_changes:
+                record["acknowledged"] = acknowledged(record["tests"])
             record_path = write_atomic(folder / RECORD_NAME, record)
             baseline = {"compared_with": None, "accepted": None, "refused": None}
             try:
@@ -353,8 +384,29 @@ class So101Reporter:
             tr.write_line(f"so101: acceptance record {self.record_path}")
         if self.accepted:
             tr.write_line(f"so101: accepted as baseline {self.accepted}")
+            self._acknowledged_lines(tr)
         if self.refused:
             tr.write_line(f"so101: NOT accepted: {self.refused}", red=True)
+
+    def _acknowledged_lines(self, tr) -> None:
+        """With --so101-accept-changes: what was acknowledged, against which baseline."""
+        if not self.accept_changes:
+            return
+        changes = acknowledged(self.check_tests())
+        before = self.compared_with.get(None)
+        if not changes:
+            tr.write_line("so101: no change against the previous baseline to acknowledge"
+                          + (f" ({before})" if before else " (there was none)"))
+            return
+        entry = file_entry(before) if before else {"sha256": None}
+        tr.write_line(f"so101: acknowledged {len(changes)} change"
+                      f"{'s' * (len(changes) > 1)} against {before} (sha256 "
+                      f"{str(entry['sha256'])[:12]}), recorded in {self.accepted}:",
+                      yellow=True)
+        for c in changes:
+            tr.write_line(f"  {c['joint']:<14} {c['check']} = "
+                          f"{format_quantity(c['value'], c['unit'])}: {c['detail']}",
+                          yellow=True)
 
     def _joint_table(self, tr, measurements: list[dict]) -> None:
         """Per joint (then the arm as a whole and the bus, when measured): counts, the

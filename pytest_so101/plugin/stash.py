@@ -27,6 +27,8 @@ ARM_LEFT_KEY = pytest.StashKey[dict[str | None, str]]()
 #: Key marking a test's setup report when the test used the plugin's fixtures: a check of
 #: the arm or its files (a run of unrelated tests checked nothing, and writes no report).
 CHECK_PROPERTY = "so101_check"
+#: The test report property naming the baseline a test compared with (its path).
+BASELINE_PROPERTY = "so101_baseline"
 #: The fleet of a run with --so101-arms.
 FLEET_KEY: pytest.StashKey[FleetRun] = pytest.StashKey()
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from ..core import files
 from ..core.calibration import Calibration, parse_calibration
 from ..core.errors import config_error
+from ..core.measurement import ACKNOWLEDGED
 from .record import write_atomic
 
 NUMBERED = re.compile(r"^(\d+)\.json$")
@@ -48,12 +49,18 @@ def latest_baseline(report_dir: str | Path, arm_id: str) -> Path | None:
 
 
 def accept(record: dict, report_dir: str | Path, arm_id: str) -> Path:
-    """Store a passing record as the arm's next numbered baseline; refuse a failing one."""
+    """Store a passing record as the arm's next numbered baseline; refuse a failing one
+    (with ``--so101-accept-changes`` the baseline comparisons' findings are acknowledged,
+    not failed: anything else failing still refuses it)."""
     if not record["passed"]:
         failed = [t["nodeid"] for t in record["tests"] if t["outcome"] in ("failed", "error")]
+        changes = "acknowledged" in record
         raise config_error(f"a failing run cannot be accepted ({len(failed)} failed: "
-                           f"{', '.join(failed[:3])}); earlier baselines are untouched",
-                           source="--so101-accept")
+                           f"{', '.join(failed[:3])}); earlier baselines are untouched"
+                           + ("; --so101-accept-changes acknowledges only what changed "
+                              "against the previous baseline, not a failing check of the "
+                              "arm or its files" if changes else ""),
+                           source="--so101-accept-changes" if changes else "--so101-accept")
     folder = baseline_dir(report_dir, arm_id)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -127,3 +134,11 @@ def measured_in(record: dict, check: str) -> dict[str, float] | None:
     found = {m["joint"]: float(m["value"]) for t in record.get("tests", [])
              for m in t["measurements"] if m["check"] == check and m.get("value") is not None}
     return found or None
+
+
+def acknowledged(tests: list[dict]) -> list[dict]:
+    """The changes against the previous baseline that the owner acknowledged (the
+    measurements recorded ACKNOWLEDGED), as the record lists them."""
+    keys = ("check", "joint", "value", "unit", "detail", "cause", "fix")
+    return [{"nodeid": t["nodeid"], **{k: m[k] for k in keys if k in m}}
+            for t in tests for m in t["measurements"] if m["outcome"] == ACKNOWLEDGED]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import html
 
-from ..core.measurement import format_number
+from ..core.measurement import ACKNOWLEDGED, format_number
 
-COLORS = {"PASS": "#2e7d32", "MARGINAL": "#ef6c00", "FAIL": "#c62828"}
+COLORS = {"PASS": "#2e7d32", "MARGINAL": "#ef6c00", "FAIL": "#c62828",
+          ACKNOWLEDGED: "#6a1b9a"}
 
 
 def _fmt(value: object) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 
 from ..core.joints import MOTOR_NAMES
+from ..core.measurement import ACKNOWLEDGED
 from .grid import ARM_COLUMN, Row, arm_column_used, cell, rows, skipped_everywhere
 from .html import COLORS, measurement_plot_svg, measurement_table
 from .verdict import FAIL, NO_CHECK, PASS, Attention, Verdict, headline, stated, verdict
@@ -44,6 +45,7 @@ STYLE = """<style>
  border-bottom:1px solid #eee;overflow-wrap:anywhere}
 .so101-attention tr.so101-fail > th:first-child{border-left:5px solid #c62828}
 .so101-attention tr.so101-marginal > th:first-child{border-left:5px solid #ef6c00}
+.so101-attention tr.so101-acknowledged > th:first-child{border-left:5px solid #6a1b9a}
 .so101-attention tr.so101-also td{font-size:12px;color:#444;border-bottom:1px solid #ddd}
 .so101-grid{border-collapse:collapse;margin:8px 0}
 .so101-grid th,.so101-grid td{border:1px solid #ddd;padding:2px 4px;font-size:11px}
@@ -77,7 +79,7 @@ def _joint_name(joint: str) -> str:
 
 
 def _attention_rows(a: Attention) -> str:
-    kind = "fail" if a.outcome == "FAIL" else "marginal"
+    kind = {"FAIL": "fail", ACKNOWLEDGED: "acknowledged"}.get(a.outcome, "marginal")
     if a.lead is None:
         t = a.test or {}
         first = (t.get("message") or "").strip().splitlines()[:1]
@@ -85,7 +87,10 @@ def _attention_rows(a: Attention) -> str:
                 f"<td>{_e(t.get('nodeid', ''))}: {_e(t.get('outcome', ''))}</td>"
                 f"<td colspan='2'>{_e(first[0] if first else '')}</td></tr>")
     m = a.lead
-    why = (m.get("cause") or m["detail"]) if a.outcome == "FAIL" else m["detail"]
+    why = (m.get("cause") or m["detail"]) if a.outcome in ("FAIL", ACKNOWLEDGED) else \
+        m["detail"]
+    if a.outcome == ACKNOWLEDGED:
+        why = f"changed since the previous baseline, acknowledged: {why}"
     out = (f"<tr class='so101-{kind}'><th>{_e(_joint_name(a.joint))}</th>"
            f"<td title='{_e(m['detail'])}'><b>{_e(stated(m))}</b></td>"
            f"<td>{_e(why or '-')}</td><td>{_e(m.get('fix') or '-')}</td></tr>")
@@ -93,7 +98,8 @@ def _attention_rows(a: Attention) -> str:
         shown = "; ".join(stated(o) for o in a.others[:MORE_SHOWN])
         more = len(a.others) - MORE_SHOWN
         extra = f"; and {more} more (Failures, below)" if more > 0 else ""
-        label = "also failing" if a.outcome == "FAIL" else "also MARGINAL"
+        label = {"FAIL": "also failing", ACKNOWLEDGED: "also acknowledged"}.get(
+            a.outcome, "also MARGINAL")
         out += (f"<tr class='so101-also'><td></td><td colspan='3'>{label}: {_e(shown)}"
                 f"{_e(extra)}</td></tr>")
     return out
@@ -114,19 +120,20 @@ def _verdict_block(v: Verdict, provenance: dict, record_note: str) -> str:
     parts = [badge, f"<span class='so101-headline'>{_e(headline(v, status=False))}</span>",
              f"<div class='so101-counts'>{_e(arm)}{c['passed']} passed, {c['failed']} "
              f"failed, {c['error']} errors, {c['skipped']} skipped{_e(record_note)}</div>"]
-    if v.failing or v.marginal:
+    if v.failing or v.marginal or v.acknowledged:
         parts.append("<table class='so101-attention'><colgroup><col style='width:12%'>"
                      "<col style='width:30%'><col style='width:31%'><col style='width:27%'>"
                      "</colgroup><tr><th>joint</th><th>check = value (limit)</th>"
                      "<th>why (the likely cause)</th><th>what to do</th></tr>"
-                     + "".join(_attention_rows(a) for a in (*v.failing, *v.marginal))
+                     + "".join(_attention_rows(a) for a in (*v.failing, *v.marginal,
+                                                            *v.acknowledged))
                      + "</table>")
     return "".join(parts)
 
 
 def _files(provenance: dict) -> str:
     rows_ = []
-    for what in ("calibration", "leader_calibration", "model", "stats", "mapping"):
+    for what in ("calibration", "leader_calibration", "model", "stats", "mapping", "baseline"):
         if what not in provenance:
             continue
         entry = provenance[what]

@@ -20,7 +20,7 @@ from pathlib import Path
 from ..core.errors import So101ConfigError
 from ..core.files import open_regular
 from ..core.joints import MOTOR_NAMES
-from ..core.measurement import ARM_LEVEL, Measurement
+from ..core.measurement import ACKNOWLEDGED, ARM_LEVEL, Measurement
 
 SCHEMA = "pytest-so101/record/3"
 SCHEMA_PATH = Path(__file__).with_name("record.schema.json")
@@ -64,10 +64,12 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def measurement_dict(m: Measurement) -> dict:
+def measurement_dict(m: Measurement, *, acknowledged: bool = False) -> dict:
+    """A measurement as the record keeps it; ``acknowledged``: a failure against the
+    previous baseline that the owner acknowledged (its outcome ACKNOWLEDGED)."""
     data = asdict(m)
-    data.update(outcome=m.outcome.value, margin=None if m.margin in (float("inf"),
-                float("-inf")) else m.margin)
+    data.update(outcome=ACKNOWLEDGED if acknowledged and not m.passed else m.outcome.value,
+                margin=None if m.margin in (float("inf"), float("-inf")) else m.margin)
     for key in ("value", "low", "high", "margin"):   # NaN and infinities are not JSON
         if isinstance(data[key], float) and not math.isfinite(data[key]):
             data[key] = None
@@ -114,7 +116,7 @@ def relative_margin(m: dict) -> float:
 def worst_measurement(measurements: list[dict]) -> dict | None:
     """The measurement to show for a set: failures first, then MARGINAL, then the one
     closest to its limit."""
-    order = {"FAIL": 0, "MARGINAL": 1, "PASS": 2}
+    order = {"FAIL": 0, "MARGINAL": 1, ACKNOWLEDGED: 2, "PASS": 3}
     return min(measurements, key=lambda m: (order[m["outcome"]], relative_margin(m)),
                default=None)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..core.joints import MOTOR_NAMES
-from ..core.measurement import ARM, ARM_LEVEL, format_quantity, limits_text
+from ..core.measurement import ACKNOWLEDGED, ARM, ARM_LEVEL, format_quantity, limits_text
 from .grid import DOMAIN_ORDER, domain_of, split
 from .record import EVIDENCE_ORDER, relative_margin
 
@@ -45,6 +45,9 @@ class Verdict:
     counts: dict[str, int]
     failing: list[Attention]
     marginal: list[Attention]        # the joints that are MARGINAL and do not fail
+    #: the joints whose changes against the previous baseline the owner acknowledged
+    #: (--so101-accept-changes)
+    acknowledged: list[Attention] = field(default_factory=list)
 
     @property
     def ran(self) -> bool:
@@ -96,7 +99,7 @@ def verdict(tests: list[dict], *, ran: bool | None = None) -> Verdict:
         FAIL if counts["failed"] or counts["error"] else PASS
     failing_joints = {a.joint for a in failing if a.lead is not None}
     marginal = [a for a in _attention(tests, "MARGINAL") if a.joint not in failing_joints]
-    return Verdict(status, counts, failing, marginal)
+    return Verdict(status, counts, failing, marginal, _attention(tests, ACKNOWLEDGED))
 
 
 def headline(v: Verdict, *, status: bool = True) -> str:
@@ -117,6 +120,9 @@ def headline(v: Verdict, *, status: bool = True) -> str:
                      "measurement")
     if v.marginal:
         parts.append(f"MARGINAL: {', '.join(a.joint for a in v.marginal)}")
+    if v.acknowledged:
+        parts.append("changed since the previous baseline, acknowledged: "
+                     f"{', '.join(a.joint for a in v.acknowledged)}")
     if not status and len(parts) == 0:
         parts.append("no joint failed and none is MARGINAL")
     return "; ".join(parts)
