@@ -171,13 +171,13 @@ class FleetPlugin:
 def torque_off(port: str, arm_id: str) -> str:
     """Claim the arm, switch torque off on every servo, say what happened (one line)."""
     from ..bus.feetech import BusError, FeetechBus
-    from ..bus.ports import PortClaimedError, claim_port
+    from ..bus.ports import ClaimError, claim_port
 
     try:
         with claim_port(port, f"the controller, torque off on arm {arm_id}"), \
                 FeetechBus(port, retries=1) as bus:
             unconfirmed = bus.disable_torque()
-    except (BusError, PortClaimedError) as exc:
+    except (BusError, ClaimError) as exc:
         return f"arm {arm_id}: torque off failed: {exc}; switch the arm's power off"
     if unconfirmed:
         return (f"arm {arm_id}: torque could not be confirmed off on {', '.join(unconfirmed)}; "
