@@ -134,8 +134,25 @@ class FleetPlugin:
     """Hooks of a fleet run (registered by the so101 plugin with ``--so101-arms``)."""
 
     def __init__(self, run, worker: str) -> None:
+        from . import interrupts
+
         self.run = run
         self.worker = worker
+        interrupts.install()             # Ctrl-C counted from the start, passed on to workers
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_newgateway(self, gateway) -> None:
+        """Controller: a Ctrl-C sent to the controller alone reaches this worker too (it
+        would move its arm on for 5 s, until execnet interrupts it)."""
+        from . import interrupts
+
+        try:
+            pid = gateway._rinfo().pid        # what xdist itself shows with -v
+        except Exception as exc:             # an execnet without it: say so, run on
+            print(f"so101: cannot learn worker {gateway.id}'s pid ({exc}): a Ctrl-C sent "
+                  "to the controller alone will not reach it", file=sys.stderr)
+            return
+        interrupts.forward_to(pid)
 
     @pytest.hookimpl(tryfirst=True)      # the arm first in the test id: [arm-joint]
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:

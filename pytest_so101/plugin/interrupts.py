@@ -7,6 +7,14 @@ while the reports are written is noted and the run ends as interrupted right aft
 one while the summary is printed ends the run at once as interrupted (``pytest.exit``).
 A second SIGINT while the first is still being handled does not wait: it broadcasts
 torque off on every bus the run opened (no reply to wait for) and exits with status 130.
+
+Under pytest-xdist (a fleet run) the arms are driven by the workers. Ctrl-C at a terminal
+reaches every process of the run; a SIGINT sent to the controller's pid alone (a CI
+runner's cancel, ``kill -INT``) reached only the controller, and the workers kept moving
+their arms until execnet interrupted them 5 s later. So the controller passes each Ctrl-C
+on to its workers (``FORWARDED``, SIGUSR1), and a worker counts a Ctrl-C once whether it
+came from the terminal, from the controller or both: the Nth Ctrl-C is the Nth by either
+way (the terminal's SIGINT is handled first, being pending first and numbered lower).
 """
 
 from __future__ import annotations
@@ -15,8 +23,13 @@ import os
 import signal
 from collections.abc import Callable
 
+#: The signal a controller passes a Ctrl-C on to its workers with.
+FORWARDED = signal.SIGUSR1
+
 _torque_off: list[Callable[[], None]] = []
-_interrupts = 0
+_workers: list[int] = []           # pids of the workers a controller passes Ctrl-C on to
+_interrupts = 0                    # Ctrl-Cs so far, however they came
+_received = {signal.SIGINT: 0, FORWARDED: 0}
 _installed = False
 _phase = "tests"                   # tests | reports | summary
 _pending = False                   # a Ctrl-C came while the reports were written
@@ -32,6 +45,19 @@ def watch(torque_off: Callable[[], None]) -> None:
 def unwatch(torque_off: Callable[[], None]) -> None:
     if torque_off in _torque_off:
         _torque_off.remove(torque_off)
+
+
+def forward_to(pid: int) -> None:
+    """Controller: pass every Ctrl-C on to the worker process ``pid``."""
+    _workers.append(pid)
+
+
+def _forward() -> None:
+    for pid in _workers:
+        try:
+            os.kill(pid, FORWARDED)
+        except OSError:            # that worker is gone already
+            pass
 
 
 def _exit_interrupted() -> None:
@@ -57,7 +83,12 @@ def reports_written() -> None:
 
 def _handler(signum: int, frame: object) -> None:
     global _interrupts, _pending
-    _interrupts += 1
+    _received[signum] += 1
+    count = max(_received.values())
+    if count == _interrupts:       # this Ctrl-C came both ways: counted already
+        return
+    _interrupts = count
+    _forward()
     if _interrupts == 1:
         if _phase == "reports":
             _pending = True
@@ -72,7 +103,12 @@ def _handler(signum: int, frame: object) -> None:
             torque_off()
         except Exception:         # nothing may stop the exit now
             pass
-    os.write(_stderr, b"\nso101: second Ctrl-C: torque-off broadcast sent; exiting now\n")
+    if _workers and not _torque_off:
+        os.write(_stderr, b"\nso101: second Ctrl-C: passed to the workers (each broadcasts "
+                          b"torque off on its arm); exiting now\n")
+    else:
+        os.write(_stderr, b"\nso101: second Ctrl-C: torque-off broadcast sent; exiting "
+                          b"now\n")
     os._exit(130)
 
 
@@ -81,12 +117,15 @@ def install(stderr_fd: int | None = None) -> None:
     ``stderr_fd``: where to say so, a duplicate of the terminal's stderr (pytest captures
     fd 2 during a test, and ``os._exit`` would lose what is written there)."""
     global _installed, _stderr
+    if stderr_fd is not None:
+        if _stderr not in (2, stderr_fd):
+            os.close(_stderr)     # the duplicate an earlier arm's bus made
+        _stderr = stderr_fd
     if _installed:
         return
-    if stderr_fd is not None:
-        _stderr = stderr_fd
     try:
         signal.signal(signal.SIGINT, _handler)
+        signal.signal(FORWARDED, _handler)
     except ValueError:            # not the main thread
         return
     _installed = True
@@ -95,3 +134,10 @@ def install(stderr_fd: int | None = None) -> None:
 def interrupted() -> bool:
     """Whether a Ctrl-C arrived in this run."""
     return _interrupts > 0
+
+
+def received() -> dict[str, int]:
+    """The Ctrl-Cs of this run, and how they came: SIGINTs (a terminal, ``kill -INT``,
+    execnet interrupting a worker) and Ctrl-Cs the controller passed on."""
+    return {"ctrl_c": _interrupts, "sigint": _received[signal.SIGINT],
+            "from_controller": _received[FORWARDED]}
