@@ -14,7 +14,6 @@ import pytest
 from pytest_so101.bus.feetech import FeetechBus
 from pytest_so101.bus.process import EmulatorProcess
 from pytest_so101.bus.twin import (
-    CATCH_UP_STEPS,
     CHUNK_STEPS,
     MAX_BACKLOG_STEPS,
     TICK_STEPS,
@@ -87,7 +86,7 @@ def test_torque_on_tracks_goals_and_torque_off_leaves_the_joint_passive():
 def test_the_physics_loop_keeps_time_and_a_request_catches_up_a_few_steps():
     """Served, a loop steps the physics each time a tick is due (in chunks while it is far
     behind, the bus answered in between); a request finds at most a tick due and steps at
-    most CATCH_UP_STEPS, so it is answered from the state within a step of the wall clock
+    most CHUNK_STEPS, so it is answered from the state within a step of the wall clock
     instead of stepping up to a second of physics first. More than 1 s behind (the
     process was stopped) is dropped, as before."""
     arm, _, _ = build_twin()
@@ -103,8 +102,8 @@ def test_the_physics_loop_keeps_time_and_a_request_catches_up_a_few_steps():
     assert arm.catch_up(now + 2 * dt) == 2 and arm.behind(now + 2 * dt) == 0
     later = now + 2 * dt + 0.5                # the loop starved for half a second
     assert arm.behind(later) == 250
-    assert arm.catch_up(later) == CATCH_UP_STEPS
-    assert arm.behind(later) == 250 - CATCH_UP_STEPS                  # the loop's to do
+    assert arm.catch_up(later) == CHUNK_STEPS
+    assert arm.behind(later) == 250 - CHUNK_STEPS                     # the loop's to do
     assert arm.behind(later + 10.0) == MAX_BACKLOG_STEPS             # beyond 1 s: dropped
     arm.frozen = True
     assert arm.catch_up(later + 20.0) == 0 and arm.behind(later + 20.0) == 0
@@ -121,7 +120,7 @@ def test_a_read_after_idle_time_waits_for_a_few_steps_not_for_the_idle_time():
         time.sleep(idle_steps * 0.002)
         positions = bus.read_positions()
         state = twin.command(cmd="state")
-        assert state["physics"]["most_request_steps"] <= CATCH_UP_STEPS
+        assert state["physics"]["most_request_steps"] <= CHUNK_STEPS
         assert positions.tolist() == [s["present"] for s in state["servos"].values()]
 
 

@@ -43,11 +43,10 @@ MAX_BACKLOG_STEPS = 500
 #: The serving loop steps the physics whenever this many steps are due (10 ms of physics
 #: at the 2 ms timestep, about 0.1 ms of work), so a request finds at most this many due.
 TICK_STEPS = 5
-#: Steps a request may take to catch up before it is answered: twice a tick, so that a
-#: reply is the state within a step of the wall clock while the loop keeps time; beyond
-#: that (the process was starved) the reply is the latest state and the loop catches up.
-CATCH_UP_STEPS = 2 * TICK_STEPS
-#: Steps the loop takes at most between two looks at the bus while catching up.
+#: Most steps taken at once (50 ms of physics, about 0.3 ms of work): by the loop between
+#: two looks at the bus, and by a request before it is answered. While the loop keeps
+#: time a request finds fewer due, so its reply is the state within a step of the wall
+#: clock; a process starved for longer answers from its latest state, the loop catching up.
 CHUNK_STEPS = 25
 #: Static gearbox friction of an unpowered STS3215 (N m): a real SO-101 with torque off
 #: stays where it is put (gravity on its joints stays below ~0.9 N m), so a passive twin
@@ -99,9 +98,10 @@ class TwinArm:
         self._bias = self.model.actuator_biasprm.copy()
         self._friction = self.model.dof_frictionloss.copy()
         self._resync = False
+        self._passive: dict[int, float] = {}     # joint -> angle its friction holds it at
+        self._qpos_adr = [int(a) for a in sim.qpos_adr]   # plain ints: the hold runs every
+        self._dof_adr = [int(a) for a in sim.dof_adr]     # step, numpy scalars cost there
         n = len(MOTOR_NAMES)
-        self._held = np.full(n, np.nan)          # where friction holds a passive joint (nan:
-        self._passive_mask = np.zeros(n, bool)   # driven); which joints are passive
         self._play = np.zeros(n)                 # gear play per joint (rad)
         self._output = np.zeros(n)               # where each output settles (rad)
         self.place(sim.keyframe(start_keyframe))
@@ -157,9 +157,9 @@ class TwinArm:
         return max(0.0, tick - now)
 
     def catch_up(self, now: float) -> int:
-        """Before answering a request: the steps due by ``now``, at most
-        ``CATCH_UP_STEPS``; the steps taken."""
-        return self.advance(now, CATCH_UP_STEPS)
+        """Before answering a request: the steps due by ``now``, at most ``CHUNK_STEPS``;
+        the steps taken."""
+        return self.advance(now, CHUNK_STEPS)
 
     @property
     def physics_time(self) -> float:
@@ -169,19 +169,14 @@ class TwinArm:
     def _hold_passive(self) -> None:
         """Static friction: a passive joint whose gravity (bias) torque stays below the
         gearbox friction does not move at all; one pushed harder slips from there."""
-        passive = self._passive_mask
-        if not passive.any():
-            return
-        qpos_adr, dof_adr = self.sim.qpos_adr, self.sim.dof_adr
-        below = np.abs(self.data.qfrc_bias[dof_adr]) < PASSIVE_FRICTION_NM
-        hold, slip = passive & below, passive & ~below
-        self.data.qpos[qpos_adr[hold]] = self._held[hold]
-        self.data.qvel[dof_adr[hold]] = 0.0
-        self._held[slip] = self.data.qpos[qpos_adr[slip]]
-
-    def passive(self, j: int) -> bool:
-        """Whether joint ``j`` is unpowered (torque off: friction holds it)."""
-        return bool(self._passive_mask[j])
+        qpos, qvel, bias = self.data.qpos, self.data.qvel, self.data.qfrc_bias
+        for j, held in self._passive.items():
+            dof = self._dof_adr[j]
+            if -PASSIVE_FRICTION_NM < bias[dof] < PASSIVE_FRICTION_NM:
+                qpos[self._qpos_adr[j]] = held
+                qvel[dof] = 0.0
+            else:
+                self._passive[j] = float(qpos[self._qpos_adr[j]])
 
     def q(self, j: int) -> float:
         return float(self.data.qpos[self.sim.qpos_adr[j]])
@@ -201,19 +196,18 @@ class TwinArm:
         for j, q in enumerate(np.asarray(q_sim_rad, dtype=float)):
             self._output[j] = q
             self.goal(j, q)
-            if self._passive_mask[j]:
-                self._held[j] = q
+            if j in self._passive:
+                self._passive[j] = float(q)
         self.sim.forward(self.data)
         self._resync = True
 
     def torque(self, j: int, on: bool) -> None:
         dof = self.sim.dof_adr[j]
         if on:
-            if self._passive_mask[j]:
+            if self._passive.pop(j, None) is not None:
                 self._output[j] = self.q(j)      # the gears engage where the joint is
-            self._passive_mask[j], self._held[j] = False, np.nan
-        elif not self._passive_mask[j]:
-            self._passive_mask[j], self._held[j] = True, self.q(j)
+        elif j not in self._passive:
+            self._passive[j] = self.q(j)
         self.model.dof_frictionloss[dof] = self._friction[dof] if on else PASSIVE_FRICTION_NM
         act = self.sim.actuator_ids[j]
         if act is None:
@@ -236,7 +230,7 @@ class TwinArm:
         """The actuator's torque on joint ``j`` as a fraction of its force limit (sim
         frame: positive toward increasing q); 0 for a passive joint."""
         act = self.sim.actuator_ids[j]
-        if act is None or self._passive_mask[j]:
+        if act is None or j in self._passive:
             return 0.0
         limit = float(np.max(np.abs(self.model.actuator_forcerange[act]))) or 1.0
         return float(self.data.actuator_force[act]) / limit
