@@ -96,10 +96,10 @@ def fleet_run(folder: Path, delays: list[float], bound_s: float, arms: int, work
         proc = subprocess.Popen(
             [sys.executable, "-m", "pytest", "-c", "pytest.ini", "--rootdir", ".",
              "-p", "no:cacheprovider", "--so101-arms", "arms.toml", "--allow-motion",
-             "-n", str(workers), "--so101-report", "reports"],
+             *(["-n", str(workers)] if workers else []), "--so101-report", "reports"],
             cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             start_new_session=True)
-        moving = [folder / f"moving-gw{k}" for k in range(workers)]
+        moving = [folder / f"moving-gw{k}" for k in range(workers)] or [folder / "moving-main"]
         deadline = time.monotonic() + 120
         while not all(p.exists() for p in moving) and proc.poll() is None and \
                 time.monotonic() < deadline:
@@ -146,12 +146,13 @@ def main() -> None:
                         help="seconds a run may take to end after the last SIGINT")
     parser.add_argument("--fleet", type=int, metavar="ARMS",
                         help="a fleet run of ARMS twins under pytest -n WORKERS")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2,
+                        help="fleet: pytest -n WORKERS (0: no xdist, one process)")
     parser.add_argument("--to", choices=("controller", "group"), default="controller",
                         help="fleet: SIGINT the controller alone or the whole process group")
     args = parser.parse_args()
     if args.fleet:
-        print(f"fleet of {args.fleet} arms, pytest -n {args.workers}, SIGINT to the "
+        print(f"fleet of {args.fleet} arms, pytest -n {args.workers or 'none'}, SIGINT to the "
               f"{'process group' if args.to == 'group' else 'controller alone'}")
     rng = random.Random(args.seed)
     results = []

@@ -140,6 +140,17 @@ class FleetPlugin:
         self.worker = worker
         interrupts.install()             # Ctrl-C counted from the start, passed on to workers
 
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """Under xdist, import now what the terminal summary would import at the end:
+        hypothesis's plugin imports hypothesis there (0.7 s). After a Ctrl-C each worker
+        paid it once its arm was safe, then the controller after the workers; the
+        controller does it while its workers start, a worker before its first arm."""
+        if self.worker == MAIN and not xdist_workers(session.config):
+            return
+        if session.config.pluginmanager.has_plugin("hypothesispytest"):
+            import hypothesis.internal.observability  # noqa: F401
+
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_newgateway(self, gateway) -> None:
         """Controller: a Ctrl-C sent to the controller alone reaches this worker too (it
