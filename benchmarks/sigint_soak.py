@@ -50,9 +50,10 @@ def test_moves_until_interrupted(so101_arm):
 
 #: The same in a fleet run: each worker says when its arm moves.
 FLEET_MOTION = MOTION_UNTIL_INTERRUPTED.replace(
+    "(so101_arm)", "(so101_arm, request)").replace(
     'pathlib.Path("moving")',
-    'pathlib.Path(f"moving-{os.environ.get(\'PYTEST_XDIST_WORKER\', \'main\')}")').replace(
-    "import pathlib", "import os\nimport pathlib")
+    'pathlib.Path("moving-" + getattr(request.config, "workerinput", {}).get("workerid", '
+    '"main"))')
 
 
 def _interrupt(proc: subprocess.Popen, delays: list[float], group: bool) -> float:

@@ -119,11 +119,11 @@ def test_ctrl_c_in_every_phase_ends_the_run_with_torque_off(pytester, tmp_path, 
 
 #: Each process of a fleet run says how its Ctrl-Cs came.
 FLEET_CONFTEST = """
-import json, os, pathlib
+import json, pathlib
 
 def pytest_sessionfinish(session):
     from pytest_so101.plugin import interrupts
-    name = os.environ.get("PYTEST_XDIST_WORKER", "controller")
+    name = getattr(session.config, "workerinput", {}).get("workerid", "controller")
     pathlib.Path(f"ctrl-c-{name}.json").write_text(json.dumps(interrupts.received()))
 """
 
