@@ -26,10 +26,10 @@ import tty
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-IDS = range(1, 7)
-PRESENT_POSITION = 56
-HOG = "while True: pass"
+sys.path.insert(0, str(REPO))
 
+from benchmarks.bench_bus import IDS, PRESENT, percentile, sdk  # noqa: E402
+from benchmarks.suite_under_load import start_hogs, stop_hogs  # noqa: E402
 
 # -- the peer: a minimal STS3215 responder ----------------------------------------------------
 
@@ -48,7 +48,7 @@ def minimal_responder() -> None:
 
     table = bytearray(MEMORY_SIZE)
     table[3:5] = to_le(777, 2)                               # Model_Number: STS3215
-    table[PRESENT_POSITION:PRESENT_POSITION + 2] = to_le(2047, 2)
+    table[PRESENT:PRESENT + 2] = to_le(2047, 2)
     master, slave = os.openpty()
     tty.setraw(slave)
     print(os.ttyname(slave), flush=True)
@@ -86,12 +86,8 @@ class Responder:
         if not port.startswith("/dev/"):
             self.proc.kill()
             raise SystemExit(f"bench_twin: {name} did not start")
-        self.ph, self.pk = scs.PortHandler(port), scs.PacketHandler(0)
-        self.ph.openPort()
-        self.ph.setBaudRate(1_000_000)
-        for servo_id in IDS:          # as LeRobot's configure_motors: no return delay
-            self.pk.write1ByteTxRx(self.ph, servo_id, 7, 0)
-        self.group = scs.GroupSyncRead(self.ph, self.pk, PRESENT_POSITION, 2)
+        self.ph, self.pk = sdk(port)
+        self.group = scs.GroupSyncRead(self.ph, self.pk, PRESENT, 2)
         for servo_id in IDS:
             self.group.addParam(servo_id)
         self.ok = scs.COMM_SUCCESS
@@ -111,11 +107,6 @@ class Responder:
         self.proc.wait(timeout=10)
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def reads_after_idle(reads: int, hogs: int, idle_s: float = 1.0) -> list[Responder]:
     """The twin and the minimal responder, each read ``reads`` times after ``idle_s``
     without traffic on its bus, with ``hogs`` spinning processes beside them."""
@@ -123,7 +114,7 @@ def reads_after_idle(reads: int, hogs: int, idle_s: float = 1.0) -> list[Respond
                        [sys.executable, "-m", "pytest_so101.cli.twin", "serve"]),
              Responder("minimal STS3215 responder",
                        [sys.executable, __file__, "--minimal-responder"])]
-    spinning = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(hogs)]
+    spinning = start_hogs(hogs)
     try:
         for side in sides:
             side.read()                        # the first read of a process is not timed
@@ -135,9 +126,7 @@ def reads_after_idle(reads: int, hogs: int, idle_s: float = 1.0) -> list[Respond
                 time.sleep(idle_s / 2)          # each bus idle for idle_s since its last read
                 side.read()
     finally:
-        for hog in spinning:
-            hog.kill()
-            hog.wait()
+        stop_hogs(spinning)
         for side in sides:
             side.close()
     return sides
