@@ -138,6 +138,7 @@ class FleetPlugin:
 
         self.run = run
         self.worker = worker
+        self.worker_pids: dict[str, int] = {}     # controller: gateway id -> worker's pid
         interrupts.install()             # Ctrl-C counted from the start, passed on to workers
 
     @pytest.hookimpl(trylast=True)
@@ -163,6 +164,7 @@ class FleetPlugin:
             print(f"so101: cannot learn worker {gateway.id}'s pid ({exc}): a Ctrl-C sent "
                   "to the controller alone will not reach it", file=sys.stderr)
             return
+        self.worker_pids[gateway.id] = pid
         interrupts.forward_to(pid)
 
     @pytest.hookimpl(tryfirst=True)      # the arm first in the test id: [arm-joint]
@@ -186,8 +188,14 @@ class FleetPlugin:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node, error) -> None:
-        """Controller: a worker that died may have left an arm with torque on; its arms
-        have no owner now, so the controller switches their torque off."""
+        """Controller: a worker that ended gets no Ctrl-C passed on any more (its pid may
+        go to another process). One that died may have left an arm with torque on; its
+        arms have no owner now, so the controller switches their torque off."""
+        from . import interrupts
+
+        pid = self.worker_pids.pop(node.gateway.id, None)
+        if pid is not None:
+            interrupts.forward_to(pid, forward=False)
         if not error:
             return
         for arm_id in self.run.workers.get(node.gateway.id, []):

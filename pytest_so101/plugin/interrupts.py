@@ -47,9 +47,13 @@ def unwatch(torque_off: Callable[[], None]) -> None:
         _torque_off.remove(torque_off)
 
 
-def forward_to(pid: int) -> None:
-    """Controller: pass every Ctrl-C on to the worker process ``pid``."""
-    _workers.append(pid)
+def forward_to(pid: int, *, forward: bool = True) -> None:
+    """Controller: pass every Ctrl-C on to the worker process ``pid`` (``forward`` False:
+    no more, it has ended)."""
+    if forward:
+        _workers.append(pid)
+    elif pid in _workers:
+        _workers.remove(pid)
 
 
 def _forward() -> None:
@@ -103,12 +107,13 @@ def _handler(signum: int, frame: object) -> None:
             torque_off()
         except Exception:         # nothing may stop the exit now
             pass
-    if _workers and not _torque_off:
-        os.write(_stderr, b"\nso101: second Ctrl-C: passed to the workers (each broadcasts "
-                          b"torque off on its arm); exiting now\n")
+    if _torque_off:
+        said = b"torque-off broadcast sent"
+    elif _workers:
+        said = b"passed to the workers (each broadcasts torque off on its arm)"
     else:
-        os.write(_stderr, b"\nso101: second Ctrl-C: torque-off broadcast sent; exiting "
-                          b"now\n")
+        said = b"no arm is driven from this process"
+    os.write(_stderr, b"\nso101: second Ctrl-C: " + said + b"; exiting now\n")
     os._exit(130)
 
 
