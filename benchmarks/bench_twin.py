@@ -95,7 +95,11 @@ class Responder:
         self.missed = 0
 
     def read(self) -> None:
-        """One full-arm sync read; a read without every status packet in time is missed."""
+        """One full-arm sync read; a read without every status packet in time is missed.
+        What a missed read left on the line is dropped first: the SDK's ``clearPort`` only
+        flushes its output, and the next read would take that late reply for its own
+        (a stale value, in a fraction of a millisecond)."""
+        self.ph.ser.reset_input_buffer()
         start = time.perf_counter()
         result = self.group.txRxPacket()
         self.times.append(time.perf_counter() - start)
