@@ -163,7 +163,8 @@ class TwinArm:
 
     @property
     def physics_time(self) -> float:
-        """Seconds of physics stepped since serving began."""
+        """Where the physics clock stands (s since serving began): it follows the wall
+        clock, jumping ahead where the arm was placed by hand or a backlog dropped."""
         return self._steps * self.model.opt.timestep
 
     def _hold_passive(self) -> None:
