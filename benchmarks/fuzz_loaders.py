@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import platform
 import signal
 import sys
@@ -39,6 +40,7 @@ from safetensors.numpy import save
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pytest_so101.core.arms import load_fleet
 from pytest_so101.core.calibration import load_calibration
 from pytest_so101.core.errors import So101ConfigError
 from pytest_so101.core.features import FEATURES
@@ -64,7 +66,12 @@ WORDS = (*MOTOR_NAMES, *SO100_MENAGERIE_NAMES, *FEATURES, "degrees", "radians", 
          "count", "eps", "steps", "config", "features", "norm_map", "type", "state_file",
          "registry_name", "pytest-so101/record/1", "1.596", "-766", "nan", "", ".", "..",
          "../../etc/passwd", "/etc/passwd", "/dev/zero", "missing.safetensors",
-         "policy_preprocessor_step_3_normalizer_processor.safetensors")
+         "policy_preprocessor_step_3_normalizer_processor.safetensors",
+         # the arms file's ports, paths and ids: URLs, a symlink loop, NUL, a newline
+         "arms", "defaults", "port", "calibration", "stats_dataset", "socket://127.0.0.1:4001",
+         "rfc2217://h:2?ign_set_control", "socket://h:0", "socket://[::1]:99999",
+         "loop", "loop/a1.json", "cal1.json", "cal2.json", "map.toml", "~/a1.json",
+         "a\0b", "/dev/tty\0S0", "ab\n", "-a1", "a" * 65, "\udc80")
 SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(-(2**70), 2**70),
     st.sampled_from([0, 1, -1, 2, 6, 4095, 2**63 - 1, 2**63, -(2**63) - 1, 2**64, 10**30]),
@@ -324,6 +331,78 @@ def _record() -> bytes:
         indent=2).encode()
 
 
+EXAMPLE_CALIBRATION = FIXTURES / "calibration/robots/so_follower/example_arm.json"
+#: Arms files a user would write: ports, calibrations by path and by id, defaults.
+ARMS_FILES = (
+    b'[arms.a1]\nport = "socket://127.0.0.1:4001"\ncalibration = "cal1.json"\n'
+    b'[arms.a2]\nport = "rfc2217://127.0.0.1:4002?ign_set_control"\n'
+    b'calibration = "cal2.json"\n',
+    b'[defaults]\nmapping = "map.toml"\nstats = "stats.json"\nstats_dataset = "so100"\n'
+    b'[arms.lab-01]\nport = "/dev/null"\ncalibration = "cal1.json"\n'
+    b'[arms."lab.02"]\nport = "socket://localhost:4003"\ncalibration = "lab-02"\n'
+    b'mapping = "map.toml"\n',
+)
+
+
+#: What a hostile or careless arms file puts in a port, a path or an id.
+HOSTILE_STRINGS = ("loop", "loop/a1.json", "loop/ttyACM0", "a\0b", "/dev/tty\0S0",
+                   "socket://h:1\0", "cal\x001.json", "ab\n", "a1\n", "\na1", "a b", "a/b",
+                   "..", ".", "-a1", "a" * 65, "\udc80", "~nobody-here/a1.json", "/",
+                   "/dev/null", "socket://h:0", "socket://[::1]:99999", "rfc2217://:5",
+                   "x" * 5000 + ".json", "\t", "cal1.json\n")
+HOSTILE = st.one_of(st.sampled_from(HOSTILE_STRINGS), st.text(max_size=12))
+
+
+@st.composite
+def _hostile_field(draw: Callable, tree: dict) -> dict:
+    """A valid arms file with one arm's id, or one of its fields, a hostile string."""
+    tree = copy.deepcopy(tree)
+    arms = tree["arms"]
+    arm_id = draw(st.sampled_from(sorted(arms)))
+    key = draw(st.sampled_from(["id", "port", "calibration", "mapping", "stats",
+                                "stats_dataset"]))
+    if key == "id":
+        arms[draw(HOSTILE)] = arms.pop(arm_id)
+    else:
+        arms[arm_id][key] = draw(HOSTILE)
+    return tree
+
+
+def _arms_cases() -> st.SearchStrategy[Case]:
+    """An arms file beside the files it names (two calibrations, a mapping, stats)."""
+    beside = {"cal1.json": EXAMPLE_CALIBRATION.read_bytes(),
+              "cal2.json": EXAMPLE_CALIBRATION.read_bytes(),
+              "map.toml": (FIXTURES / "mapping/so101_legacy_policy.toml").read_bytes(),
+              "stats.json": (STATS / "plain_mean_std.json").read_bytes()}
+    trees = [tomllib.loads(data.decode()) for data in ARMS_FILES]
+    arms = st.one_of(
+        file_cases(list(ARMS_FILES), toml_bytes, lambda data: tomllib.loads(data.decode())),
+        st.sampled_from(trees).flatmap(_hostile_field).map(toml_bytes))
+    return st.tuples(arms.map(lambda data: {**beside, "arms.toml": data}), NO_OPTIONS)
+
+
+class UnsoundValueError(Exception):
+    """A loader returned a value it should have refused."""
+
+
+def _load_arms(folder: Path, options: dict) -> object:
+    """``load_fleet`` with a symlink loop beside the file (``loop``: a path may go there);
+    an arms file it accepts must be sound: every id a plain folder name on one line,
+    no NUL in a port or a path, every path there."""
+    (folder / "loop").symlink_to("loop")
+    fleet = load_fleet(folder / "arms.toml")
+    for arm in fleet.arms:
+        if not arm.arm_id.isprintable() or Path(arm.arm_id).name != arm.arm_id or \
+                arm.arm_id.strip() != arm.arm_id or arm.arm_id.startswith("."):
+            raise UnsoundValueError(f"arm id {arm.arm_id!r} accepted")
+        paths = [p for p in (arm.calibration, arm.mapping, arm.stats) if p and "/" in p]
+        if any("\0" in text for text in (arm.port, *paths)):
+            raise UnsoundValueError(f"a NUL byte accepted in {arm}")
+        if not all(os.path.lexists(p) for p in paths):
+            raise UnsoundValueError(f"a missing path accepted in {arm}")
+    return fleet
+
+
 FUZZERS: dict[str, Fuzzer] = {f.name: f for f in (
     Fuzzer("calibration", _one("arm.json", file_cases(
         [(FIXTURES / "calibration/robots/so_follower/example_arm.json").read_bytes()],
@@ -341,6 +420,7 @@ FUZZERS: dict[str, Fuzzer] = {f.name: f for f in (
            lambda folder, options: load_stats(folder / "model.safetensors", **options)),
     Fuzzer("baseline", _one("0001.json", file_cases([_record()], json_bytes, json.loads)),
            _load_baseline),
+    Fuzzer("arms", _arms_cases(), _load_arms),
 )}
 
 

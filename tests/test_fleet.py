@@ -6,12 +6,20 @@ and every motion on an arm made by the worker that owns it."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
 import pytest
 
-from pytest_so101.bus.ports import PortClaimedError, check_device, claim_port
+from pytest_so101.bus.ports import (
+    ClaimFolderError,
+    PortClaimedError,
+    check_device,
+    claim_port,
+    claims_dir,
+    lock_name,
+)
 from pytest_so101.bus.process import EmulatorProcess, start_all
 from pytest_so101.core.arms import FleetArm, arms_toml, assign_arms, load_fleet
 from pytest_so101.core.errors import So101ConfigError
@@ -94,6 +102,35 @@ def test_a_bad_arms_file_is_one_line_naming_file_arm_field_and_value(tmp_path, t
     assert_one_line(excinfo.value, *parts)
 
 
+@pytest.mark.parametrize(("text", "parts"), [
+    ("[arms.a1]\nport = 'socket://h:1'\ncalibration = 'loop/a1.json'\n",
+     ["arms.toml", "arm a1", "calibration = 'loop/a1.json'", "symlink loop"]),
+    ("[arms.a1]\nport = 'socket://h:1'\ncalibration = 'cal1.json'\nmapping = 'loop'\n",
+     ["arms.toml", "arm a1", "mapping = 'loop'", "symlink loop"]),
+    ("[arms.a1]\nport = 'loop/ttyACM0'\ncalibration = 'cal1.json'\n",
+     ["arm a1", "port = 'loop/ttyACM0'", "symlink loop"]),
+    ("[arms.a1]\nport = \"/dev/tty\\u0000ACM0\"\ncalibration = 'cal1.json'\n",
+     ["arms.toml", "arm a1", "port = '/dev/tty\\x00ACM0'", "NUL byte"]),
+    ("[arms.a1]\nport = \"socket://h:1\\u0000\"\ncalibration = 'cal1.json'\n",
+     ["arm a1", "port", "NUL byte"]),
+    ("[arms.a1]\nport = 'socket://h:1'\ncalibration = \"cal\\u00001.json\"\n",
+     ["arm a1", "calibration = 'cal\\x001.json'", "NUL byte"]),
+    ("[defaults]\nstats = \"st\\u0000ats\"\n[arms.a1]\nport = 'socket://h:1'\n"
+     "calibration = 'cal1.json'\n", ["arms.toml", "[defaults] stats", "NUL byte"]),
+    ("[arms.\"ab\\n\"]\nport = 'socket://h:1'\ncalibration = 'cal1.json'\n",
+     ["arms.toml", "arm id = 'ab\\n'", "letters, digits"]),
+], ids=["calibration-symlink-loop", "mapping-symlink-loop", "relative-port-symlink-loop",
+        "nul-in-device-port", "nul-in-url", "nul-in-path", "nul-in-defaults",
+        "id-with-trailing-newline"])
+def test_links_loops_nul_bytes_and_newlines_are_one_line(tmp_path, text, parts):
+    """A symlink loop ended in RuntimeError, a NUL byte in ValueError (INTERNALERROR in a
+    run), and an id "ab\\n" was accepted (``$`` matches before a final newline)."""
+    (tmp_path / "loop").symlink_to("loop")
+    with pytest.raises(So101ConfigError) as excinfo:
+        load_fleet(arms_file(tmp_path, text))
+    assert_one_line(excinfo.value, *parts)
+
+
 def test_arms_are_dealt_in_turn_and_more_workers_than_arms_is_refused():
     assert assign_arms(["a", "b", "c", "d"], 2, source="f") == [["a", "c"], ["b", "d"]]
     assert assign_arms(["a", "b", "c"], 3, source="f") == [["a"], ["b"], ["c"]]
@@ -107,6 +144,83 @@ def test_a_claimed_port_is_refused_naming_its_holder(tmp_path):
         with pytest.raises(PortClaimedError, match=r"already claimed by pid \d+ \(worker gw0"):
             claim_port("socket://lab-host:4001", "worker gw1, arm a2", tmp_path)
     claim_port("socket://lab-host:4001", "worker gw1, arm a2", tmp_path).release()
+
+
+PORT = "socket://127.0.0.1:4001"
+NOBODY = 65534
+
+
+@pytest.fixture
+def shared_tmp(tmp_path, monkeypatch):
+    """The temporary folder every user may write in (mode 1777, as /tmp), with a file of
+    the user's that an attacker would like overwritten."""
+    shared = tmp_path / "tmp"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    monkeypatch.setattr("tempfile.tempdir", str(shared))
+    victim = tmp_path / "victim.txt"
+    victim.write_text("the user's own file\n")
+    return shared, victim
+
+
+def test_claims_live_in_the_users_own_folder(shared_tmp):
+    shared, _ = shared_tmp
+    with claim_port(PORT, "worker gw0, arm a1") as claim:
+        folder = claims_dir()
+        assert claim.path.parent == folder and folder.parent == shared
+        info = folder.lstat()
+        assert (info.st_mode & 0o777, info.st_uid) == (0o700, os.geteuid())
+        assert claim.path.read_text().startswith(f"pid {os.getpid()} (worker gw0")
+
+
+def test_a_symlink_planted_where_the_lock_goes_is_refused_and_its_target_kept(shared_tmp):
+    """The lock was opened with O_CREAT through a symlink and truncated: a link planted in
+    the shared folder wiped the file it pointed at."""
+    _, victim = shared_tmp
+    claim_port(PORT, "first").release()                 # the folder exists, the user's
+    lock = claims_dir() / lock_name(PORT)
+    lock.unlink()
+    lock.symlink_to(victim)
+    with pytest.raises(ClaimFolderError) as excinfo:
+        claim_port(PORT, "worker gw0, arm a1")
+    assert_one_line(excinfo.value, str(lock), "remove it")
+    assert victim.read_text() == "the user's own file\n"
+    lock.unlink()
+    os.link(victim, lock)                               # a second name of the file: refused
+    with pytest.raises(ClaimFolderError, match="not a lock file of this user"):
+        claim_port(PORT, "worker gw0, arm a1")
+    assert victim.read_text() == "the user's own file\n"
+
+
+@pytest.mark.parametrize("plant", ["symlink", "file", "foreign"])
+def test_a_claims_folder_that_is_not_the_users_own_is_refused(shared_tmp, plant):
+    _, victim = shared_tmp
+    folder = claims_dir()
+    if plant == "symlink":                  # the folder a link to the user's own folder
+        folder.symlink_to(victim.parent, target_is_directory=True)
+        why = "not a folder"
+    elif plant == "file":
+        folder.write_text("")
+        why = "not a folder"
+    else:                                   # another user made it first
+        if os.geteuid() != 0:
+            pytest.skip("giving a folder to another user needs root")
+        folder.mkdir(mode=0o777)
+        os.chown(folder, NOBODY, NOBODY)
+        why = f"belongs to uid {NOBODY}"
+    with pytest.raises(ClaimFolderError) as excinfo:
+        claim_port(PORT, "worker gw0, arm a1")
+    assert_one_line(excinfo.value, str(folder), why)
+    assert victim.read_text() == "the user's own file\n"
+    assert sorted(p.name for p in victim.parent.iterdir()) == ["tmp", "victim.txt"]
+
+
+def test_a_claims_folder_of_the_users_with_a_wide_mode_is_narrowed(shared_tmp):
+    folder = claims_dir()
+    folder.mkdir(mode=0o777)
+    folder.chmod(0o777)
+    claim_port(PORT, "worker gw0, arm a1").release()
+    assert folder.stat().st_mode & 0o777 == 0o700
 
 
 def test_port_names_and_test_ids():
@@ -160,6 +274,11 @@ def test_a_malformed_arms_file_stops_the_run_with_one_line(run, tmp_path):
     _usage_error(run("--so101-arms", str(path)), "arms.toml", "arm a1", "mapping", "nope.toml")
     (tmp_path / "bad.toml").write_text("[arms.a1\n")
     _usage_error(run("--so101-arms", str(tmp_path / "bad.toml")), "bad.toml", "not valid TOML")
+    (tmp_path / "loop").symlink_to("loop")                  # was an INTERNALERROR
+    path.write_text("[arms.a1]\nport = 'socket://h:1'\ncalibration = 'loop'\n"
+                    "mapping = 'loop'\n")
+    _usage_error(run("--so101-arms", str(path)), "arms.toml", "arm a1", "mapping = 'loop'",
+                 "symlink loop")
 
 
 MOTION_LOG = """

@@ -5,6 +5,7 @@ error or INTERNALERROR. benchmarks/sigint_soak.py sends 50 at random times."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import time
 
 import pytest
 
-from benchmarks.sigint_soak import MOTION_UNTIL_INTERRUPTED
+from benchmarks.sigint_soak import MOTION_UNTIL_INTERRUPTED, fleet_run
 from pytest_so101.bus.process import EmulatorProcess
 
 #: A run must end this soon after the last SIGINT (s); generous on a loaded machine.
@@ -114,3 +115,35 @@ def test_ctrl_c_in_every_phase_ends_the_run_with_torque_off(pytester, tmp_path, 
         assert "KeyboardInterrupt" in out
     if case.startswith("motion") and len(delays) == 1:
         assert "so101: run interrupted (Ctrl-C)" in out, out[-3000:]
+
+
+#: Each process of a fleet run says how its Ctrl-Cs came.
+FLEET_CONFTEST = """
+import json, pathlib
+
+def pytest_sessionfinish(session):
+    from pytest_so101.plugin import interrupts
+    name = getattr(session.config, "workerinput", {}).get("workerid", "controller")
+    pathlib.Path(f"ctrl-c-{name}.json").write_text(json.dumps(interrupts.received()))
+"""
+
+
+@pytest.mark.parametrize("to", ["controller", "group"])
+def test_ctrl_c_on_a_fleet_under_xdist_reaches_every_worker_once(pytester, to):
+    """Two arms, ``pytest -n 2``, both moving. A SIGINT to the controller's pid alone (a CI
+    runner's cancel) reached only the controller: the workers moved their arms on until
+    execnet interrupted them 5 s later, and the run ended 7-8 s after the SIGINT. The
+    controller passes it on now. Ctrl-C at a terminal (the whole process group) reaches a
+    worker both ways and counts once: not as a second Ctrl-C, which exits at once (130)
+    with torque off broadcast but not confirmed."""
+    pytester.makeconftest(FLEET_CONFTEST)
+    run = fleet_run(pytester.path, [0.3], END_WITHIN_S, arms=2, workers=2,
+                    group=to == "group")
+    assert run["ended_s"] is not None, f"still running {END_WITHIN_S:.0f} s after SIGINT"
+    assert run["torque_off"] and run["code"] == pytest.ExitCode.INTERRUPTED, run
+    assert not run["fatal"] and not run["internal"], run
+    for worker in ("gw0", "gw1"):
+        came = json.loads((pytester.path / f"ctrl-c-{worker}.json").read_text())
+        assert came["ctrl_c"] == 1 and came["from_controller"] == 1, (worker, came)
+        if to == "group":
+            assert came["sigint"] == 1, (worker, came)

@@ -13,7 +13,13 @@ import pytest
 
 from pytest_so101.bus.feetech import FeetechBus
 from pytest_so101.bus.process import EmulatorProcess
-from pytest_so101.bus.twin import TwinFault, build_twin
+from pytest_so101.bus.twin import (
+    CHUNK_STEPS,
+    MAX_BACKLOG_STEPS,
+    TICK_STEPS,
+    TwinFault,
+    build_twin,
+)
 from pytest_so101.core.calibration import load_calibration
 from pytest_so101.core.frames import TOOTH_TICKS, expand_units, ticks_to_units
 from pytest_so101.core.joints import MOTOR_NAMES
@@ -75,6 +81,47 @@ def test_torque_on_tracks_goals_and_torque_off_leaves_the_joint_passive():
         bus.torque(False)
         state = twin.state()
         assert all(s["torque"] == 0 for s in state.values())
+
+
+def test_the_physics_loop_keeps_time_and_a_request_catches_up_a_few_steps():
+    """Served, a loop steps the physics each time a tick is due (in chunks while it is far
+    behind, the bus answered in between); a request finds at most a tick due and steps at
+    most CHUNK_STEPS, so it is answered from the state within a step of the wall clock
+    instead of stepping up to a second of physics first. More than 1 s behind (the
+    process was stopped) is dropped, as before."""
+    arm, _, _ = build_twin()
+    arm.start(0.0)
+    dt = arm.model.opt.timestep
+    assert arm.tick(0.0) == pytest.approx(TICK_STEPS * dt)
+    now = 1.0 + dt / 2                        # a second without a turn of the loop
+    turns = [arm.tick(now) for _ in range(MAX_BACKLOG_STEPS // CHUNK_STEPS)]
+    assert turns[:-1] == [0.0] * (len(turns) - 1)        # behind: called again at once
+    assert arm.behind(now) == 0 and arm.physics_time == pytest.approx(1.0)
+    assert 0 < turns[-1] <= TICK_STEPS * dt
+    assert arm.tick(now + 2 * dt) > 0 and arm.behind(now + 2 * dt) == 2   # no tick due yet
+    assert arm.catch_up(now + 2 * dt) == 2 and arm.behind(now + 2 * dt) == 0
+    later = now + 2 * dt + 0.5                # the loop starved for half a second
+    assert arm.behind(later) == 250
+    assert arm.catch_up(later) == CHUNK_STEPS
+    assert arm.behind(later) == 250 - CHUNK_STEPS                     # the loop's to do
+    assert arm.behind(later + 10.0) == MAX_BACKLOG_STEPS             # beyond 1 s: dropped
+    arm.frozen = True
+    assert arm.catch_up(later + 20.0) == 0 and arm.behind(later + 20.0) == 0
+
+
+def test_a_read_after_idle_time_waits_for_a_few_steps_not_for_the_idle_time():
+    """The twin stepped all the physics of the bus's idle time when a request came (up
+    to 500 steps: 9 ms on an idle machine, 28-40 ms under load, past the SDK's 34 ms
+    timeout). Now its loop steps while the bus is idle, and the reply is the truth."""
+    with EmulatorProcess() as twin, FeetechBus(twin.port) as bus:
+        idle_steps = 300                        # 0.6 s of idle bus
+        time.sleep(idle_steps * 0.002)
+        assert twin.command(cmd="state")["physics"]["behind_steps"] < idle_steps // 2
+        time.sleep(idle_steps * 0.002)
+        positions = bus.read_positions()
+        state = twin.command(cmd="state")
+        assert state["physics"]["most_request_steps"] <= CHUNK_STEPS
+        assert positions.tolist() == [s["present"] for s in state["servos"].values()]
 
 
 def _loose_envelope():
@@ -205,7 +252,7 @@ def test_a_passive_twin_joint_holds_still_while_a_hand_still_moves_it():
     """Gearbox friction: at rest with torque off a joint creeps at most 1 tick in 10
     minutes (of simulated time), yet a person can still turn it."""
     arm, servos, _ = build_twin(start_keyframe="rest")
-    arm.frozen = False
+    arm.start(0.0)
     start = [s.present_ticks(0.0) for s in servos]
     for second in range(1, 601):
         arm.advance(float(second))
@@ -223,7 +270,7 @@ def test_present_load_is_the_holding_torque_in_the_servos_own_direction():
 
     for fault, sign in (([], 1), ([TwinFault.parse("elbow_flex:mirror")], -1)):
         arm, servos, _ = build_twin(start_keyframe="rest", faults=fault)
-        arm.frozen = False
+        arm.start(0.0)
         for s in servos:
             s.write(REGISTERS["Torque_Enable"].address, b"\x01", 0.0)
         arm.advance(0.5)

@@ -9,7 +9,9 @@ works), reads the baud the client set on the tty (servos only hear packets at th
 ``Baud_Rate``), can pace replies at the wire rate (10 bits a byte plus Return_Delay_Time,
 less the pty's own latency, measured at start), delivers late replies (in order: no
 reply overtakes an earlier one of the same servo), and takes run-time commands (faults,
-state) on a Unix control socket as JSON lines.
+state) on a Unix control socket as JSON lines. Serving a MuJoCo twin, its loop also keeps
+the twin's physics in step with the wall clock, so that a request is answered from the
+latest state instead of waiting for the physics of the idle time.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ BITS_PER_BYTE = 10    # 8N1
 #: Where a second servo on a duplicated id sits: a third of a turn from the first (raw
 #: ticks), so that their position replies differ and collide visibly.
 SHADOW_OFFSET_TICKS = 1365
+#: How long the serving loop waits for the bus when nothing else is due (s).
+IDLE_WAIT_S = 0.05
 
 
 def tty_baud(fd: int) -> int:
@@ -224,6 +228,7 @@ class BusServer:
         self._late: list[tuple[float, int, bytes]] = []
         self._seq = 0
         self._late_until: dict[int, float] = {}   # servo id -> when its last late reply goes
+        self.most_request_steps = 0       # most twin physics steps a request waited for
         self._stopping = False
         self._selector = selectors.DefaultSelector()
         self._listener: socket.socket | None = None
@@ -264,7 +269,12 @@ class BusServer:
         arrived = time.perf_counter()
         for packet in self._parser.feed(data):
             baud = self._baud()
-            replies = self.emulator.handle(packet, time.monotonic(), baud)
+            stepped = self.arm.stepped if self.arm is not None else 0
+            now = self._catch_up()
+            replies = self.emulator.handle(packet, now, baud)
+            if self.arm is not None:
+                self.most_request_steps = max(self.most_request_steps,
+                                              self.arm.stepped - stepped)
             wire = len(packet.raw)
             for reply in replies:
                 wire += len(reply.data)
@@ -283,6 +293,21 @@ class BusServer:
                     while time.perf_counter() < deadline:
                         pass
                 self._write(reply.data)
+
+    def _catch_up(self) -> float:
+        """Before a request: the twin's physics caught up (a few steps at most: the loop
+        keeps time); the time the request is handled at (monotonic s)."""
+        now = time.monotonic()
+        if self.arm is not None:
+            self.arm.catch_up(now)
+        return now
+
+    def _tick(self) -> float:
+        """The steady physics loop's turn: step the twin if a tick is due; seconds until
+        the next one."""
+        if self.arm is None:
+            return IDLE_WAIT_S
+        return min(IDLE_WAIT_S, self.arm.tick(time.monotonic()))
 
     def _on_control(self, conn: socket.socket) -> None:
         try:
@@ -303,13 +328,18 @@ class BusServer:
     def command(self, request: dict) -> dict:
         """Run one control command: fault, clear_faults, set_raw, pace, state."""
         cmd = request.get("cmd")
-        now = time.monotonic()
         if cmd == "state":
-            q = None
+            q = physics = None
             if self.arm is not None:
-                self.arm.advance(now)
+                behind = self.arm.behind(time.monotonic())
+                now = self._catch_up()
                 q = [self.arm.q(j) for j in range(len(self.emulator.servos))]
+                physics = {"time_s": self.arm.physics_time, "behind_steps": behind,
+                           "most_request_steps": self.most_request_steps}
+            else:
+                now = time.monotonic()
             return {"ok": True, "port": self.port, "clients": self.clients, "q_sim_rad": q,
+                    "physics": physics,
                     "servos": {
                 s.servo_id: {"present": s.present_ticks(now), "raw": s.shaft.raw(now),
                              "torque": s.get("Torque_Enable"), "lock": s.get("Lock"),
@@ -329,6 +359,7 @@ class BusServer:
                 servo.clear_faults()
             return {"ok": True}
         if cmd == "set_raw":
+            self._catch_up()
             self._servo(request["id"]).shaft.set_raw(float(request["raw"]))
             return {"ok": True}
         if cmd == "place" and self.arm is not None:
@@ -350,10 +381,10 @@ class BusServer:
     def serve_forever(self) -> None:
         """Serve until :meth:`stop` (e.g. from a signal handler); then close."""
         if self.arm is not None:
-            self.arm.frozen = False       # physics runs from the first request on
+            self.arm.start(time.monotonic())      # physics runs with the wall clock
         try:
             while not self._stopping:
-                timeout = 0.05
+                timeout = self._tick()
                 if self._late:
                     timeout = max(0.0, min(timeout, self._late[0][0] - time.perf_counter()))
                 for key, _ in self._selector.select(timeout):

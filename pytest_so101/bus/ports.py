@@ -2,9 +2,12 @@
 a device path or a pyserial URL, is ``core/port_names.py``'s). Standard library only.
 
 A *claim* is an exclusive lock on a port for one process, so that two workers of a run,
-or two runs on one host, never talk on one arm at once (``flock`` on a file named after
-the port in the temporary folder: released by the OS when the process ends, however it
-ends). Across hosts, a labgrid place's acquire is the claim (docs/fleet.md).
+or two runs of one user on one host, never talk on one arm at once (``flock`` on a file
+named after the port: released by the OS when the process ends, however it ends). The
+lock files live in the user's own folder (``so101-port-claims-UID`` in the temporary
+folder, mode 0700): a folder anyone may write in would let another user plant a symlink
+where a lock file goes and have the claim overwrite its target. Across hosts, a labgrid
+place's acquire is the claim (docs/fleet.md).
 """
 
 from __future__ import annotations
@@ -37,8 +40,17 @@ def check_device(port: str, *, source: str, joint: str | None = None,
                            source=source, joint=joint, field=field, value=port)
 
 
-class PortClaimedError(RuntimeError):
+class ClaimError(RuntimeError):
+    """The port cannot be claimed (one line saying why)."""
+
+
+class PortClaimedError(ClaimError):
     """Another process owns the port (one line: the port and who holds it)."""
+
+
+class ClaimFolderError(ClaimError):
+    """The claims folder, or a lock file in it, is not this user's own (one line naming
+    it and what to do)."""
 
 
 @dataclass
@@ -63,17 +75,72 @@ class Claim:
 
 
 def claims_dir() -> Path:
-    return Path(tempfile.gettempdir()) / "so101-port-claims"
+    """This user's claims folder: the same for every process of the user on this host."""
+    return Path(tempfile.gettempdir()) / f"so101-port-claims-{os.geteuid()}"
+
+
+def _private_folder(folder: Path) -> int:
+    """A descriptor of ``folder`` (made 0700 if missing), once it is a real folder (not a
+    symlink) of this user; a folder of the user's with a wider mode is narrowed to 0700.
+    :class:`ClaimFolderError` otherwise."""
+    try:
+        folder.mkdir(mode=0o700, parents=True)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise ClaimFolderError(f"{folder}: cannot make the port claims folder "
+                               f"({exc.strerror or exc})") from None
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        raise ClaimFolderError(f"{folder}: the port claims folder is not a folder (a symlink "
+                               f"or a file planted there? {exc.strerror or exc}); remove "
+                               "it") from None
+    owner = os.fstat(fd).st_uid
+    if owner != os.geteuid():
+        os.close(fd)
+        raise ClaimFolderError(f"{folder}: the port claims folder belongs to uid {owner}, "
+                               f"not to this user ({os.geteuid()}); remove it")
+    os.fchmod(fd, 0o700)
+    return fd
+
+
+#: How a lock file is opened: never through a symlink, never handed to a child process.
+LOCK_FLAGS = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+def _open_lock(folder: Path, name: str) -> int:
+    """The descriptor of the lock file ``name`` in this user's private ``folder``, once it
+    is a plain file of this user with one name; :class:`ClaimFolderError` for anything
+    else (a symlink, a hard link, a fifo...), which is never written to."""
+    folder_fd = _private_folder(folder)
+    try:
+        fd = os.open(name, LOCK_FLAGS, 0o600, dir_fd=folder_fd)
+    except OSError as exc:
+        raise ClaimFolderError(f"{folder / name}: cannot open the port's lock file "
+                               f"({exc.strerror or exc}); remove it") from None
+    finally:
+        os.close(folder_fd)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_nlink != 1:
+        os.close(fd)
+        raise ClaimFolderError(f"{folder / name}: not a lock file of this user (a link or "
+                               "another kind of file planted there?); remove it")
+    return fd
+
+
+def lock_name(port: str) -> str:
+    """The lock file of a port: one name for every spelling of it (``port_key``)."""
+    return hashlib.sha256(port_key(port).encode()).hexdigest()[:20] + ".lock"
 
 
 def claim_port(port: str, owner: str, folder: Path | None = None) -> Claim:
     """Claim ``port`` for this process (``owner`` says who, e.g. ``worker gw1, arm a3``);
-    raises :class:`PortClaimedError` naming the holder when another process has it."""
+    raises :class:`PortClaimedError` naming the holder when another process has it, and
+    :class:`ClaimFolderError` when the claims folder or the lock file is not the user's."""
     folder = claims_dir() if folder is None else folder
-    folder.mkdir(parents=True, exist_ok=True)
-    key = port_key(port)
-    path = folder / (hashlib.sha256(key.encode()).hexdigest()[:20] + ".lock")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+    name = lock_name(port)
+    fd = _open_lock(folder, name)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -82,7 +149,7 @@ def claim_port(port: str, owner: str, folder: Path | None = None) -> Claim:
         finally:
             os.close(fd)
         raise PortClaimedError(f"{port}: already claimed by {holder}; an arm is owned by one "
-                          "process at a time") from None
-    os.ftruncate(fd, 0)
+                               "process at a time") from None
+    os.ftruncate(fd, 0)                  # the lock file itself: checked by _open_lock
     os.pwrite(fd, f"pid {os.getpid()} ({owner})".encode(), 0)
-    return Claim(port, owner, path, fd)
+    return Claim(port, owner, folder / name, fd)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field, fields
+from functools import lru_cache
 from typing import Protocol
 
 from ..core.frames import RESOLUTION, decode_register, encode_register
@@ -59,6 +60,19 @@ AMBIENT_C = 28.0
 
 #: Present_Load full scale: 1000 = 100 % of the servo's maximum torque (0.1 % units).
 LOAD_FULL_SCALE = 1000
+
+
+@lru_cache(maxsize=1 << 16)
+def _decoded(name: str, raw: int) -> int:
+    """A register's signed value (frames' formula, on numpy): every read of a servo needs a
+    few, and numpy costs ~10 us a scalar; the reply path must stay well under a ms."""
+    return int(decode_register(name, raw))
+
+
+@lru_cache(maxsize=1 << 16)
+def _encoded(name: str, value: int) -> int:
+    """A signed value's register encoding (as :func:`_decoded`, the other way)."""
+    return int(encode_register(name, value))
 
 
 class Shaft(Protocol):
@@ -291,11 +305,11 @@ class VirtualServo:
         self.memory[reg.address: reg.address + reg.size] = to_le(value, reg.size)
 
     def signed(self, name: str) -> int:
-        return int(decode_register(name, self.get(name)))
+        return _decoded(name, self.get(name))
 
     def set_signed(self, name: str, value: int) -> None:
         """Set a register from its signed value (sign-magnitude where the register is)."""
-        self.set(name, int(encode_register(name, value)))
+        self.set(name, _encoded(name, int(value)))
 
     def reset(self) -> None:
         """Factory defaults (RESET instruction); the id and the shaft stay."""
@@ -366,7 +380,7 @@ class VirtualServo:
                                                                   self.faults.noise_ticks)
             if not self.full_angle:
                 noisy %= RESOLUTION
-            encoded = int(encode_register("Present_Position", noisy))
+            encoded = _encoded("Present_Position", noisy)
             data[pos - address: pos - address + 2] = to_le(encoded, 2)
         if len(data) < length:
             data += bytes(length - len(data))

@@ -6,7 +6,10 @@ position actuator, Present_Position comes from the joint angle through the assem
 the Homing_Offset register, Present_Load from the actuator's torque. Torque off leaves
 the joint passive: the gearbox's static friction holds it where it is (as on a real
 SO-101) unless a torque larger than that friction acts, or a person moves it
-(:meth:`TwinArm.place`). Physics steps at the model's timestep, following the wall clock.
+(:meth:`TwinArm.place`). Physics steps at the model's timestep, following the wall clock:
+served, a steady loop steps it (:meth:`TwinArm.advance` every ``TICK_STEPS`` due), so a
+request is answered from the latest state after at most a few steps of catching up,
+however long the bus was idle (it stepped up to a second of physics before answering).
 
 Backlash (``--twin-fault JOINT:backlash=DEG``, none by default): a play of DEG in the
 joint's gears. The STS3215's magnetic encoder reads the output shaft, so Present_Position
@@ -33,7 +36,17 @@ from .servo import VirtualServo
 from .telemetry import PHASE_FULL_ANGLE, lerobot_settings
 from .twin_fault import TwinFault
 
-MAX_STEPS_PER_ACCESS = 500             # at most 1 s of physics per bus access
+#: Physics due beyond this many steps (1 s at the 2 ms timestep: the process was stopped)
+#: is dropped, not stepped: the twin resumes from where it was.
+MAX_BACKLOG_STEPS = 500
+#: The serving loop steps the physics whenever this many steps are due (10 ms of physics
+#: at the 2 ms timestep, about 0.1 ms of work), so a request finds at most this many due.
+TICK_STEPS = 5
+#: Most steps taken at once (50 ms of physics, about 0.3 ms of work): by the loop between
+#: two looks at the bus, and by a request before it is answered. While the loop keeps
+#: time a request finds fewer due, so its reply is the state within a step of the wall
+#: clock; a process starved for longer answers from its latest state, the loop catching up.
+CHUNK_STEPS = 25
 #: Static gearbox friction of an unpowered STS3215 (N m): a real SO-101 with torque off
 #: stays where it is put (gravity on its joints stays below ~0.9 N m), so a passive twin
 #: joint is held exactly while the torque on it stays below this; beyond it, it slips.
@@ -85,6 +98,8 @@ class TwinArm:
         self._friction = self.model.dof_frictionloss.copy()
         self._resync = False
         self._passive: dict[int, float] = {}     # joint -> angle its friction holds it at
+        self._qpos_adr = [int(a) for a in sim.qpos_adr]   # plain ints: the hold runs every
+        self._dof_adr = [int(a) for a in sim.dof_adr]     # step, numpy scalars cost there
         n = len(MOTOR_NAMES)
         self._play = np.zeros(n)                 # gear play per joint (rad)
         self._output = np.zeros(n)               # where each output settles (rad)
@@ -93,33 +108,75 @@ class TwinArm:
             self.torque(j, False)
         self.frozen = True            # held still (being calibrated) until serving starts
         self._t0: float | None = None
-        self._steps = 0
+        self._steps = 0               # steps of the physics clock (since _t0) taken
+        self.stepped = 0              # steps taken in all (the clock resyncs on a place)
 
-    def advance(self, now: float) -> None:
-        """Step the physics up to ``now`` (wall clock), at most 1 s per call."""
-        if self.frozen:
-            return
+    def start(self, now: float) -> None:
+        """Let the physics run from ``now`` (wall clock, s) on: serving begins."""
+        self.frozen, self._t0, self._steps, self._resync = False, now, 0, False
+
+    def _due(self, now: float) -> int:
+        """Steps from the start of the physics clock to ``now`` (wall clock, s)."""
         if self._t0 is None:
             self._t0 = now
         due = int((now - self._t0) / self.model.opt.timestep)
         if self._resync:              # placed by hand: physics resumes from here
             self._steps, self._resync = due, False
-        todo = min(due - self._steps, MAX_STEPS_PER_ACCESS)
-        for _ in range(max(0, todo)):
+        if due - self._steps > MAX_BACKLOG_STEPS:
+            self._steps = due - MAX_BACKLOG_STEPS
+        return due
+
+    def advance(self, now: float, max_steps: int = MAX_BACKLOG_STEPS) -> int:
+        """Step the physics toward ``now`` (wall clock, s), at most ``max_steps`` steps;
+        the steps taken. Held still while frozen; physics more than 1 s behind is dropped."""
+        if self.frozen:
+            return 0
+        todo = min(self._due(now) - self._steps, max_steps)
+        for _ in range(todo):
             self.sim.step(self.data)
             self._hold_passive()
-        self._steps = due if todo >= 0 else self._steps
+        todo = max(0, todo)
+        self._steps += todo
+        self.stepped += todo
+        return todo
+
+    def behind(self, now: float) -> int:
+        """Steps due by ``now`` (wall clock, s) and not taken yet (0 while frozen)."""
+        return 0 if self.frozen else max(0, self._due(now) - self._steps)
+
+    def tick(self, now: float) -> float:
+        """The serving loop's turn (``now``: wall clock, s): step the physics once
+        ``TICK_STEPS`` are due (at most ``CHUNK_STEPS``, so a long catch-up leaves the bus
+        answered in between); the seconds until the next tick is due."""
+        if self.frozen:
+            return TICK_STEPS * self.model.opt.timestep
+        if self.behind(now) >= TICK_STEPS:
+            self.advance(now, CHUNK_STEPS)
+        tick = self._t0 + (self._steps + TICK_STEPS) * self.model.opt.timestep
+        return max(0.0, tick - now)
+
+    def catch_up(self, now: float) -> int:
+        """Before answering a request: the steps due by ``now``, at most ``CHUNK_STEPS``;
+        the steps taken."""
+        return self.advance(now, CHUNK_STEPS)
+
+    @property
+    def physics_time(self) -> float:
+        """Where the physics clock stands (s since serving began): it follows the wall
+        clock, jumping ahead where the arm was placed by hand or a backlog dropped."""
+        return self._steps * self.model.opt.timestep
 
     def _hold_passive(self) -> None:
         """Static friction: a passive joint whose gravity (bias) torque stays below the
         gearbox friction does not move at all; one pushed harder slips from there."""
+        qpos, qvel, bias = self.data.qpos, self.data.qvel, self.data.qfrc_bias
         for j, held in self._passive.items():
-            dof = self.sim.dof_adr[j]
-            if abs(self.data.qfrc_bias[dof]) < PASSIVE_FRICTION_NM:
-                self.data.qpos[self.sim.qpos_adr[j]] = held
-                self.data.qvel[dof] = 0.0
+            dof = self._dof_adr[j]
+            if -PASSIVE_FRICTION_NM < bias[dof] < PASSIVE_FRICTION_NM:
+                qpos[self._qpos_adr[j]] = held
+                qvel[dof] = 0.0
             else:
-                self._passive[j] = float(self.data.qpos[self.sim.qpos_adr[j]])
+                self._passive[j] = float(qpos[self._qpos_adr[j]])
 
     def q(self, j: int) -> float:
         return float(self.data.qpos[self.sim.qpos_adr[j]])
@@ -180,17 +237,19 @@ class TwinArm:
 
 
 class TwinShaft:
-    """One servo's shaft: a joint of the :class:`TwinArm` seen through an assembly."""
+    """One servo's shaft: a joint of the :class:`TwinArm` seen through an assembly.
+
+    It reads and drives the arm's latest state and never steps the physics: whoever owns
+    the arm's clock does (the server's loop, and its catch-up before each request), so a
+    reply costs no physics, and ``now`` is not used."""
 
     def __init__(self, arm: TwinArm, joint: int, assembly: Assembly) -> None:
         self.arm, self.joint, self.assembly = arm, joint, assembly
 
     def raw(self, now: float) -> float:
-        self.arm.advance(now)
         return self.assembly.raw(self.arm.q(self.joint))
 
     def drive(self, now: float, goal_raw: float | None) -> None:
-        self.arm.advance(now)
         self.arm.torque(self.joint, goal_raw is not None)
         if goal_raw is not None:
             self.arm.goal(self.joint, self.assembly.q(goal_raw))
@@ -198,7 +257,6 @@ class TwinShaft:
     def load(self, now: float) -> float:
         """The joint's actuator torque in the servo's own direction (a mirrored motor
         pushes the other way round)."""
-        self.arm.advance(now)
         return self.assembly.direction * self.arm.load(self.joint)
 
     def set_raw(self, raw: float) -> None:

@@ -34,8 +34,9 @@ ARM_KEYS = ("port", "calibration", "mapping", "stats", "stats_dataset")
 DEFAULT_KEYS = ("mapping", "stats", "stats_dataset")
 #: Paths among those (relative to the arms file); ``calibration`` may also be an arm id.
 PATH_KEYS = ("mapping", "stats")
-#: An arm id names a folder of the report: letters, digits, ``-``, ``_``, ``.``.
-ARM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+#: An arm id names a folder of the report: letters, digits, ``-``, ``_``, ``.`` (the whole
+#: id: matched with ``fullmatch``, as ``$`` would also match before a final newline).
+ARM_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,24 @@ class Fleet:
                            field="arm id", value=arm_id)
 
 
-def _resolve(text: str, base: Path) -> str:
-    return str((base / Path(text).expanduser()).resolve())
+def _resolve(text: str, base: Path, *, source: str, where: str, field: str) -> str:
+    """``text`` as an absolute path (relative to ``base``, ``~`` expanded, links followed);
+    one line naming the arm and the field when it cannot be (a symlink loop...)."""
+    try:
+        return str((base / Path(text).expanduser()).resolve())
+    except RuntimeError:                      # Python 3.11-3.12: "Symlink loop from ..."
+        reason = "a symlink loop"
+    except OSError as exc:                    # Python 3.13: ELOOP; a path too long...
+        reason = exc.strerror or str(exc)
+    raise config_error(f"cannot follow this path ({reason})", source=source, joint=where,
+                       field=field, value=text)
+
+
+def _no_nul(text: str, *, source: str, where: str | None, field: str) -> None:
+    """A port, a path or a name never holds a NUL byte (no system call takes one)."""
+    if "\0" in text:
+        raise config_error("must not hold a NUL byte", source=source, joint=where,
+                           field=field, value=text)
 
 
 def _is_path(text: str) -> bool:
@@ -88,7 +105,7 @@ def _is_path(text: str) -> bool:
 def _entry(source: str, arm_id: str, data: object, defaults: dict[str, str],
            base: Path) -> FleetArm:
     where = f"arm {arm_id}"
-    if not ARM_ID.match(arm_id):
+    if not ARM_ID.fullmatch(arm_id):
         raise config_error("an arm id must be 1 to 64 letters, digits, '-', '_' or '.', "
                            "not starting with a '-', '_' or '.' (it names the arm's report "
                            "folder)", source=source, field="arm id", value=arm_id)
@@ -103,23 +120,26 @@ def _entry(source: str, arm_id: str, data: object, defaults: dict[str, str],
         if not values[key].strip():
             raise config_error("must not be empty", source=source, joint=where, field=key,
                                value=value)
+        _no_nul(values[key], source=source, where=where, field=key)
     for key in ("port", "calibration"):
         if key not in values:
             raise config_error(f"no {key}: every arm names its {key}", source=source,
                                joint=where, field=key)
     port = check_port(values["port"].strip(), source=source, joint=where, field="port")
-    if not is_url(port):
-        port = _resolve(port, base) if not port.startswith("/") else port
+    if not is_url(port) and not port.startswith("/"):
+        port = _resolve(port, base, source=source, where=where, field="port")
     calibration = values["calibration"].strip()
     if _is_path(calibration):
-        calibration = _resolve(calibration, base)
+        calibration = _resolve(calibration, base, source=source, where=where,
+                               field="calibration")
         if not files.exists(calibration):
             raise config_error("calibration file missing", source=source, joint=where,
                                field="calibration", value=calibration)
     for key in PATH_KEYS:
         if key in values:
-            values[key] = _resolve(values[key].strip(), base)
-            if not Path(values[key]).exists():
+            values[key] = _resolve(values[key].strip(), base, source=source, where=where,
+                                   field=key)
+            if not files.exists(values[key]):
                 raise config_error(f"{key} not found", source=source, joint=where, field=key,
                                    value=values[key])
     return FleetArm(arm_id, port, calibration, values.get("mapping"), values.get("stats"),
@@ -140,6 +160,7 @@ def parse_fleet(data: dict, *, source: str, base: Path) -> Fleet:
                                f"{', '.join(DEFAULT_KEYS)}; port and calibration are each "
                                "arm's own)", source=source, field=key, value=value)
         checked[key] = files.string(value, source=source, field=f"[defaults] {key}")
+        _no_nul(checked[key], source=source, where=None, field=f"[defaults] {key}")
     if "arms" not in data:
         raise config_error("no arms: add one [arms.ID] table per arm, with its port and "
                            "calibration", source=source)

@@ -29,6 +29,9 @@ def check_port(port: str, *, source: str, joint: str | None = None,
     """``port`` if it is a device path or a ``socket://``/``rfc2217://`` URL with a host and
     a port number; else one :class:`So101ConfigError` line naming ``source`` (and the arm,
     as ``joint``, and the field)."""
+    if "\0" in port:
+        raise config_error("a port must not hold a NUL byte", source=source, joint=joint,
+                           field=field, value=port)
     if not is_url(port):
         return port
     try:

@@ -431,7 +431,7 @@ def _claim_fleet_arm(config: pytest.Config, ctx: So101Context, port: str):
     worker that was not dealt it). None outside a fleet run."""
     if ctx.arm_id is None:
         return None
-    from ..bus.ports import PortClaimedError, claim_port
+    from ..bus.ports import ClaimError, claim_port
 
     run = config.stash[FLEET_KEY]
     if ctx.arm_id not in run.mine:
@@ -440,7 +440,7 @@ def _claim_fleet_arm(config: pytest.Config, ctx: So101Context, port: str):
     worker = getattr(config, "workerinput", {}).get("workerid", "the main process")
     try:
         return claim_port(port, f"worker {worker}, arm {ctx.arm_id}")
-    except PortClaimedError as exc:
+    except ClaimError as exc:
         pytest.fail(f"pytest-so101: arm {ctx.arm_id}: {exc}", pytrace=False)
 
 

@@ -134,8 +134,38 @@ class FleetPlugin:
     """Hooks of a fleet run (registered by the so101 plugin with ``--so101-arms``)."""
 
     def __init__(self, run, worker: str) -> None:
+        from . import interrupts
+
         self.run = run
         self.worker = worker
+        self.worker_pids: dict[str, int] = {}     # controller: gateway id -> worker's pid
+        interrupts.install()             # Ctrl-C counted from the start, passed on to workers
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """Under xdist, import now what the terminal summary would import at the end:
+        hypothesis's plugin imports hypothesis there (0.7 s). After a Ctrl-C each worker
+        paid it once its arm was safe, then the controller after the workers; the
+        controller does it while its workers start, a worker before its first arm."""
+        if self.worker == MAIN and not xdist_workers(session.config):
+            return
+        if session.config.pluginmanager.has_plugin("hypothesispytest"):
+            import hypothesis.internal.observability  # noqa: F401
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_newgateway(self, gateway) -> None:
+        """Controller: a Ctrl-C sent to the controller alone reaches this worker too (it
+        would move its arm on for 5 s, until execnet interrupts it)."""
+        from . import interrupts
+
+        try:
+            pid = gateway._rinfo().pid        # what xdist itself shows with -v
+        except Exception as exc:             # an execnet without it: say so, run on
+            print(f"so101: cannot learn worker {gateway.id}'s pid ({exc}): a Ctrl-C sent "
+                  "to the controller alone will not reach it", file=sys.stderr)
+            return
+        self.worker_pids[gateway.id] = pid
+        interrupts.forward_to(pid)
 
     @pytest.hookimpl(tryfirst=True)      # the arm first in the test id: [arm-joint]
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
@@ -158,8 +188,14 @@ class FleetPlugin:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node, error) -> None:
-        """Controller: a worker that died may have left an arm with torque on; its arms
-        have no owner now, so the controller switches their torque off."""
+        """Controller: a worker that ended gets no Ctrl-C passed on any more (its pid may
+        go to another process). One that died may have left an arm with torque on; its
+        arms have no owner now, so the controller switches their torque off."""
+        from . import interrupts
+
+        pid = self.worker_pids.pop(node.gateway.id, None)
+        if pid is not None:
+            interrupts.forward_to(pid, forward=False)
         if not error:
             return
         for arm_id in self.run.workers.get(node.gateway.id, []):
@@ -171,13 +207,13 @@ class FleetPlugin:
 def torque_off(port: str, arm_id: str) -> str:
     """Claim the arm, switch torque off on every servo, say what happened (one line)."""
     from ..bus.feetech import BusError, FeetechBus
-    from ..bus.ports import PortClaimedError, claim_port
+    from ..bus.ports import ClaimError, claim_port
 
     try:
         with claim_port(port, f"the controller, torque off on arm {arm_id}"), \
                 FeetechBus(port, retries=1) as bus:
             unconfirmed = bus.disable_torque()
-    except (BusError, PortClaimedError) as exc:
+    except (BusError, ClaimError) as exc:
         return f"arm {arm_id}: torque off failed: {exc}; switch the arm's power off"
     if unconfirmed:
         return (f"arm {arm_id}: torque could not be confirmed off on {', '.join(unconfirmed)}; "

@@ -7,6 +7,14 @@ while the reports are written is noted and the run ends as interrupted right aft
 one while the summary is printed ends the run at once as interrupted (``pytest.exit``).
 A second SIGINT while the first is still being handled does not wait: it broadcasts
 torque off on every bus the run opened (no reply to wait for) and exits with status 130.
+
+Under pytest-xdist (a fleet run) the arms are driven by the workers. Ctrl-C at a terminal
+reaches every process of the run; a SIGINT sent to the controller's pid alone (a CI
+runner's cancel, ``kill -INT``) reached only the controller, and the workers kept moving
+their arms until execnet interrupted them 5 s later. So the controller passes each Ctrl-C
+on to its workers (``FORWARDED``, SIGUSR1), and a worker counts a Ctrl-C once whether it
+came from the terminal, from the controller or both: the Nth Ctrl-C is the Nth by either
+way (the terminal's SIGINT is handled first, being pending first and numbered lower).
 """
 
 from __future__ import annotations
@@ -15,9 +23,14 @@ import os
 import signal
 from collections.abc import Callable
 
+#: The signal a controller passes a Ctrl-C on to its workers with.
+FORWARDED = signal.SIGUSR1
+
 _torque_off: list[Callable[[], None]] = []
 _cleanups: list[Callable[[], None]] = []
-_interrupts = 0
+_workers: list[int] = []           # pids of the workers a controller passes Ctrl-C on to
+_interrupts = 0                    # Ctrl-Cs so far, however they came
+_received = {signal.SIGINT: 0, FORWARDED: 0}
 _installed = False
 _phase = "tests"                   # tests | reports | summary
 _pending = False                   # a Ctrl-C came while the reports were written
@@ -39,6 +52,23 @@ def clean_on_hard_exit(cleanup: Callable[[], None]) -> None:
     """Call ``cleanup`` (fast: a temporary file) after the torque-off broadcast of a second
     Ctrl-C, which exits without running pytest's own cleanup."""
     _cleanups.append(cleanup)
+
+
+def forward_to(pid: int, *, forward: bool = True) -> None:
+    """Controller: pass every Ctrl-C on to the worker process ``pid`` (``forward`` False:
+    no more, it has ended)."""
+    if forward:
+        _workers.append(pid)
+    elif pid in _workers:
+        _workers.remove(pid)
+
+
+def _forward() -> None:
+    for pid in _workers:
+        try:
+            os.kill(pid, FORWARDED)
+        except OSError:            # that worker is gone already
+            pass
 
 
 def _exit_interrupted() -> None:
@@ -64,7 +94,12 @@ def reports_written() -> None:
 
 def _handler(signum: int, frame: object) -> None:
     global _interrupts, _pending
-    _interrupts += 1
+    _received[signum] += 1
+    count = max(_received.values())
+    if count == _interrupts:       # this Ctrl-C came both ways: counted already
+        return
+    _interrupts = count
+    _forward()
     if _interrupts == 1:
         if _phase == "reports":
             _pending = True
@@ -79,7 +114,13 @@ def _handler(signum: int, frame: object) -> None:
             call()
         except Exception:         # nothing may stop the exit now
             pass
-    os.write(_stderr, b"\nso101: second Ctrl-C: torque-off broadcast sent; exiting now\n")
+    if _torque_off:
+        said = b"torque-off broadcast sent"
+    elif _workers:
+        said = b"passed to the workers (each broadcasts torque off on its arm)"
+    else:
+        said = b"no arm is driven from this process"
+    os.write(_stderr, b"\nso101: second Ctrl-C: " + said + b"; exiting now\n")
     os._exit(130)
 
 
@@ -88,12 +129,15 @@ def install(stderr_fd: int | None = None) -> None:
     ``stderr_fd``: where to say so, a duplicate of the terminal's stderr (pytest captures
     fd 2 during a test, and ``os._exit`` would lose what is written there)."""
     global _installed, _stderr
+    if stderr_fd is not None:
+        if _stderr not in (2, stderr_fd):
+            os.close(_stderr)     # the duplicate an earlier arm's bus made
+        _stderr = stderr_fd
     if _installed:
         return
-    if stderr_fd is not None:
-        _stderr = stderr_fd
     try:
         signal.signal(signal.SIGINT, _handler)
+        signal.signal(FORWARDED, _handler)
     except ValueError:            # not the main thread
         return
     _installed = True
@@ -102,3 +146,10 @@ def install(stderr_fd: int | None = None) -> None:
 def interrupted() -> bool:
     """Whether a Ctrl-C arrived in this run."""
     return _interrupts > 0
+
+
+def received() -> dict[str, int]:
+    """The Ctrl-Cs of this run, and how they came: SIGINTs (a terminal, ``kill -INT``,
+    execnet interrupting a worker) and Ctrl-Cs the controller passed on."""
+    return {"ctrl_c": _interrupts, "sigint": _received[signal.SIGINT],
+            "from_controller": _received[FORWARDED]}
