@@ -110,10 +110,12 @@ def test_another_arms_file_refuses_on_the_registers(arm):
 
 
 def test_torque_found_on_is_switched_off_when_refusing_and_left_alone_otherwise(arm):
+    counted = untouched(arm)[2]
     with FeetechBus(arm.port) as bus:
         bus.write("Lock", 2, 0)
         bus.write("Torque_Enable", 2, 1)
     before = untouched(arm)
+    assert before[2] == (counted[0] + 2, counted[1] + 1)     # the twin counts what it got
     assert check_at_connect(arm.port, arm.calibration, DEGREES, rest=REST).ok
     assert untouched(arm) == before and arm.state()[2]["torque"] == 1
     arm.fault(2, "voltage", 12.0)
