@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 import pytest
 
 
@@ -20,3 +22,17 @@ def run(pytester):
                                              "--rootdir", str(pytester.path), *no_html, *args)
 
     return _run
+
+
+@pytest.fixture
+def prompts(monkeypatch):
+    """Every prompt LeRobot shows on stdin (``input``), answered with Enter (use the file):
+    a test asserts it asked nothing, or what it asked."""
+    asked: list[str] = []
+
+    def answer(prompt: str = "") -> str:
+        asked.append(prompt)
+        return ""
+
+    monkeypatch.setattr(builtins, "input", answer)
+    return asked

@@ -15,7 +15,6 @@ import ``lerobot.processor``, which needs a torchvision no CPU build of which ex
 
 from __future__ import annotations
 
-import builtins
 import importlib
 import importlib.metadata
 import json
@@ -190,19 +189,6 @@ def twin(tmp_path):
         emulator.calibration_dir = calibration_dir
         emulator.calibration = load_calibration(calibration_dir / "twin.json")
         yield emulator
-
-
-@pytest.fixture
-def prompts(monkeypatch):
-    """Every prompt LeRobot shows (answered with Enter: use the file)."""
-    asked: list[str] = []
-
-    def answer(prompt: str = "") -> str:
-        asked.append(prompt)
-        return ""
-
-    monkeypatch.setattr(builtins, "input", answer)
-    return asked
 
 
 def connected_follower(so_follower, twin, use_degrees: bool):

@@ -347,7 +347,8 @@ class BusServer:
                              "goal": s.signed("Goal_Position"),
                              "min": s.get("Min_Position_Limit"),
                              "max": s.get("Max_Position_Limit"), "baud": s.baud_code,
-                             "faults": s.active_faults()}
+                             "faults": s.active_faults(), "writes": s.writes,
+                             "torque_switched_on": s.torque_switched_on}
                 for s in self.emulator.servos},
                 "backlash_deg": None if self.arm is None else self.arm.backlash_deg()}
         if cmd == "fault":

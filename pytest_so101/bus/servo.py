@@ -289,6 +289,10 @@ class VirtualServo:
     health: HealthFaults = field(default_factory=HealthFaults)
     memory: bytearray = field(default_factory=lambda: bytearray(MEMORY_SIZE))
     pending: tuple[int, bytes] | None = None
+    #: Writes a client made (WRITE, SYNC_WRITE, an ACTION's REG_WRITE), and how many of
+    #: them switched torque on: what a read-only client left untouched shows here.
+    writes: int = 0
+    torque_switched_on: int = 0
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed * 1000 + self.servo_id)
@@ -388,12 +392,15 @@ class VirtualServo:
 
     def write(self, address: int, data: bytes, now: float) -> None:
         self._refresh(now)
+        self.writes += 1
+        torque_was_on = self.torque_on
         locked = self.get("Lock") == 1
         for offset, byte in enumerate(data):
             addr = address + offset
             if addr >= MEMORY_SIZE or addr in READ_ONLY or (locked and addr < EEPROM_END):
                 continue
             self.memory[addr] = byte
+        self.torque_switched_on += self.torque_on and not torque_was_on
         self._apply(now)
 
     def reg_write(self, address: int, data: bytes) -> None:

@@ -140,38 +140,19 @@ def _title(result: CheckResult) -> str:
     return f"dataset: {result.title}" if result.check.domain == "datasets" else result.title
 
 
-def _rest_pose(inputs: Inputs, mjcf: str | None):
-    """The rest pose the arm should read folded: the mapping's [sim] rest_pose, else the
-    model's (the embedded one, or --mjcf) 'rest' keyframe; None without one."""
-    from ..core.poses import RestPose
-
-    mapping = inputs.mapping
-    if mapping is None:
-        return None
-    if mapping.rest_pose_rad is not None:
-        return RestPose(mapping.rest_pose_rad, f"[sim] rest_pose of {mapping.source}")
-    if mjcf is None and mapping.model != "so101-new-calib":
-        return None
-    from ..sim.model import SimModel
-
-    sim = SimModel(mjcf, mapping.sim_joint_names)
-    if "rest" not in sim.keyframes:
-        return None
-    return RestPose(sim.keyframe("rest"), f"the 'rest' keyframe of {sim.source}")
-
-
 def _arm(port: str, inputs: Inputs, mjcf: str | None) -> list[CheckResult]:
     """The read-only checks of the arm on ``port``."""
     from ..bus.feetech import BusError, FeetechBus
     from ..bus.readings import read_only
     from ..checks.catalog import BY_NAME, read_only_arm
+    from ..sim.model import rest_pose_of
 
     try:
         with FeetechBus(port) as bus:
             readings = read_only(bus)
     except BusError as exc:      # the first check of an arm, failed: nothing else is known
         return [CheckResult(BY_NAME["servo-identity"], error=str(exc))]
-    rest = _rest_pose(inputs, mjcf)
+    rest = rest_pose_of(inputs.mapping, mjcf)
     arm = Inputs(inputs.calibration, inputs.stats, inputs.mapping, inputs.model_limits,
                  inputs.tolerances, Setup.HARDWARE, {**inputs.readings, **readings,
                                                      "rest_pose": rest})

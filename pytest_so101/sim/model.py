@@ -15,6 +15,8 @@ import numpy as np
 
 from ..core.errors import config_error
 from ..core.joints import MOTOR_NAMES, N_JOINTS, JointLimits
+from ..core.mapping import MappingFile
+from ..core.poses import RestPose
 
 EMBEDDED_MJCF = Path(__file__).with_name("so101.xml")
 
@@ -170,3 +172,20 @@ class SimModel:
             mujoco.mj_kinematics(self.model, data)
             out[i] = data.site_xpos[site_id]
         return out[0] if np.ndim(q_sim_rad) == 1 else out
+
+
+def rest_pose_of(mapping: MappingFile | None, mjcf: str | Path | None = None
+                 ) -> RestPose | None:
+    """The rest pose an arm should read folded on its stops: the mapping's ``[sim]
+    rest_pose``, else the ``rest`` keyframe of the model (``mjcf``, or the embedded one
+    when the mapping names so101-new-calib); None without a mapping or a rest pose."""
+    if mapping is None:
+        return None
+    if mapping.rest_pose_rad is not None:
+        return RestPose(mapping.rest_pose_rad, f"[sim] rest_pose of {mapping.source}")
+    if mjcf is None and mapping.model != "so101-new-calib":
+        return None
+    sim = SimModel(mjcf, mapping.sim_joint_names)
+    if "rest" not in sim.keyframes:
+        return None
+    return RestPose(sim.keyframe("rest"), f"the 'rest' keyframe of {sim.source}")
