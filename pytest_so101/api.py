@@ -106,8 +106,9 @@ def _not_folded(inputs: Inputs) -> str:
     """'' when the arm reads folded in its rest pose (a joint or two off are faults of
     their own: a mirrored motor, a shifted zero), else why it is not."""
     frames = ArmFrames(inputs.calibration, inputs.mapping)
-    q_read = frames.ticks_to_sim(np.asarray(inputs["positions"])[-1])
-    found = arm_not_at_rest(q_read, inputs["rest_pose"].q_sim_rad)
+    reading = np.asarray(inputs["positions"])[-1]
+    found = arm_not_at_rest(frames.ticks_to_sim(reading), inputs["rest_pose"].q_sim_rad,
+                            reading_ticks=reading, cal=inputs.calibration)
     if found is None:
         return ""
     cause, _ = found

@@ -80,8 +80,9 @@ def test_an_arm_not_folded_is_said_so_and_its_rest_pose_not_judged(arm):
         arm.place("rest")
     assert report.ok
     assert "rest-reading" not in report.checked
-    assert len(report.notes) == 1 and report.notes[0].startswith("rest pose not checked: the "
-                                                                 "arm is probably not folded")
+    assert len(report.notes) == 1 and report.notes[0].startswith(
+        "rest pose not checked: the arm is not folded in its rest pose: it stands near the "
+        "middle of each joint's travel, where it was held while calibrating")
 
 
 @pytest.mark.parametrize(("fault", "check", "value"), [

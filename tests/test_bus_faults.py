@@ -500,3 +500,26 @@ def _reused_by_someone_else(port: str) -> bool:
         except OSError:
             continue
     return False
+
+
+def test_an_interrupt_while_the_twin_starts_leaves_no_twin_serving(monkeypatch):
+    """SIGINT while a suite's twin started (waiting for its port) left it serving in 2 of 4
+    runs: whatever ends the wait, the process it launched is stopped."""
+    from pytest_so101.bus.process import EmulatorProcess
+
+    launched: list[EmulatorProcess] = []
+    real_launch = EmulatorProcess.launch
+
+    def launch(self):
+        launched.append(self)
+        return real_launch(self)
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(EmulatorProcess, "launch", launch)
+    monkeypatch.setattr(EmulatorProcess, "ready", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        EmulatorProcess("--shaft", "simple").start()
+    (twin,) = launched
+    assert twin.proc.poll() is not None          # stopped, not left serving

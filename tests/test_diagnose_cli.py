@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -91,6 +96,40 @@ def test_port_compares_the_servo_registers_read_only(capsys):
         code = diagnose_cli.main(["--calibration", str(EXAMPLE_CALIBRATION), "--port",
                                   twin.port])
         assert code == 0, capsys.readouterr().out
+
+
+def _has_open(pid: int, path: str) -> bool:
+    fd_dir = Path(f"/proc/{pid}/fd")
+    try:
+        return any(os.readlink(fd) == path for fd in fd_dir.iterdir())
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("as_json", [True, False], ids=["json", "text"])
+def test_ctrl_c_while_reading_the_arm_ends_in_one_line_or_one_whole_document(as_json):
+    """Interrupted while reading the arm, so101-diagnose printed a traceback and half a
+    JSON document: one line (with --json, one whole document saying so), status 130."""
+    with EmulatorProcess("--calibration", str(EXAMPLE_CALIBRATION),
+                         "--fault", "3:late=30") as twin:        # every read of servo 3 late
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pytest_so101.cli.diagnose", *(["--json"] * as_json),
+             "--calibration", str(EXAMPLE_CALIBRATION), "--port", twin.port],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not _has_open(proc.pid, twin.port):      # reading the arm now
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.01)
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in err, err
+    said = "interrupted (Ctrl-C) before every check ran: nothing was judged"
+    if as_json:
+        assert json.loads(out) == {"ok": False, "error": said}
+    else:
+        assert err.strip() == f"so101-diagnose: {said}" and out == ""
 
 
 def test_a_dead_port_is_an_error_not_a_pass(tmp_path, capsys):

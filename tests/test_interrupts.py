@@ -55,9 +55,10 @@ CASES = {
 
 
 def interrupted_run(pytester, module: str, conftest: str, delays: tuple[float, ...],
-                    calibration) -> tuple[int, str, list[int], float]:
-    """Run pytest on the hardware path against a twin, SIGINT it after the phase began,
-    and return (exit status, output, Torque_Enable of the six servos, seconds to end)."""
+                    calibration, sig: int = signal.SIGINT) -> tuple[int, str, list[int], float]:
+    """Run pytest on the hardware path against a twin, send it ``sig`` after the phase
+    began, and return (exit status, output, Torque_Enable of the six servos, seconds to
+    end)."""
     pytester.makepyfile(test_phase=module.replace("moving", "phase"))
     if conftest:
         pytester.makeconftest(conftest)
@@ -78,14 +79,14 @@ def interrupted_run(pytester, module: str, conftest: str, delays: tuple[float, .
                 time.sleep(0.02)
             for delay in delays:
                 time.sleep(delay)
-                proc.send_signal(signal.SIGINT)
+                proc.send_signal(sig)
             sent = time.monotonic()
             try:
                 out, _ = proc.communicate(timeout=END_WITHIN_S)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 out, _ = proc.communicate()
-                pytest.fail(f"pytest still running {END_WITHIN_S:.0f} s after SIGINT:\n"
+                pytest.fail(f"pytest still running {END_WITHIN_S:.0f} s after {sig!r}:\n"
                             f"{out[-3000:]}")
             took = time.monotonic() - sent
         finally:
@@ -115,6 +116,23 @@ def test_ctrl_c_in_every_phase_ends_the_run_with_torque_off(pytester, tmp_path, 
         assert "KeyboardInterrupt" in out
     if case.startswith("motion") and len(delays) == 1:
         assert "so101: run interrupted (Ctrl-C)" in out, out[-3000:]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_sigterm_and_sighup_during_motion_end_like_ctrl_c(pytester, tmp_path, sig):
+    """A CI runner's cancel (SIGTERM) or a closed SSH session (SIGHUP) during motion used to
+    kill pytest with torque on (5 of 5 runs): they end like Ctrl-C, torque off on all six
+    servos, the record written and saying what interrupted the run."""
+    code, out, torque, _ = interrupted_run(pytester, MOTION_UNTIL_INTERRUPTED, "", (0.5,),
+                                           tmp_path / "twin_arm.json", sig)
+    name = signal.Signals(sig).name
+    assert torque == [0] * 6, out[-3000:]
+    assert code == pytest.ExitCode.INTERRUPTED, out[-3000:]
+    assert f"so101: {name}: torque-off broadcast sent; ending the run like Ctrl-C" in out
+    assert f"so101: run interrupted ({name})" in out, out[-3000:]
+    record = json.loads((pytester.path / "reports/so101-record.json").read_text())
+    assert record["interrupted"] == name
+    assert "Fatal Python error" not in out and "INTERNALERROR" not in out, out[-3000:]
 
 
 #: Each process of a fleet run says how its Ctrl-Cs came.

@@ -218,6 +218,31 @@ def test_precedence_cli_then_env_then_ini(pytester, tmp_path):
     result.stdout.fnmatch_lines(["*from --so101-calibration)*"])
 
 
+def test_an_ini_stats_and_mapping_pair_is_not_split_by_the_command_line(pytester):
+    """The project's ini pairs legacy stats with the legacy mapping; a degrees mapping given
+    on the command line was checked against the ini's legacy stats and failed 4 checks on a
+    correct setup. One of the pair given: the ini's other half is left out, and said."""
+    pytester.makeini(f"[pytest]\nso101_stats = {STATS / 'legacy_model'}\n"
+                     f"so101_mapping = {MAPPINGS / 'so101_legacy_policy.toml'}\n")
+    pytester.makepyfile("""
+def test_pair(so101_mapping, so101_stats):
+    pass
+""")
+    result = pytester.runpytest_subprocess("--so101-mapping",
+                                           str(MAPPINGS / "so101_degrees.toml"), "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines([
+        "so101: stats: none (left out: ini so101_stats (*legacy_model) pairs with the ini's "
+        "so101_mapping, and --so101-mapping was given; give --so101-stats to use one)",
+        "*so101_stats*"])
+    result = pytester.runpytest_subprocess()          # the ini's pair, whole
+    result.assert_outcomes(passed=1)
+    result = pytester.runpytest_subprocess(           # both given: the ini plays no part
+        "--so101-mapping", str(MAPPINGS / "so101_degrees.toml"),
+        "--so101-stats", str(STATS / "legacy_model"))
+    result.stdout.fnmatch_lines(["*from --so101-stats)*"])
+
+
 def test_ini_paths_are_relative_to_the_ini_file(pytester):
     sub = pytester.mkdir("sub")
     (pytester.path / "cal.json").write_bytes(EXAMPLE_CALIBRATION.read_bytes())
@@ -318,6 +343,7 @@ def test_a_run_without_so101_options_loads_nothing(run, pytester):
                                       "pytest_so101.core.features",
                                       "pytest_so101.core.measurement", "pytest_so101.plugin",
                                       "pytest_so101.plugin.fixtures",
+                                      "pytest_so101.plugin.interrupts",
                                       "pytest_so101.plugin.options", "pytest_so101.plugin.stash"]
     """)
     run().assert_outcomes(passed=1)

@@ -53,7 +53,9 @@ def test_suites_write_the_html_report_and_a_valid_record(run, pytester):
     assert calibration["source"] == TWIN_CALIBRATION and calibration["generated"] is True
     assert_every_file_hashed(record)
     measured = [m for t in record["tests"] for m in t["measurements"]]
-    assert {m["joint"] for m in measured} == set(MOTOR_NAMES)
+    # the six joints, and the arm as a whole (folded at rest: "all"), apart from them
+    assert {m["joint"] for m in measured} == {*MOTOR_NAMES, "all"}
+    assert record["arm_evidence"]["all"] == ["twin"]
     # what backs each joint: its files, and the twin (an emulated arm: nothing physical)
     assert record["schema"] == "pytest-so101/record/3"
     assert list(record["evidence"]) == list(MOTOR_NAMES)

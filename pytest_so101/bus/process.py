@@ -37,7 +37,14 @@ class EmulatorProcess:
         self._sock: socket.socket | None = None
 
     def start(self) -> EmulatorProcess:
-        return self.launch().ready()
+        """Launch and wait until ready; on any way out before that (an error, Ctrl-C,
+        SIGTERM) the process is stopped, never left serving."""
+        self.launch()
+        try:
+            return self.ready()
+        except BaseException:
+            self.stop()
+            raise
 
     def launch(self) -> EmulatorProcess:
         """Start the process without waiting for it (:meth:`ready` waits): several arms

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.calibration import Calibration
+from ..core.calibration import HOMING_POSE_TICKS, Calibration
 from ..core.frames import DEG_PER_TICK, TOOTH_TICKS, RobotUnit
 from ..core.joints import MOTOR_NAMES, SO101_NEW_CALIB_LIMITS, WRIST_ROLL, JointLimits
 from ..core.mapping import RAD_TO_DEG
@@ -91,21 +91,21 @@ def joints_off_rest(q_read_rad: np.ndarray, q_rest_rad: np.ndarray) -> list[int]
 #: A joint reading this far outside the sweep its calibration recorded (deg) cannot be
 #: this arm's: an arm never rests where it never went while it was calibrated.
 OUTSIDE_SWEEP_DEG = 5.0
-#: Joints this close to the middle of their calibrated travel (deg) rest where a person
-#: held them while homing: the arm was left in its calibration pose, not folded.
+#: Joints this close to the pose they were held in while homing (deg, every joint reading
+#: HOMING_POSE_TICKS there): the arm was left in its calibration pose, not folded.
 AT_MIDDLE_DEG = 15.0
 FOLD = ("fold the arm into its rest pose (on its stops) before the run; with so101-twin "
         "serve, start it with --start rest")
 
 
 def arm_not_at_rest(q_read_rad: np.ndarray, q_rest_rad: np.ndarray, *,
-                    reading_ticks: np.ndarray | None = None, cal: Calibration | None = None,
-                    q_middle_rad: np.ndarray | None = None) -> tuple[str, str] | None:
+                    reading_ticks: np.ndarray | None = None,
+                    cal: Calibration | None = None) -> tuple[str, str] | None:
     """(cause, fix) when the arm as a whole is not in its rest pose, else None. With the
-    reading, the calibration and the sim pose of the calibrated middles, what the readings
-    can tell is told: joints outside the sweep they recorded (a calibration that is not this
-    arm's), every joint off near the middle of its travel (the arm left in its calibration
-    pose); where they cannot tell, both are named."""
+    reading in ticks and the calibration, what the readings can tell is told: joints outside
+    the sweep they recorded (a calibration that is not this arm's), every joint off reading
+    near the pose it was held in while homing (the arm left in its calibration pose); where
+    they cannot tell, both are named."""
     off = joints_off_rest(q_read_rad, q_rest_rad)
     if len(off) < NOT_AT_REST_JOINTS:
         return None
@@ -121,10 +121,11 @@ def arm_not_at_rest(q_read_rad: np.ndarray, q_rest_rad: np.ndarray, *,
                     f"recorded, where the arm never went while calibrating; {which}",
                     "use this arm's own calibration file (lerobot-calibrate writes it into the "
                     f"servos at connect), or {RECALIBRATE}")
-    if q_middle_rad is not None and all(
-            abs(q_read_rad[j] - q_middle_rad[j]) * RAD_TO_DEG <= AT_MIDDLE_DEG for j in off):
+    if reading_ticks is not None and all(
+            abs(reading_ticks[j] - HOMING_POSE_TICKS) * DEG_PER_TICK <= AT_MIDDLE_DEG
+            for j in off):
         return (f"the arm is not folded in its rest pose: it stands near the middle of each "
-                f"joint's travel (where it is held while calibrating); {which}", FOLD)
+                f"joint's travel, where it was held while calibrating; {which}", FOLD)
     return (f"the arm is not folded in its rest pose, or the calibration in the servos is "
             f"another arm's (the readings cannot tell which): {which}",
             f"{FOLD}; if it still reads off, check the servos carry this arm's calibration "

@@ -67,8 +67,7 @@ def explain_rest(frames: ArmFrames, q_rest: np.ndarray, reading: np.ndarray, joi
     calibration is another arm's), or (see :func:`~pytest_so101.checks.causes.
     explain_reading`) a mirrored motor or a shifted zero, or the joint is not on its stop."""
     q_read = frames.ticks_to_sim(reading)
-    whole = arm_not_at_rest(q_read, q_rest, reading_ticks=reading, cal=frames.calibration,
-                            q_middle_rad=frames.calibrated_middle_sim())
+    whole = arm_not_at_rest(q_read, q_rest, reading_ticks=reading, cal=frames.calibration)
     if whole is not None:
         return whole
     expected = frames.sim_to_ticks(q_rest)
@@ -89,8 +88,7 @@ def check_arm_at_rest(i: Inputs) -> list[Measurement]:
     reading = np.asarray(i["positions"])[-1]
     q_read = frames.ticks_to_sim(reading)
     off = joints_off_rest(q_read, q_rest)
-    whole = arm_not_at_rest(q_read, q_rest, reading_ticks=reading, cal=frames.calibration,
-                            q_middle_rad=frames.calibrated_middle_sim())
+    whole = arm_not_at_rest(q_read, q_rest, reading_ticks=reading, cal=frames.calibration)
     cause, fix = whole if whole is not None else ("", "")
     return [Measurement(
         "joints off the rest pose", "all", float(len(off)), "joints", None,

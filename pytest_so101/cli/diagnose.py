@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -220,6 +221,35 @@ def _list_checks(markdown: bool) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        return _diagnose(args)
+    except KeyboardInterrupt:            # one line (one whole JSON document), no traceback
+        message = "interrupted (Ctrl-C) before every check ran: nothing was judged"
+        if _emitted:                     # the answer was written whole; the Ctrl-C came after
+            return 130
+        if args.json:
+            _emit(json.dumps({"ok": False, "error": message}) + "\n")
+        else:
+            print(f"\nso101-diagnose: {message}", file=sys.stderr)
+        return 130
+
+
+_emitted: list[bool] = []
+
+
+def _emit(text: str) -> None:
+    """Write ``text`` to stdout whole: a Ctrl-C meanwhile waits until it is written (half
+    a JSON document is no document)."""
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        _emitted.append(True)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
+def _diagnose(args: argparse.Namespace) -> int:
     if args.list_checks:
         return _list_checks(args.markdown)
     if not any((args.calibration, args.stats, args.mapping, args.mjcf, args.solve_map,
@@ -255,13 +285,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             results += _arm(args.port, inputs, args.mjcf)
     except So101ConfigError as exc:
         if args.json:
-            print(json.dumps({"ok": False, "error": str(exc)}))
+            _emit(json.dumps({"ok": False, "error": str(exc)}) + "\n")
         else:
             print(f"so101-diagnose: {exc}", file=sys.stderr)
         return 1
     ok = all(r.ok for r in results)
     if args.json:
-        print(json.dumps({**_as_json(results), "solved_map": solved_map or None}, indent=2))
+        _emit(json.dumps({**_as_json(results), "solved_map": solved_map or None}, indent=2)
+              + "\n")
     else:
         used = [f"{what} {value}" for what, value in (
             ("calibration", inputs.calibration.source if inputs.calibration else None),

@@ -21,6 +21,9 @@ from .joints import MOTOR_IDS, MOTOR_NAMES
 
 TICKS_PER_TURN = 4096
 MAX_TICK = TICKS_PER_TURN - 1
+#: What every joint reads where it was held while homing: LeRobot's set_half_turn_homings
+#: writes Homing_Offset = present - int(MAX_TICK / 2), so the held pose reads 2047.
+HOMING_POSE_TICKS = MAX_TICK // 2
 MAX_HOMING_OFFSET = 2047
 FIELDS = ("id", "drive_mode", "homing_offset", "range_min", "range_max")
 

@@ -91,6 +91,9 @@ def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    from . import interrupts
+
+    interrupts.run_begins()
     config.addinivalue_line("markers", "so101_hardware: needs a real arm (skipped without "
                             "--hardware)")
     config.addinivalue_line("markers", "so101_motion: moves the arm (on hardware, skipped "
@@ -311,8 +314,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
         joints = {m.joint for m in item.stash.get(MEASUREMENTS_KEY, []) if not m.passed}
         why = f"its read-only checks failed in this run ({item.nodeid})"
-        if "all" in joints or (not joints and {"so101_bus", "so101_arm"} &
-                               set(getattr(item, "fixturenames", ()))):
+        whole = "all" in joints or (not joints and bool({"so101_bus", "so101_arm"} &
+                                                         set(getattr(item, "fixturenames", ()))))
+        if whole:
             # the arm as a whole failed (not folded, another arm's calibration), or a test
             # of the arm failed naming no joint: nothing moves
             joints = set(MOTOR_NAMES)
@@ -324,7 +328,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             arm = arm_of(item)
         frozen = frozen_joints(item.config, arm)
         for joint in joints & set(MOTOR_NAMES):
-            frozen.setdefault(joint, why)
+            if whole:                # the arm's failure is the root of a joint's own
+                frozen[joint] = why
+            else:
+                frozen.setdefault(joint, why)
     return report
 
 
@@ -347,6 +354,21 @@ def pytest_sessionfinish_reports_written(session: pytest.Session) -> None:
     from . import interrupts
 
     interrupts.reports_written()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The run is over and reported: a Ctrl-C now lets pytest finish cleaning up."""
+    from . import interrupts
+
+    interrupts.cleanup_begins()
+
+
+@pytest.hookimpl(trylast=True, specname="pytest_unconfigure")
+def pytest_unconfigure_done(config: pytest.Config) -> None:
+    from . import interrupts
+
+    interrupts.run_ends()
 
 
 class _StripMeasurements:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .context import So101Context
+from .options import LEFT_OUT, PAIRED
 
 
 def header_lines(ctx: So101Context) -> list[str]:
@@ -39,6 +40,9 @@ def header_lines(ctx: So101Context) -> list[str]:
         lines.append(f"so101: mapping {mapping.source} (model {mapping.model}, robot units "
                      f"{'/'.join(units)}, policy frame {frame}{declared}; "
                      f"from {s['mapping'].origin})")
+    for name in PAIRED:
+        if s[name].origin.startswith(LEFT_OUT):
+            lines.append(f"so101: {name}: none ({s[name].origin})")
     t = ctx.tolerances
     if s["mjcf"].value:
         lines.append(f"so101: model {s['mjcf'].value} (from {s['mjcf'].origin})")

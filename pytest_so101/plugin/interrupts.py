@@ -15,6 +15,10 @@ their arms until execnet interrupted them 5 s later. So the controller passes ea
 on to its workers (``FORWARDED``, SIGUSR1), and a worker counts a Ctrl-C once whether it
 came from the terminal, from the controller or both: the Nth Ctrl-C is the Nth by either
 way (the terminal's SIGINT is handled first, being pending first and numbered lower).
+
+SIGTERM and SIGHUP (a CI runner's cancel, a closed SSH session, ``systemctl stop``, a
+container stopping) end the run like Ctrl-C, and first broadcast torque off at once: a
+process that was sent SIGTERM may get SIGKILL a few seconds later, before any ``finally``.
 """
 
 from __future__ import annotations
@@ -31,11 +35,14 @@ _cleanups: list[Callable[[], None]] = []
 _workers: list[int] = []           # pids of the workers a controller passes Ctrl-C on to
 _interrupts = 0                    # Ctrl-Cs so far, however they came
 _received = {signal.SIGINT: 0, FORWARDED: 0}
+#: Signals that end a run like Ctrl-C (counted with SIGINT), where the platform has them.
+TERMINATING = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
+                    if hasattr(signal, name))
+_ended_by: str | None = None       # "SIGTERM" or "SIGHUP" when one of them ended the run
 _installed = False
-_phase = "tests"                   # tests | reports | summary
+_phase = "tests"                   # tests | reports | summary | cleanup
 _pending = False                   # a Ctrl-C came while the reports were written
 _stderr = 2                        # the terminal's stderr, not pytest's capture of it
-_MESSAGE = "so101: interrupted (Ctrl-C) after the tests; the reports were written"
 
 
 def watch(torque_off: Callable[[], None]) -> None:
@@ -74,7 +81,8 @@ def _forward() -> None:
 def _exit_interrupted() -> None:
     import pytest
 
-    pytest.exit(_MESSAGE, returncode=pytest.ExitCode.INTERRUPTED)
+    pytest.exit(f"so101: interrupted ({ended_by()}) after the tests; the reports were written",
+                returncode=pytest.ExitCode.INTERRUPTED)
 
 
 def reports_begin() -> None:
@@ -92,15 +100,62 @@ def reports_written() -> None:
         _exit_interrupted()
 
 
+def _broadcast_torque_off() -> None:
+    for torque_off in list(_torque_off):
+        try:
+            torque_off()
+        except Exception:         # nothing may stop the exit now
+            pass
+
+
+_outer: list[tuple] = []           # the state of the runs this one runs inside (pytester)
+
+
+def run_begins() -> None:
+    """A run is configured: its phases and Ctrl-Cs start afresh (a run inside a run, as
+    pytester's, puts the outer run's state aside until it ends)."""
+    global _phase, _interrupts, _pending, _ended_by
+    _outer.append((_phase, _interrupts, _pending, _ended_by, dict(_received)))
+    _phase, _interrupts, _pending, _ended_by = "tests", 0, False, None
+    _received.update(dict.fromkeys(_received, 0))
+
+
+def run_ends() -> None:
+    """The run is unconfigured: the outer run's state, if any, is back."""
+    global _phase, _interrupts, _pending, _ended_by
+    if _outer:
+        _phase, _interrupts, _pending, _ended_by, received_before = _outer.pop()
+        _received.update(received_before)
+
+
+def cleanup_begins() -> None:
+    """The run is over and reported (pytest's unconfigure): a first Ctrl-C is noted and the
+    cleanup finishes (stopping there would leave a traceback and temporary files)."""
+    global _phase
+    _phase = "cleanup"
+
+
 def _handler(signum: int, frame: object) -> None:
-    global _interrupts, _pending
-    _received[signum] += 1
+    global _interrupts, _pending, _ended_by
+    terminating = signum in TERMINATING
+    _received[signal.SIGINT if terminating else signum] += 1
     count = max(_received.values())
     if count == _interrupts:       # this Ctrl-C came both ways: counted already
         return
     _interrupts = count
     _forward()
+    if terminating:
+        _ended_by = signal.Signals(signum).name
+        _broadcast_torque_off()
+        what = b"torque-off broadcast sent" if _torque_off else b"no arm driven here"
+        os.write(_stderr, b"\nso101: " + _ended_by.encode() + b": " + what
+                 + b"; ending the run like Ctrl-C\n")
     if _interrupts == 1:
+        if _phase == "cleanup":
+            os.write(_stderr, b"\nso101: " + ended_by().encode() + b" after the run (its "
+                              b"reports are written): finishing pytest's cleanup; a second "
+                              b"Ctrl-C exits at once\n")
+            return
         if _phase == "reports":
             _pending = True
             os.write(_stderr, b"\nso101: Ctrl-C while writing the reports: finishing them; "
@@ -109,10 +164,11 @@ def _handler(signum: int, frame: object) -> None:
         if _phase == "summary":
             _exit_interrupted()
         raise KeyboardInterrupt
-    for call in (*_torque_off, *_cleanups):
+    _broadcast_torque_off()
+    for cleanup in _cleanups:
         try:
-            call()
-        except Exception:         # nothing may stop the exit now
+            cleanup()
+        except Exception:
             pass
     if _torque_off:
         said = b"torque-off broadcast sent"
@@ -136,8 +192,8 @@ def install(stderr_fd: int | None = None) -> None:
     if _installed:
         return
     try:
-        signal.signal(signal.SIGINT, _handler)
-        signal.signal(FORWARDED, _handler)
+        for signum in (signal.SIGINT, FORWARDED, *TERMINATING):
+            signal.signal(signum, _handler)
     except ValueError:            # not the main thread
         return
     _installed = True
@@ -148,8 +204,14 @@ def interrupted() -> bool:
     return _interrupts > 0
 
 
+def ended_by() -> str:
+    """What interrupted this run, in words: "Ctrl-C", "SIGTERM" or "SIGHUP"."""
+    return _ended_by or "Ctrl-C"
+
+
 def received() -> dict[str, int]:
     """The Ctrl-Cs of this run, and how they came: SIGINTs (a terminal, ``kill -INT``,
-    execnet interrupting a worker) and Ctrl-Cs the controller passed on."""
+    execnet interrupting a worker; SIGTERM and SIGHUP counted with them) and Ctrl-Cs the
+    controller passed on."""
     return {"ctrl_c": _interrupts, "sigint": _received[signal.SIGINT],
             "from_controller": _received[FORWARDED]}

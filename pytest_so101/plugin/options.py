@@ -172,6 +172,27 @@ def _parse(spec: OptionSpec, raw: object, origin: str, base_dir: Path) -> object
     return text
 
 
+#: Settings that describe one thing together: the stats are in the frame the mapping
+#: declares. An ini file's pair is kept whole or not used: with one of them given on the
+#: command line (or env) and the other only in the ini, the ini's is left out (a degrees
+#: mapping checked against the ini's legacy stats fails where nothing is wrong).
+PAIRED = ("stats", "mapping")
+LEFT_OUT = "left out"
+
+
+def _unpair_ini(resolved: dict[str, Setting]) -> None:
+    given = [n for n in PAIRED if not resolved[n].origin.startswith(("ini", "default"))]
+    if not given:
+        return
+    for name in PAIRED:
+        if resolved[name].origin.startswith("ini"):
+            flag = SPECS[given[0]].flag
+            resolved[name] = Setting(None, f"{LEFT_OUT}: {resolved[name].origin} "
+                                     f"({resolved[name].value}) pairs with the ini's "
+                                     f"{SPECS[given[0]].ini}, and {flag} was given; give "
+                                     f"{SPECS[name].flag} to use one")
+
+
 def resolve_settings(cli: Mapping[str, object], ini: Mapping[str, object],
                      environ: Mapping[str, str] | None = None, *, cwd: Path,
                      ini_dir: Path) -> dict[str, Setting]:
@@ -195,6 +216,7 @@ def resolve_settings(cli: Mapping[str, object], ini: Mapping[str, object],
             break
         else:
             resolved[spec.name] = Setting(spec.default, "default")
+    _unpair_ini(resolved)
     if resolved["hardware"].value and not resolved["port"].value and \
             not resolved["arms"].value:
         raise config_error("--hardware needs the arm's serial port: pass --so101-port PATH "

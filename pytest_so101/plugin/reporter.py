@@ -246,6 +246,7 @@ class So101Reporter:
                               tests=self.check_tests())
         if self.accept_changes:
             record["acknowledged"] = acknowledged(record["tests"])
+        _mark_interrupted(record)
         self.record_path = write_atomic(self.report_dir / RECORD_NAME, record)
         xml = self._junit()
         if xml is not None:
@@ -320,6 +321,7 @@ class So101Reporter:
                                   tolerances=self._tolerances(ctx), tests=tests)
             if self.accept_changes:
                 record["acknowledged"] = acknowledged(record["tests"])
+            _mark_interrupted(record)
             record_path = write_atomic(folder / RECORD_NAME, record)
             baseline = {"compared_with": None, "accepted": None, "refused": None}
             try:
@@ -363,7 +365,8 @@ class So101Reporter:
 
         if interrupts.interrupted():
             terminalreporter.write_line(
-                "so101: run interrupted (Ctrl-C); torque was switched off on the way out "
+                f"so101: run interrupted ({interrupts.ended_by()}); torque was switched off on "
+                "the way out "
                 "(a 'torque could not be confirmed off' line above would say otherwise)",
                 yellow=True)
         if self.fleet_summary is not None:
@@ -593,3 +596,11 @@ def _escape(text: str) -> str:
     import html
 
     return html.escape(text)
+
+
+def _mark_interrupted(record: dict) -> None:
+    """An interrupted run's record says what interrupted it (its tests are not all there)."""
+    from . import interrupts
+
+    if interrupts.interrupted():
+        record["interrupted"] = interrupts.ended_by()

@@ -61,6 +61,10 @@ def accept(record: dict, report_dir: str | Path, arm_id: str) -> Path:
                               "against the previous baseline, not a failing check of the "
                               "arm or its files" if changes else ""),
                            source="--so101-accept-changes" if changes else "--so101-accept")
+    if "interrupted" in record:
+        raise config_error(f"an interrupted run ({record['interrupted']}) cannot be accepted: "
+                           "not every check ran; earlier baselines are untouched",
+                           source="--so101-accept")
     folder = baseline_dir(report_dir, arm_id)
     try:
         folder.mkdir(parents=True, exist_ok=True)
