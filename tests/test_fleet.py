@@ -288,7 +288,9 @@ import pytest
 @pytest.mark.so101_motion
 def test_nudge_the_wrist(so101_arm, so101_context, so101_bus):
     goal = so101_arm.read_ticks()
-    goal[4] += 60                         # wrist_roll, well inside its envelope
+    cal = so101_context.calibration       # wrist_flex (its direction checked at rest: it
+    middle = (cal.range_min[3] + cal.range_max[3]) / 2    # rests on a stop), 60 ticks
+    goal[3] += 60 if goal[3] < middle else -60             # away from its stop
     with so101_arm.motion():
         so101_arm.move_ticks(goal)
     with open(os.environ["MOVES"], "a") as fh:
