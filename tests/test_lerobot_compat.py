@@ -379,6 +379,90 @@ def test_a_joint_not_swept_at_all_fails_lerobot_calibrate(calibrate, tmp_path):
             pass
 
 
+# -- acceptance after a recalibration, through lerobot-calibrate (docs/acceptance.md) -----
+
+def _acceptance_run(run, port: str, calibration: Path, reports: Path, *extra: str):
+    """The rest pose and acceptance suites, read-only, on a twin's pty; the run and its
+    record (what failed: {(check, joint)}, and every measurement by (check, joint))."""
+    result = run(str(SUITES / "test_rest_pose.py"), str(SUITES / "test_acceptance.py"),
+                 "--hardware", "--so101-port", port, "--so101-calibration", str(calibration),
+                 "--so101-mapping", str(DEGREES_MAPPING), "--so101-report", str(reports),
+                 *extra)
+    record = json.loads((reports / "so101-record.json").read_text())
+    measured = {(m["check"], m["joint"]): m for t in record["tests"] for m in t["measurements"]}
+    failing = {key for key, m in measured.items() if m["outcome"] in ("FAIL", "ACKNOWLEDGED")}
+    return result, record, measured, failing
+
+
+def _as_owner(written: Path, folder: Path) -> Path:
+    """The owner's file: every recalibration written under the same arm id (the baselines
+    are kept per arm id), in a folder of its own."""
+    folder.mkdir()
+    owned = folder / "owner_arm.json"
+    owned.write_bytes(written.read_bytes())
+    return owned
+
+
+def test_acceptance_after_lerobot_calibrate_judges_what_a_policy_sees(calibrate, run,
+                                                                       tmp_path):
+    """The owner's workflow, each calibration written by LeRobot 0.6.1's own
+    lerobot-calibrate: a baseline accepted; a horn re-seated by one tooth and honestly
+    recalibrated passes with the tooth named, and is accepted as the next baseline; a middle
+    pose held off while homing changes wrist_roll's zero alone; a short gripper sweep and
+    another arm's file fail with their causes."""
+    reports = tmp_path / "reports"
+
+    def calibrated(name: str, serve: list[str], **kwargs):
+        return calibrate.lerobot_calibrated_twin(name, tmp_path / name,
+                                                 ["--start", "rest", *serve], **kwargs)
+
+    with calibrated("first", []) as twin:
+        first = _as_owner(twin.calibration_path, tmp_path / "owner-first")
+        result, *_ = _acceptance_run(run, twin.port, first, reports, "--so101-accept")
+        assert result.ret == 0, result.stdout.str()[-3000:]
+    assert (reports / "baselines" / "owner_arm" / "0001.json").is_file()
+
+    with calibrated("reseated", ["--twin-fault", "elbow_flex:reseat"]) as twin:
+        reseated = _as_owner(twin.calibration_path, tmp_path / "owner-reseated")
+        result, record, measured, failing = _acceptance_run(run, twin.port, reseated, reports,
+                                                            "--so101-accept")
+        assert result.ret == 0 and not failing, result.stdout.str()[-3000:]
+    elbow = measured[("rest pose reading since baseline", "elbow_flex")]
+    assert "1 spline tooth: a horn re-seated or a motor replaced" in elbow["detail"]
+    assert record["provenance"]["baseline"]["file"].endswith("0001.json")
+    assert (reports / "baselines" / "owner_arm" / "0002.json").is_file()
+
+    with calibrated("held", ["--twin-fault", "shoulder_lift:homing=4",
+                             "--twin-fault", "wrist_roll:homing=4"]) as twin:
+        held = _as_owner(twin.calibration_path, tmp_path / "owner-held")
+        result, _, measured, failing = _acceptance_run(run, twin.port, held, reports)
+    assert result.ret == 1
+    assert {joint for check, joint in failing if "baseline" in check} == {"wrist_roll"}
+    zero = measured[("zero since baseline, from the files", "wrist_roll")]
+    assert "pose it was held in while homing" in zero["cause"]
+
+    with calibrated("short", [], sweep=calibrate.Sweep({"gripper": 0.8})) as twin:
+        short = _as_owner(twin.calibration_path, tmp_path / "owner-short")
+        result, _, measured, failing = _acceptance_run(run, twin.port, short, reports)
+    assert result.ret == 1
+    assert ("calibrated sweep since baseline", "gripper") in failing
+    assert measured[("calibrated sweep since baseline", "gripper")]["cause"].startswith(
+        "a short sweep: gripper was not swept through its whole travel")
+
+    other = tmp_path / "another-arm"
+    other.mkdir()
+    (other / "owner_arm.json").write_bytes(EXAMPLE_CALIBRATION.read_bytes())
+    with EmulatorProcess("--start", "rest", "--calibration", str(reseated)) as twin:
+        result, _, measured, failing = _acceptance_run(run, twin.port,
+                                                       other / "owner_arm.json", reports)
+    assert result.ret == 1
+    assert {joint for check, joint in failing if "baseline" in check} >= {
+        "shoulder_lift", "elbow_flex", "wrist_flex"}
+    # nothing accepted since: the owner's two baselines are as they were
+    assert sorted(p.name for p in (reports / "baselines" / "owner_arm").iterdir()) == [
+        "0001.json", "0002.json"]
+
+
 # -- stats saved by LeRobot's processor pipelines ----------------------------------------
 
 #: Known stats of observation.state in LeRobot degrees (gripper 0..100), motor order.

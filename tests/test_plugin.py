@@ -490,3 +490,26 @@ def test_a_direction_declared_reversed_is_fixed_by_flipping_it_back(run, tmp_pat
     out = result.stdout.str()
     assert "Fix: check elbow_flex with --so101-guided; set direction = +1 for elbow_flex" in out
     assert "set direction = -1 for elbow_flex" not in out
+
+
+def test_a_failing_property_prints_the_fixtures_it_was_given_in_one_short_line(run, pytester):
+    """Hypothesis prints a failing example's arguments, session fixtures included: the
+    library's records print as their source, not as every array they hold."""
+    pytester.makepyfile("""
+from hypothesis import given, strategies as st
+
+@given(x=st.integers(0, 3))
+def test_p(so101_calibration, so101_mapping, so101_stats, so101_rest_pose, x):
+    assert x < 2
+""")
+    result = run("--so101-calibration", str(EXAMPLE_CALIBRATION), "--so101-mapping",
+                 str(MAPPINGS / "so101_legacy_policy.toml"), "--so101-stats",
+                 str(STATS / "legacy_model"))
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    for shown in (f"so101_calibration=Calibration('{EXAMPLE_CALIBRATION}')",
+                  "so101_mapping=MappingFile(", "so101_stats=NormStats(",
+                  "so101_rest_pose=RestPose(["):
+        (line,) = [line for line in out.splitlines() if shown in line]
+        assert len(line) < 200, line
+    assert "array(" not in out

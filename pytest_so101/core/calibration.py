@@ -61,6 +61,11 @@ class Calibration:
     drive_mode: np.ndarray = field(init=False, repr=False, compare=False)
     ids: np.ndarray = field(init=False, repr=False, compare=False)
 
+    def __repr__(self) -> str:           # short: Hypothesis prints fixtures it was given
+        return f"Calibration({self.source!r})"
+
+    _repr_pretty_ = files.pretty_as_repr
+
     def __post_init__(self) -> None:
         validate_motors(self.motors, source=self.source)
         for name in ("homing_offset", "range_min", "range_max", "drive_mode", "id"):

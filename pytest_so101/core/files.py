@@ -183,6 +183,13 @@ class LongInteger:
         return f"{self.text[:12]}...{self.text[-4:]} ({len(self.text.lstrip('-'))} digits)"
 
 
+def pretty_as_repr(self: object, printer, cycle: bool) -> None:
+    """``_repr_pretty_`` of a record with a short ``__repr__``: Hypothesis (and IPython)
+    print a dataclass field by field otherwise, every array of it, when a failing example
+    shows the fixtures it was given."""
+    printer.text(repr(self))
+
+
 def _json_int(text: str) -> int | LongInteger:
     return int(text) if len(text) <= 20 else LongInteger(text)
 

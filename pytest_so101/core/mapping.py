@@ -213,6 +213,8 @@ class MappingFile:
         maps = "+".join(tables) or "no maps"
         return f"MappingFile({self.source!r}, {self.model}, {maps}{frame})"
 
+    _repr_pretty_ = files.pretty_as_repr
+
     @property
     def joint_limits(self) -> JointLimits:
         return KNOWN_MODELS[self.model].limits

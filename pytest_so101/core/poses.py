@@ -38,6 +38,12 @@ class RestPose:
     q_sim_rad: np.ndarray
     source: str
 
+    def __repr__(self) -> str:           # short: Hypothesis prints fixtures it was given
+        deg = ", ".join(f"{v:.1f}" for v in np.rad2deg(self.q_sim_rad))
+        return f"RestPose([{deg}] deg sim, {self.source!r})"
+
+    _repr_pretty_ = files.pretty_as_repr
+
 
 _KEYS = {"units", "sim_input", "scale", "direction", "pose"}
 _POSE_KEYS = {"name", "sim", "robot"}

@@ -62,6 +62,11 @@ class NormStats:
     count: int | None = None          # frames the stats were computed over, when stored
     arm: str | None = None            # which arm of two-arm (bimanual) stats: left, right
 
+    def __repr__(self) -> str:           # short: Hypothesis prints fixtures it was given
+        return f"NormStats({self.source!r} [{self.key}], {self.feature}, {self.mode})"
+
+    _repr_pretty_ = files.pretty_as_repr
+
     def normalize(self, x: np.ndarray) -> np.ndarray:
         """What the policy sees for ``x`` (policy frame, shape (..., 6))."""
         if self.mode == "MIN_MAX":
