@@ -429,7 +429,7 @@ def test_acceptance_after_lerobot_calibrate_judges_what_a_policy_sees(calibrate,
         assert result.ret == 0 and not failing, result.stdout.str()[-3000:]
     elbow = measured[("rest pose reading since baseline", "elbow_flex")]
     assert "1 spline tooth: a horn re-seated or a motor replaced" in elbow["detail"]
-    assert record["provenance"]["baseline"]["file"].endswith("0001.json")
+    assert record["provenance"]["baseline"]["source"].endswith("0001.json")
     assert (reports / "baselines" / "owner_arm" / "0002.json").is_file()
 
     with calibrated("held", ["--twin-fault", "shoulder_lift:homing=4",

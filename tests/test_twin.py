@@ -153,7 +153,8 @@ def test_suites_pass_on_the_twin_with_its_own_calibration(run):
     # gripper's model range against its calibrated range (1: its map comes from it),
     # robot units vs policy frame (6: the legacy frame is converted through [sim_to_policy]),
     # min/max in limits (12: these stats have none), and the registers against the file
-    # (7: the six joints and the arm's whole block; the twin wrote both, one source), the dataset suite (19: no --so101-dataset),
+    # (7: the six joints and the arm's whole block; the twin wrote both, one source), the
+    # dataset suite (19: no --so101-dataset),
     # the person-guided teleoperation (1: on the twin a scripted person teleoperates), and
     # whether a mirror would show at rest (6: the twin's observer sees mirrors)
     assert outcomes["skipped"] == 59
@@ -185,37 +186,17 @@ def test_suites_pass_with_hardware_on_the_pty_of_so101_twin_serve(run, tmp_path)
         assert all(s["torque"] == 0 for s in twin.state().values())
 
 
-def _watched_run(run, twin, *args):
-    """Run the suites on the hardware path while watching the twin's true joint angles
-    through its control socket; return the result and the largest excursion (deg)."""
-    import socket
-    import threading
+#: The suites that read the arm at rest and move it (the rest need no watching).
+MOTION_SUITES = ("test_rest_pose.py", "test_gravity.py", "test_hil.py")
 
-    watcher = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)   # its own connection
-    watcher.connect(twin.control_path)
-    lines = watcher.makefile("r")
 
-    def q_true():
-        watcher.sendall(b'{"cmd": "state"}\n')
-        return np.array(json.loads(lines.readline())["q_sim_rad"])
-
-    start, worst, done = q_true(), np.zeros(6), threading.Event()
-
-    def watch():
-        nonlocal worst
-        while not done.is_set():
-            worst = np.maximum(worst, np.rad2deg(np.abs(q_true() - start)))
-            time.sleep(0.01)
-
-    thread = threading.Thread(target=watch)
-    thread.start()
-    try:
-        result = run(str(SUITES), *SUITE_FILES, "--hardware", "--so101-port", twin.port, *args)
-    finally:
-        done.set()
-        thread.join()
-        watcher.close()
-    return result, worst
+def _watched_run(run, twin, *args, suites: tuple[str, ...] = MOTION_SUITES):
+    """Run suites on the hardware path while watching the twin's true joint angles through
+    its control socket; return the result and the largest excursion (deg)."""
+    with twin.watching() as watch:
+        result = run(*[str(SUITES / name) for name in suites], *SUITE_FILES, "--hardware",
+                     "--so101-port", twin.port, *args)
+    return result, np.array(watch.worst_deg)
 
 
 def test_mirrored_elbow_on_the_hardware_path_fails_by_gravity_and_never_swings(run, tmp_path):

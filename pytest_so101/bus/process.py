@@ -11,12 +11,25 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
 class EmulatorError(RuntimeError):
     """The emulator process could not start or did not answer."""
+
+
+@dataclass
+class MotionWatch:
+    """What watching a twin saw: each joint's largest excursion (deg, motor order) from
+    where it was when the watch began, by its true angle (no servo reading involved)."""
+
+    worst_deg: list[float] = field(default_factory=lambda: [0.0] * 6)
+    samples: int = 0
 
 
 class EmulatorProcess:
@@ -112,6 +125,43 @@ class EmulatorProcess:
         if q is None:
             raise EmulatorError("this emulator has no twin (--shaft simple)")
         return np.array(q)
+
+    @contextmanager
+    def watching(self, period_s: float = 0.01) -> Iterator[MotionWatch]:
+        """Watch the twin's true joint angles every ``period_s`` on a control connection of
+        its own (while a client drives the bus) and keep each joint's largest excursion."""
+        import numpy as np
+
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(5.0)
+        sock.connect(self.control_path)
+        lines = sock.makefile("r")
+
+        def q_true():
+            sock.sendall(b'{"cmd": "state"}\n')
+            q = json.loads(lines.readline())["q_sim_rad"]
+            if q is None:
+                raise EmulatorError("this emulator has no twin (--shaft simple)")
+            return np.array(q)
+
+        start, watch, done = q_true(), MotionWatch(), threading.Event()
+
+        def poll() -> None:
+            worst = np.zeros(len(start))
+            while not done.is_set():
+                worst = np.maximum(worst, np.rad2deg(np.abs(q_true() - start)))
+                watch.worst_deg, watch.samples = worst.tolist(), watch.samples + 1
+                time.sleep(period_s)
+
+        thread = threading.Thread(target=poll, daemon=True)
+        thread.start()
+        try:
+            yield watch
+        finally:
+            done.set()
+            thread.join(timeout=10)
+            lines.close()
+            sock.close()
 
     def place(self, pose: str | list[float]) -> None:
         """Put the twin in a keyframe or pose by hand (a person placing the arm)."""
