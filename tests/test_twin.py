@@ -23,7 +23,7 @@ from pytest_so101.bus.twin import (
 from pytest_so101.core.calibration import load_calibration
 from pytest_so101.core.frames import TOOTH_TICKS, expand_units, ticks_to_units
 from pytest_so101.core.joints import MOTOR_NAMES
-from tests.helpers import EXAMPLE_CALIBRATION, MAPPINGS, REPO, STATS
+from tests.helpers import EXAMPLE_CALIBRATION, MAPPINGS, REAL, REPO, STATS
 
 SUITES = REPO / "suites"
 SUITE_FILES = ["--so101-mapping", str(MAPPINGS / "so101_legacy_policy.toml"),
@@ -410,3 +410,17 @@ def test_another_arms_calibration_in_the_servos_is_told_from_an_unfolded_arm(run
                                   r"the calibration is not this arm's .*read outside the "
                                   r"sweep the calibration recorded"])
     assert "not folded" not in result.stdout.str()
+
+
+def test_a_twin_built_from_a_published_followers_file_rests_where_its_file_says(run, tmp_path):
+    """A real follower's gripper sweeps 125-136 deg of servo travel against the model's 110:
+    the twin built from such a file closes its gripper at the end of the sweep it recorded
+    (where LeRobot reads 0), so its rest pose reads as the file says (it read 1.8 deg off)."""
+    calibration = tmp_path / "arm.json"
+    calibration.write_bytes((REAL / "calibration" /
+                             "01_Sachin-2007_oc_models_so101_follower.json").read_bytes())
+    with EmulatorProcess("--start", "rest", "--calibration", str(calibration)) as twin:
+        result = run(str(SUITES / "test_rest_pose.py"), "--hardware", "--so101-port",
+                     twin.port, "--so101-calibration", str(calibration), "--so101-mapping",
+                     str(MAPPINGS / "so101_degrees.toml"))
+    assert result.ret == 0, result.stdout.str()[-3000:]

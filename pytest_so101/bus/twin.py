@@ -71,18 +71,20 @@ class Assembly:
 def assemblies_for(calibration: Calibration, limits_lower: np.ndarray,
                    limits_upper: np.ndarray) -> list[Assembly]:
     """Assemblies of an arm that this calibration describes exactly: the sim zero reads
-    the middle of each recorded sweep (LeRobot's DEGREES zero), the gripper's sim range
-    spans its recorded range (LeRobot reads it 0..100), and a joint with drive_mode 1 has
-    its motor mounted reversed (what drive_mode 1 declares: LeRobot's range units then
-    read it the right way round)."""
+    the middle of each recorded sweep (LeRobot's DEGREES zero), the gripper closed on its
+    stop (the sim's lower limit, where its rest pose is) reads the end of its recorded
+    sweep that the sweep began from (LeRobot reads it 0 there; real grippers sweep 103-136
+    deg of servo travel against the model's 110, so only that end is shared), and a joint
+    with drive_mode 1 has its motor mounted reversed (what drive_mode 1 declares: LeRobot's
+    range units then read it the right way round)."""
     out = []
     for j in range(len(MOTOR_NAMES)):
         low, high = calibration.range_min[j], calibration.range_max[j]
         direction = -1 if calibration.drive_mode[j] == 1 else 1
         present_at_zero = (low + high) / 2
         if j == GRIPPER:
-            fraction = (0 - limits_lower[j]) / (limits_upper[j] - limits_lower[j])
-            present_at_zero = low + (fraction if direction > 0 else 1 - fraction) * (high - low)
+            closed = low if direction > 0 else high
+            present_at_zero = closed - direction * limits_lower[j] * TICKS_PER_RAD
         out.append(Assembly(calibration.homing_offset[j] + present_at_zero, direction))
     return out
 
