@@ -449,12 +449,13 @@ def test_acceptance_after_lerobot_calibrate_judges_what_a_policy_sees(calibrate,
     assert measured[("calibrated sweep since baseline", "gripper")]["cause"].startswith(
         "a short sweep: gripper was not swept through its whole travel")
 
-    other = tmp_path / "another-arm"
-    other.mkdir()
-    (other / "owner_arm.json").write_bytes(EXAMPLE_CALIBRATION.read_bytes())
-    with EmulatorProcess("--start", "rest", "--calibration", str(reseated)) as twin:
-        result, _, measured, failing = _acceptance_run(run, twin.port,
-                                                       other / "owner_arm.json", reports)
+    # another arm's calibration, written into its servos as LeRobot writes a file at
+    # connect: the registers and the file agree, the arm they describe is not this one
+    # (each joint's assembly 400-700 ticks from where that file puts it)
+    stale = ["shoulder_lift:stale=-700", "elbow_flex:stale=500", "wrist_flex:stale=-400"]
+    with EmulatorProcess("--start", "rest", "--calibration", str(reseated),
+                         *[a for f in stale for a in ("--twin-fault", f)]) as twin:
+        result, _, measured, failing = _acceptance_run(run, twin.port, reseated, reports)
     assert result.ret == 1
     assert {joint for check, joint in failing if "baseline" in check} >= {
         "shoulder_lift", "elbow_flex", "wrist_flex"}
