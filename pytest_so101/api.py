@@ -1,12 +1,44 @@
-"""pytest-so101's checks for tools that embed them: the read-only checks of an arm when a
-program connects to it (the LeRobot integration's follower runs them before LeRobot's bus
-connects: ``integrations/lerobot_robot_so101_checked``, docs/lerobot.md).
+"""pytest-so101's public API: what your own tests and tools may call, kept stable.
 
-:func:`check_at_connect` opens the port with :class:`~pytest_so101.bus.feetech.FeetechBus`,
-reads the arm once (nothing is written), judges the checks of :data:`AT_CONNECT` (and, given
-stats, :data:`OF_STATS`) and closes the port. A problem is one line naming the joint, the
-value, the likely cause and the fix. Only the check modules it runs are imported (no MuJoCo,
-no pytest): a program pays for what it uses.
+Everything here is importable from ``pytest_so101.api`` (docs/own_tests.md walks through
+it, with examples the project's tests run). Units and frames are in the names: ``q_sim_rad``
+is a joint vector in the MuJoCo model's frame (radians, shape (6,), motor order
+shoulder_pan, shoulder_lift, elbow_flex, wrist_flex, wrist_roll, gripper; batches are
+(k, 6)); ``ticks`` are servo positions 0..4095; robot units are LeRobot's (degrees,
+-100..100, 0..100 for the gripper).
+
+Files (each error one line naming the file, the joint and the value, a
+:class:`So101ConfigError`):
+    :func:`load_calibration` -> :class:`Calibration` (a LeRobot calibration JSON),
+    :func:`load_mapping` -> :class:`MappingFile` (the sim <-> robot <-> policy map),
+    :func:`load_stats` -> :class:`NormStats` (a policy's or a dataset's normalization stats).
+
+Maps and conversions:
+    :class:`JointMap` (``y = direction * scale * x + offset`` per joint; ``apply``,
+    ``inverse``), ``MappingFile.for_calibration(cal).sim_to_robot`` (sim rad -> robot
+    units of that arm), :func:`lerobot_mapping` (the bundled map for LeRobot's
+    ``use_degrees``), :func:`reference_sim_to_policy` (sim rad -> the policy's frame through
+    the robot's units), :func:`ticks_to_units` / :func:`units_to_ticks` (LeRobot's formulas,
+    arrays (..., 6)).
+
+Checks you can run on your own code's output (each returns one :class:`Measurement` per
+joint; ``Measurement.passed``, ``.outcome``, ``.summary()``):
+    :func:`check_map_matches_reference` (your map against a reference over each joint's
+    whole range, deg), :func:`check_normalized_near_zero` (a pose, normalized by the stats,
+    near 0; advisory unless ``strict=True``).
+
+The model: :class:`SimModel` (MuJoCo; imported on first use): ``SimModel().site_position(
+q_sim_rad)`` is the gripper frame's world position in metres, shape (3,) for one pose and
+(k, 3) for a batch of (k, 6).
+
+An arm at connect: :func:`check_at_connect` opens the port with
+:class:`~pytest_so101.bus.feetech.FeetechBus`, reads the arm once (nothing is written),
+judges the checks of :data:`AT_CONNECT` (and, given stats, :data:`OF_STATS`) and closes
+the port; a problem is one line naming the joint, the value, the likely cause and the fix.
+LeRobot's checked follower runs it (``integrations/lerobot_robot_so101_checked``,
+docs/lerobot.md). Only the check modules it runs are imported (no MuJoCo, no pytest).
+
+Hypothesis strategies for your property tests: :mod:`pytest_so101.strategies`.
 """
 
 from __future__ import annotations
@@ -23,16 +55,40 @@ from .bus.readings import read_only
 from .checks import configuration, health, hil, normalization, rest_pose
 from .checks.base import Check, CheckResult, Inputs, Setup, run_check
 from .checks.causes import arm_not_at_rest
+from .checks.configuration import check_map_matches_reference
+from .checks.normalization import check_normalized_near_zero
 from .core.arm_frames import ArmFrames
-from .core.calibration import Calibration
-from .core.errors import config_error
-from .core.frames import RobotUnit
+from .core.calibration import Calibration, load_calibration
+from .core.chain import reference_sim_to_policy
+from .core.errors import So101ConfigError, config_error
+from .core.frames import PolicyFrame, RobotUnit, ticks_to_units, units_to_ticks
 from .core.joints import MOTOR_NAMES
-from .core.mapping import MappingFile
-from .core.measurement import Outcome
+from .core.lerobot_maps import lerobot_mapping
+from .core.mapping import JointMap, MappingFile, load_mapping
+from .core.measurement import Measurement, Outcome
 from .core.poses import RestPose
-from .core.stats import NormStats
+from .core.stats import NormStats, load_stats
 from .core.tolerances import Tolerances
+
+# SimModel: the module's __getattr__ (MuJoCo imported on first use)
+__all__ = [
+    "AT_CONNECT", "OF_STATS", "Calibration", "ConnectCheck", "JointMap", "MappingFile",
+    "Measurement", "NormStats", "Outcome", "PolicyFrame", "RobotUnit",
+    "SimModel",  # noqa: F822
+    "So101ConfigError", "check_at_connect", "check_map_matches_reference",
+    "check_normalized_near_zero", "lerobot_mapping", "load_calibration", "load_mapping",
+    "load_stats", "reference_sim_to_policy", "ticks_to_units", "units_to_ticks",
+]
+
+
+def __getattr__(name: str) -> object:
+    """``SimModel`` imported on first use: MuJoCo costs a program that never needs it."""
+    if name == "SimModel":
+        from .sim.model import SimModel
+
+        return SimModel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: The read-only checks run at connect, in order: the calibration the servos carry against
 #: the file, every joint inside its recorded sweep (torque on clamps a goal outside it into

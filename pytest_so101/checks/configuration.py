@@ -414,7 +414,15 @@ def diagnose_map(declared: JointMap, reference: JointMap, joint: int, *,
 def check_map_matches_reference(declared: JointMap, reference: JointMap, limits: JointLimits, *,
                                 tolerance_deg: float, frame: PolicyFrame | None,
                                 check: str = "sim_to_policy vs reference") -> list[Measurement]:
-    """Worst disagreement over each joint's whole range (affine: reached at a range end)."""
+    """Worst disagreement over each joint's whole range (affine: reached at a range end).
+
+    ``check`` names the measurement and, when it is not the default, what is compared in
+    the cause and the fix: ``"mybridge vs sim_to_robot"`` says "mybridge of elbow_flex is
+    not sim_to_robot"."""
+    mine, _, theirs = check.partition(" vs ")
+    ours = check == "sim_to_policy vs reference"
+    subject = "the declared [sim_to_policy] map" if ours else mine
+    against = "the chain sim -> robot -> policy frame" if ours else (theirs or "the reference")
     ends = np.stack([limits.lower_rad, limits.upper_rad])
     worst = map_disagreement_deg(declared, reference, ends).max(axis=0)
     out = []
@@ -422,11 +430,10 @@ def check_map_matches_reference(declared: JointMap, reference: JointMap, limits:
         direction_ok = declared.direction[j] == reference.direction[j]
         detail = "" if worst[j] <= tolerance_deg and direction_ok else \
             diagnose_map(declared, reference, j, frame=frame)
-        fix = (f"set [sim_to_policy] for {joint} to the reference: "
+        fix = (f"set {'[sim_to_policy]' if ours else mine} for {joint} to the reference: "
                f"{reference.describe(j, 'q')} (q in sim rad)")
         out.append(Measurement(check, joint, float(worst[j]), "deg", None, tolerance_deg, detail,
-                               cause=f"the declared [sim_to_policy] map of {joint} is not the "
-                               "chain sim -> robot -> policy frame", fix=fix))
+                               cause=f"{subject} of {joint} is not {against}", fix=fix))
     return out
 
 

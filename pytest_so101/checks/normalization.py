@@ -102,15 +102,22 @@ DECLARE_THE_FRAME = ("declare the [policy] frame the stats were recorded in (the
 
 def check_normalized_near_zero(stats: NormStats, chain: JointMap, q_sim_rad: np.ndarray, *,
                                tolerance: float, frame: PolicyFrame, chain_name: str,
-                               pose_name: str = "sim zero") -> list[Measurement]:
+                               pose_name: str = "sim zero", strict: bool = False,
+                               check: str | None = None) -> list[Measurement]:
     """The reference pose, mapped through ``chain`` into the policy frame, normalizes near 0.
 
-    Advisory (MARGINAL beyond the tolerance, never FAIL): a dataset recorded away from the
-    reference pose (an arm parked off-centre) normalizes it far from 0 with nothing wrong.
-    The firm checks of the frame are the stats mean and extremes within the joint limits
-    and the frame fingerprint. The detail says where the pose lies against the recorded
-    data (its min/max when the stats have them).
+    Advisory by default (MARGINAL beyond the tolerance, never FAIL): a dataset recorded
+    away from the reference pose (an arm parked off-centre) normalizes it far from 0 with
+    nothing wrong. The firm checks of the frame are the stats mean and extremes within the
+    joint limits and the frame fingerprint. ``strict``: FAIL beyond the tolerance (for a
+    pose the data must have been recorded around). The measurement is named ``check``, by
+    default "normalized reference pose" (``pose_name`` other than the sim zero:
+    "normalized POSE_NAME"). The detail says where the pose lies against the recorded data
+    (its min/max when the stats have them).
     """
+    if check is None:
+        check = "normalized reference pose" if pose_name == "sim zero" else \
+            f"normalized {pose_name}"
     x_policy = chain.apply(q_sim_rad)
     z = stats.normalize(x_policy)
     unit = "std" if stats.mode == "MEAN_STD" else "minmax"
@@ -123,12 +130,16 @@ def check_normalized_near_zero(stats: NormStats, chain: JointMap, q_sim_rad: np.
             inside = stats.min[j] <= x_policy[j] <= stats.max[j]
             detail += (f"; {'inside' if inside else 'outside'} the recorded range "
                        f"[{stats.min[j]:.4g}, {stats.max[j]:.4g}]")
-        if abs(z[j]) > tolerance:
+        if abs(z[j]) > tolerance and not strict:
             detail += (". Advisory: the data was recorded away from this pose (fine for a "
                        "dataset parked off-centre); the frame itself is judged by the stats "
                        "mean and min/max within the joint limits and the fingerprint")
-        out.append(Measurement("normalized reference pose", joint, float(z[j]), unit,
-                               -tolerance, tolerance, detail, advisory=True))
+        out.append(Measurement(
+            check, joint, float(z[j]), unit, -tolerance, tolerance, detail,
+            advisory=not strict,
+            cause=f"the stats were not recorded around the {pose_name}, or in another frame "
+            "than the chain maps to" if strict else "",
+            fix=DECLARE_THE_FRAME if strict else ""))
     return out
 
 
