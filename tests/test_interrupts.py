@@ -118,7 +118,9 @@ def test_ctrl_c_in_every_phase_ends_the_run_with_torque_off(pytester, tmp_path, 
         assert "so101: run interrupted (Ctrl-C)" in out, out[-3000:]
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, pytest.param(signal.SIGHUP,
+                                                                marks=pytest.mark.slow)],
+                         ids=["SIGTERM", "SIGHUP"])
 def test_sigterm_and_sighup_during_motion_end_like_ctrl_c(pytester, tmp_path, sig):
     """A CI runner's cancel (SIGTERM) or a closed SSH session (SIGHUP) during motion used to
     kill pytest with torque on (5 of 5 runs): they end like Ctrl-C, torque off on all six
@@ -146,7 +148,7 @@ def pytest_sessionfinish(session):
 """
 
 
-@pytest.mark.parametrize("to", ["controller", "group"])
+@pytest.mark.parametrize("to", ["controller", pytest.param("group", marks=pytest.mark.slow)])
 def test_ctrl_c_on_a_fleet_under_xdist_reaches_every_worker_once(pytester, to):
     """Two arms, ``pytest -n 2``, both moving. A SIGINT to the controller's pid alone (a CI
     runner's cancel) reached only the controller: the workers moved their arms on until

@@ -318,3 +318,14 @@ def test_inputs_read_a_derived_mapping_with_their_calibration(tmp_path):
     assert replace(inputs, calibration=leader).mapping.derived_from == leader.source
     assert inputs.mapping.sim_to_robot.scale[5] < 52 < replace(
         inputs, calibration=leader).mapping.sim_to_robot.scale[5]
+
+
+@pytest.mark.parametrize("pose", ["[0, 0, 1e300, 0, 0, 0]", "[0, 0, 4.0, 0, 0, 0]"])
+def test_a_reference_pose_the_arm_cannot_reach_is_refused(tmp_path, pose):
+    """reference_pose was taken as given (1e300 accepted) while rest_pose was range-checked:
+    both name the joint, the field and the value now."""
+    path = tmp_path / "map.toml"
+    path.write_text(VALID.replace('model = "so101-new-calib"',
+                                  f'model = "so101-new-calib"\nreference_pose = {pose}'))
+    with raises_config_error(path, "elbow_flex", "sim.reference_pose", "cannot rest there"):
+        load_mapping(path)

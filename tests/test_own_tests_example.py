@@ -43,6 +43,7 @@ def test_the_example_project_passes_from_a_copy_outside_the_checkout(tmp_path):
     ("np.deg2rad(-10.0)", "np.deg2rad(0.0)"),                             # gripper's zero off
     ("robot = np.rad2deg(q)", "robot = q * 57.0"),                        # a rounded scale
 ])
+@pytest.mark.slow
 def test_a_bug_planted_in_the_converter_is_caught(tmp_path, bug):
     done = run_copy(tmp_path, bug, "tests/test_converter.py")
     assert done.returncode == 1, done.stdout[-3000:]

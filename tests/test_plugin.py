@@ -368,6 +368,7 @@ def test_bus(so101_bus, so101_calibration):
 """
 
 
+@pytest.mark.slow
 def test_the_twin_is_an_arm_of_its_own_never_a_copy_of_the_file_under_test(run, pytester):
     """With --so101-calibration alone the twin calibrates itself: its registers are its own,
     and every check that compares an arm with the file skips saying no arm is present.

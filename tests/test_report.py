@@ -109,6 +109,7 @@ def test_schema_rejects_a_broken_record():
         schema_validate(bad)
 
 
+@pytest.mark.slow
 def test_accept_then_a_30_tick_homing_change_fails_naming_the_joint(run, pytester, tmp_path):
     arm = tmp_path / "my_arm.json"
     arm.write_bytes(EXAMPLE_CALIBRATION.read_bytes())
@@ -166,6 +167,7 @@ def test_junit_carries_provenance_as_testsuite_properties_only(run, pytester):
     assert xml.count("<properties>") == 1                 # the testsuite's, no testcase's
 
 
+@pytest.mark.slow
 def test_xdist_runs_give_the_same_record_and_page(run, pytester):
     run(str(SUITES), *FILES, *QUICK, html=True)
     record = pytester.path / "reports/so101-record.json"

@@ -381,3 +381,19 @@ def test_bf16_and_f16_stats_are_read(tmp_path):
     stats = load_stats(path)
     np.testing.assert_array_equal(stats.mean, np.arange(1, 7))
     np.testing.assert_array_equal(stats.std, np.ones(6))
+
+
+def test_safetensors_metadata_that_is_not_text_is_refused(tmp_path):
+    """The format maps __metadata__ text to text; a file that breaks it is named, not read."""
+    path = tmp_path / "model.safetensors"
+    save_file({"normalize_targets.buffer_action.mean": np.zeros(6, np.float32),
+               "normalize_targets.buffer_action.std": np.ones(6, np.float32)}, str(path))
+    raw = path.read_bytes()
+    size = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + size])
+    header["__metadata__"] = {"format": "pt", "steps": 3}
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    path.write_bytes(len(text).to_bytes(8, "little") + text + raw[8 + size:])
+    with raises_config_error(path, "__metadata__.steps", "must be text", "int"):
+        load_stats(path, feature="action")

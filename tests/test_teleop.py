@@ -129,6 +129,7 @@ def test_the_emulated_pair_passes(run):
     assert outcomes["passed"] == 14 and outcomes["skipped"] == 1
 
 
+@pytest.mark.slow
 def test_a_leader_17_degrees_off_fails_naming_the_joint_and_the_shift(run):
     """elbow_flex:stale=193: the leader's zero 193 ticks (17.0 deg) off, as in lerobot
     #3758. Its rest reading shows the shift, and teleoperated the follower misses the

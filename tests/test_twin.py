@@ -297,6 +297,7 @@ def test_a_base_placed_by_eye_is_allowed_a_few_degrees_at_rest(run, tmp_path, of
                                       r"not where it was folded: no stop holds it"])
 
 
+@pytest.mark.slow
 def test_gear_play_inside_the_backlash_bound_is_no_reach_failure(run, tmp_path):
     """1 deg of play on the gripper (under the 1.5 deg backlash bound; new STS3215 have
     about that): the reach test judges steady-state error against the tracking bound."""

@@ -388,6 +388,20 @@ def _tensor(fh: BinaryIO, entry: object, data_start: int, data_size: int, *, sou
     return values
 
 
+def _text_metadata(metadata: object, source: str) -> None:
+    """safetensors' ``__metadata__`` maps text to text (the format's rule; a writer that
+    broke it wrote something else)."""
+    if not isinstance(metadata, dict):
+        raise config_error("cannot read safetensors: __metadata__ is not an object of text "
+                           "values", source=source, field="__metadata__",
+                           value=type(metadata).__name__)
+    for key, value in metadata.items():
+        if not isinstance(value, str):
+            raise config_error("cannot read safetensors: __metadata__ values must be text",
+                               source=source, field=f"__metadata__.{key}",
+                               value=type(value).__name__)
+
+
 def read_safetensors(path: str | Path, what: str,
                      wanted: Callable[[str], bool]) -> dict[str, np.ndarray]:
     """The tensors whose names ``wanted`` accepts, read without loading the rest.
@@ -417,6 +431,7 @@ def read_safetensors(path: str | Path, what: str,
             if not isinstance(header, dict):
                 raise config_error("cannot read safetensors: the header is not a JSON "
                                    "object", source=source)
+            _text_metadata(header.get("__metadata__", {}), source)
             data_start = 8 + header_size
             return {key: _tensor(fh, entry, data_start, size - data_start, source=source,
                                  key=key)

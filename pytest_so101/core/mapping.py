@@ -432,6 +432,8 @@ def parse_mapping(data: Mapping[str, object], *, source: str = "<memory>") -> Ma
     if "reference_pose" in sim:
         reference_pose = per_joint(sim["reference_pose"], source=source,
                                     field_name="sim.reference_pose")
+        _within_reach(reference_pose, KNOWN_MODELS[model].limits, source=source,
+                      field_name="sim.reference_pose")
         reference_name = "sim.reference_pose"
     rest_pose = None
     if "rest_pose" in sim:
