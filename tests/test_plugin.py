@@ -32,7 +32,12 @@ EXAMPLES = {
 }
 
 
-@pytest.mark.parametrize("name", EXAMPLES)
+#: Two examples whose stats and mapping the others share: left to .ci/run (pytest -m slow).
+SLOW_EXAMPLES = ("degrees+action", "degrees+plain")
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_EXAMPLES
+                                  else n for n in EXAMPLES])
 def test_every_bundled_example_passes_the_suites(run, name):
     """Every suite on every example; motion once (tests/test_twin.py), not per example."""
     result = run(str(SUITES), *EXAMPLES[name], "-m", "not so101_motion")

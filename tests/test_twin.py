@@ -199,6 +199,7 @@ def _watched_run(run, twin, *args, suites: tuple[str, ...] = MOTION_SUITES):
     return result, np.array(watch.worst_deg)
 
 
+@pytest.mark.slow
 def test_mirrored_elbow_on_the_hardware_path_fails_by_gravity_and_never_swings(run, tmp_path):
     """The mirrored elbow that once passed the jog and swung 178 deg: gravity names it,
     nothing moves it more than 3 deg during the whole run (motion allowed)."""
