@@ -747,3 +747,53 @@ def test_one_arm_of_a_two_arm_recording_is_chosen_or_asked_for(tmp_path):
         load_dataset(root)
     with raises_config_error(str(DATASETS / "healthy"), "one arm", "'left'"):
         load_dataset(DATASETS / "healthy", "left")
+
+
+def _rewrite_frames(root, change):
+    path = next((root / "data").rglob("*.parquet"))
+    table = pq.read_table(path)
+    pq.write_table(change(table), path)
+
+
+def _rewrite_info(root, change):
+    path = root / "meta" / "info.json"
+    info = json.loads(path.read_text())
+    change(info)
+    path.write_text(json.dumps(info))
+
+
+def _set_column(name, values):
+    def change(table):
+        i = table.column_names.index(name)
+        return table.set_column(i, name, pa.array(values(table.num_rows)))
+    return change
+
+
+@pytest.mark.parametrize(("frames", "info", "parts"), [
+    (_set_column("episode_index", lambda n: np.full(n, 2**62, dtype=np.int64)), None,
+     ["episode_index", "no episode number", "4611686018427387904"]),
+    (_set_column("episode_index", lambda n: np.full(n, -1, dtype=np.int64)), None,
+     ["episode_index", "frame 0 holds no episode number", "-1"]),
+    (_set_column("timestamp", lambda n: np.full(n, np.nan, dtype=np.float32)), None,
+     ["timestamp", "is no time", "nan"]),
+    (lambda t: t.drop_columns(["episode_index"]), None,
+     ["no episode_index column", "LeRobot writes one on every frame"]),
+    (None, lambda info: info.update(codebase_version="v2.1"),
+     ["codebase_version", "'v2.1'", "convert_dataset_v21_to_v30"]),
+    (None, lambda info: info["features"][STATE].update(shape="[6]"),
+     [f"features.{STATE}.shape", "list of whole numbers"]),
+    (None, lambda info: info["features"][ACTION].update(shape=[7]),
+     [f"features.{ACTION}.shape", "must be [6]"]),
+    (None, lambda info: info.update(padding="x" * (4 * 1024 * 1024)),
+     ["info.json", "4 MiB"]),
+])
+def test_a_dataset_that_no_recording_could_be_is_refused_in_one_line(tmp_path, frames, info,
+                                                                     parts):
+    """Each was 'all checks hold' before: refused now, naming the file, field and value."""
+    root = small(tmp_path)
+    if frames:
+        _rewrite_frames(root, frames)
+    if info:
+        _rewrite_info(root, info)
+    with raises_config_error(*parts):
+        load_dataset(root)

@@ -28,7 +28,13 @@ STATE, ACTION = "observation.state", "action"
 FEATURES = (STATE, ACTION)
 #: Largest meta/info.json read (real ones are a few kilobytes, a few hundred with
 #: many cameras).
-INFO_LIMIT = 16 * files.MiB
+INFO_LIMIT = 4 * files.MiB            # the bound of every JSON file the project reads
+#: The dataset layouts this reads: v3.0 (LeRobot 0.4 and later) and v2.0 (one stats.json,
+#: frames in parquet with the same columns). v2.1 keeps its stats per episode
+#: (meta/episodes_stats.jsonl): a meta/stats.json beside it is not what LeRobot maintains.
+CODEBASE_VERSIONS = ("v3.0", "v2.0")
+#: An episode number LeRobot could write (its episode_index is an int64 counting from 0).
+MAX_EPISODE = 2**31 - 1
 #: No joint position reaches this magnitude in any unit a dataset is recorded in (ticks
 #: stop at 4095, degrees at a turn, -100..100 at 100): a larger value is corrupt data.
 LARGEST_VALUE = 1e5
@@ -140,6 +146,13 @@ def _read_info(root: Path) -> dict:
                            "data/**/*.parquet)", source=str(root))
     info = files.table(files.read_json(path, "dataset info", INFO_LIMIT), source=str(path),
                        field=None)
+    version = info.get("codebase_version")
+    if version not in CODEBASE_VERSIONS:
+        raise config_error(
+            f"codebase_version {version!r}: this reads LeRobot {' and '.join(CODEBASE_VERSIONS)} "
+            "datasets (v2.1 keeps its stats per episode: convert it with LeRobot's "
+            "lerobot.datasets.v30.convert_dataset_v21_to_v30)", source=str(path),
+            field="codebase_version", value=version)
     features = files.table(info.get("features"), source=str(path), field="features")
     for name in FEATURES:
         if name not in features:
@@ -191,17 +204,54 @@ def _column(table, name: str, *, source: str, width: int = N_JOINTS) -> np.ndarr
     return values.to_numpy(zero_copy_only=False).astype(np.float64).reshape(-1, width)
 
 
-def _index(table, name: str, rows: int, *, source: str) -> np.ndarray | None:
+def _index(table, name: str, *, source: str) -> np.ndarray:
+    """The episode number of every frame: LeRobot writes one on each (0 and up)."""
     import pyarrow as pa
 
     if name not in table.column_names:
-        return None
+        raise config_error(f"no {name} column: LeRobot writes one on every frame (columns: "
+                           f"{', '.join(table.column_names)})", source=source, field=name)
     column = table.column(name)
     if column.null_count or not pa.types.is_integer(column.type):
         raise config_error("must be a whole number on every frame", source=source, field=name,
                            value=str(column.type))
     out = column.to_numpy()
-    return out if len(out) == rows else None
+    bad = np.flatnonzero((out < 0) | (out > MAX_EPISODE))
+    if len(bad):
+        raise config_error(f"frame {int(bad[0])} holds no episode number (0 to {MAX_EPISODE})",
+                           source=source, field=name, value=int(out[bad[0]]))
+    return out
+
+
+def _timestamps(table, *, source: str) -> None:
+    """Frame times, when the file has them: finite and not negative (s)."""
+    if "timestamp" not in table.column_names:
+        return
+    column = table.column("timestamp")
+    values = column.to_numpy(zero_copy_only=False).astype(np.float64) \
+        if not column.null_count else None
+    if values is None:
+        raise config_error(f"{column.null_count} frames have no timestamp", source=source,
+                           field="timestamp")
+    bad = np.flatnonzero(~np.isfinite(values) | (values < 0))
+    if len(bad):
+        raise config_error(f"frame {int(bad[0])}'s timestamp is no time (s, finite, 0 or more)",
+                           source=source, field="timestamp", value=float(values[bad[0]]))
+
+
+def _shape(spec: dict, width: int, *, source: str, feature: str) -> None:
+    """A feature's declared shape: [width] (six numbers an arm, twelve two arms)."""
+    shape = spec.get("shape")
+    if shape is None:
+        return
+    if not (isinstance(shape, list) and all(isinstance(n, int) and not isinstance(n, bool)
+                                            for n in shape)):
+        raise config_error("shape must be a list of whole numbers", source=source,
+                           field=f"features.{feature}.shape", value=repr(shape)[:60])
+    if shape != [width]:
+        raise config_error(f"shape must be [{width}] ({width} joint positions, as its names "
+                           "say)", source=source, field=f"features.{feature}.shape",
+                           value=repr(shape)[:60])
 
 
 def _finite(values: np.ndarray, feature: str, source: str) -> None:
@@ -236,6 +286,8 @@ def load_datasets(path: str | Path) -> dict[str | None, Dataset]:
         raise config_error(f"{STATE} names arms {arms} but {ACTION} names "
                            f"{tuple(columns[ACTION])}", source=info_path, field="features")
     width = len(arms) * N_JOINTS
+    for feature in FEATURES:
+        _shape(info["features"][feature], width, source=info_path, feature=feature)
     data_files = tuple(sorted((root / "data").rglob("*.parquet"))) \
         if (root / "data").is_dir() else ()
     if not data_files:
@@ -250,8 +302,8 @@ def load_datasets(path: str | Path) -> dict[str | None, Dataset]:
         source = str(data_file)
         try:
             present = pq.read_schema(data_file).names
-            table = pq.read_table(data_file, columns=[c for c in (*FEATURES, "episode_index")
-                                                      if c in present])
+            table = pq.read_table(data_file, columns=[
+                c for c in (*FEATURES, "episode_index", "timestamp") if c in present])
         except Exception as exc:             # pyarrow's own errors: a broken file
             raise config_error(f"not a readable parquet file ({type(exc).__name__}: "
                                f"{str(exc).splitlines()[0] if str(exc) else 'no detail'})",
@@ -260,10 +312,8 @@ def load_datasets(path: str | Path) -> dict[str | None, Dataset]:
             values = _column(table, feature, source=source, width=width)
             _finite(values, feature, source)
             parts[feature].append(values)
-        episode = _index(table, "episode_index", table.num_rows, source=source)
-        if episode is None:                  # no episodes recorded: one per file
-            episode = np.full(table.num_rows, len(parts["episode"]), dtype=np.int64)
-        parts["episode"].append(episode.astype(np.int64))
+        _timestamps(table, source=source)
+        parts["episode"].append(_index(table, "episode_index", source=source).astype(np.int64))
     if not sum(len(part) for part in parts[STATE]):
         raise config_error(f"no frames: the {len(data_files)} data/**/*.parquet files hold "
                            "no rows", source=str(root))
