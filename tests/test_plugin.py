@@ -519,3 +519,22 @@ def test_p(so101_calibration, so101_mapping, so101_stats, so101_rest_pose, x):
         (line,) = [line for line in out.splitlines() if shown in line]
         assert len(line) < 200, line
     assert "array(" not in out
+
+
+def test_a_test_holding_the_emulated_arm_and_the_users_file_is_told_they_are_two_arms(
+        run, pytester):
+    """so101_bus without --hardware is the emulated arm of its own; with the user's
+    calibration beside it a comparison passed by coincidence: the test is warned, naming
+    both and the ways out; with --so101-twin-arm (an arm built from the file) it is not."""
+    pytester.makepyfile("""
+def test_compare(so101_bus, so101_calibration):
+    assert so101_bus.read_positions().shape == (6,)
+""")
+    result = run("--so101-calibration", str(EXAMPLE_CALIBRATION), "-W", "default")
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines([f"*so101_bus is the emulated arm of its own*so101_calibration "
+                                 f"is {EXAMPLE_CALIBRATION}: they describe two different arms*"])
+    result = run("--so101-calibration", str(EXAMPLE_CALIBRATION), "--so101-twin-arm",
+                 str(EXAMPLE_CALIBRATION))
+    result.assert_outcomes(passed=1)
+    assert "two different arms" not in result.stdout.str()

@@ -250,6 +250,30 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return header_lines(context_of(config))
 
 
+#: Said when one test holds the emulated arm of its own and the user's calibration.
+TWO_ARMS = ("so101_bus is the emulated arm of its own (calibrated by its own procedure), "
+            "so101_calibration is {source}: they describe two different arms, and comparing "
+            "them proves nothing. Convert the bus's readings with so101_bus.read_calibration(), "
+            "or run with --so101-twin-arm {source} (an emulated arm built from your file: its "
+            "readings prove your code, not the file), or --hardware on your arm")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test that uses both the emulated arm of its own and the user's calibration is told
+    they are two arms (it once passed comparing them by coincidence)."""
+    names = set(getattr(item, "fixturenames", ()))
+    if not {"so101_bus", "so101_calibration"} <= names or FLEET_KEY in item.config.stash or \
+            item.path.parent.name == "suites":      # the suites skip arm-side checks, saying so
+        return
+    settings = item.config.stash.get(SETTINGS_KEY, None)
+    if settings is None or settings["hardware"].value or settings["twin_arm"].value or \
+            not settings["calibration"].value:
+        return
+    calibration = context_of(item.config).calibration
+    if calibration is not None:
+        item.warn(pytest.PytestWarning(TWO_ARMS.format(source=calibration.source)))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Order: the arm as the user left it first (at rest), then read-only tests, then
     motion (so a joint that failed a read-only check is known before anything moves).
