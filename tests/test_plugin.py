@@ -454,10 +454,12 @@ def test_so101_emulator_injects_faults_per_test(run, pytester):
 
 def test_a_copy_of_the_file_under_test_is_not_an_independent_twin_arm(run, pytester, tmp_path):
     """The twin built from a copy of the calibration under test would agree with it by
-    construction: the arm-side checks skip, unless a physical fault makes the arm differ."""
+    construction: the arm-side checks of the suites skip, unless a physical fault makes the
+    arm differ (a user's own test gets that arm: the test below)."""
     copy = tmp_path / "copy.json"
     copy.write_bytes(EXAMPLE_CALIBRATION.read_bytes())
-    pytester.makepyfile("def test_arm(so101_arm):\n    pass\n")
+    pytester.mkdir("suites").joinpath("test_arm.py").write_text(
+        "def test_arm(so101_arm):\n    pass\n")
     result = run("--so101-calibration", str(EXAMPLE_CALIBRATION), "--so101-twin-arm",
                  str(copy), "-rs")
     result.assert_outcomes(skipped=1)
@@ -538,3 +540,18 @@ def test_compare(so101_bus, so101_calibration):
                  str(EXAMPLE_CALIBRATION))
     result.assert_outcomes(passed=1)
     assert "two different arms" not in result.stdout.str()
+
+
+def test_an_emulated_arm_built_from_the_users_file_serves_their_own_tests(run, pytester):
+    """--so101-twin-arm with the calibration under test: the suites skip (they would agree
+    by construction), the user's own test gets so101_arm, and the header labels the arm."""
+    pytester.makepyfile("""
+def test_my_code_on_the_arm(so101_arm):
+    assert so101_arm.read_ticks().shape == (6,)
+""")
+    result = run("--so101-calibration", str(EXAMPLE_CALIBRATION), "--so101-twin-arm",
+                 str(EXAMPLE_CALIBRATION))
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["so101: emulated arm: the MuJoCo twin, the arm * describes "
+                                 "(built from the calibration under test: its readings prove "
+                                 "your code, not the file)"])

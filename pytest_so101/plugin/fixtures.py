@@ -292,6 +292,9 @@ class ArmPresence:
     evidence: Evidence = Evidence.SERVO
     self_calibrated: bool = False
     hardware: bool = False
+    #: the twin is built from the calibration under test: no evidence about that file, an
+    #: arm your own code can be tested on (so101_arm serves tests outside the suites)
+    built_from_file: bool = False
 
 
 def arm_presence(ctx: So101Context) -> ArmPresence:
@@ -311,7 +314,8 @@ def arm_presence(ctx: So101Context) -> ArmPresence:
         return ArmPresence(False, f"the twin would be built from the calibration under test "
                            f"({ctx.calibration.source}: {twin_arm} holds the same values) and "
                            "agree with it by construction: give --so101-twin-arm another "
-                           "arm's file, or a physical fault with --so101-twin-fault")
+                           "arm's file, or a physical fault with --so101-twin-fault",
+                           evidence=Evidence.TWIN, built_from_file=True)
     return ArmPresence(True, evidence=Evidence.TWIN)
 
 
@@ -463,12 +467,16 @@ def so101_sim(so101_context: So101Context):
 
 @pytest.fixture
 def so101_arm(so101_bus, so101_calibration: Calibration, so101_context: So101Context,
-              so101_arm_presence: ArmPresence, pytestconfig: pytest.Config):
+              so101_arm_presence: ArmPresence, pytestconfig: pytest.Config,
+              request: pytest.FixtureRequest):
     """The arm described by the calibration under test: read and command joint positions
     (ticks or the sim frame through the mapping) with the safety envelope built in; joints
     whose read-only checks failed in this run are never moved; torque off at teardown.
-    Skips when no such arm is present (the twin is an arm of its own)."""
-    if not so101_arm_presence.present:
+    Skips when no such arm is present (the twin is an arm of its own). A twin built from
+    the calibration under test (``--so101-twin-arm`` the same file) serves your own tests
+    (its readings prove your code, not the file); the suites, which judge the file, skip."""
+    yours = so101_arm_presence.built_from_file and request.node.path.parent.name != "suites"
+    if not so101_arm_presence.present and not yours:
         pytest.skip(so101_arm_presence.reason)
     from ..bus.arm import Arm
     from ..core.safety import SafetyEnvelope

@@ -15,8 +15,11 @@ def header_lines(ctx: So101Context) -> list[str]:
         motion = "motion allowed" if s["allow_motion"].value else "read-only"
         lines.append(f"so101: real arm on {s['port'].value} ({motion})")
     elif s["twin_arm"].value:
+        built = ctx.calibration is not None and \
+            str(s["twin_arm"].value) == str(ctx.calibration.source)
         lines.append(f"so101: emulated arm: the MuJoCo twin, the arm {s['twin_arm'].value} "
-                     "describes")
+                     "describes" + (" (built from the calibration under test: its readings "
+                                    "prove your code, not the file)" if built else ""))
     else:
         mine = "its own scripted calibration is the calibration under test" \
             if ctx.calibration is None else \
