@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pytest_so101.core.arms import load_fleet
 from pytest_so101.core.calibration import load_calibration
+from pytest_so101.core.dataset import CODEBASE_VERSIONS, load_datasets
 from pytest_so101.core.errors import So101ConfigError
 from pytest_so101.core.features import FEATURES
 from pytest_so101.core.joints import MOTOR_NAMES, SO100_MENAGERIE_NAMES
@@ -403,6 +404,27 @@ def _load_arms(folder: Path, options: dict) -> object:
     return fleet
 
 
+DATASET = FIXTURES / "datasets" / "healthy"
+
+
+def _dataset_cases() -> st.SearchStrategy[Case]:
+    """A recorded dataset (its frames and stats as bundled) with its meta/info.json fuzzed."""
+    beside = {str(p.relative_to(DATASET)): p.read_bytes() for p in sorted(DATASET.rglob("*"))
+              if p.is_file() and p.name != "info.json"}
+    info = file_cases([(DATASET / "meta" / "info.json").read_bytes()], json_bytes, json.loads)
+    return st.tuples(info.map(lambda data: {**beside, "meta/info.json": data}), NO_OPTIONS)
+
+
+def _load_dataset(folder: Path, options: dict) -> object:
+    """``load_datasets``; a dataset it accepts must be one it reads (a known layout, a
+    positive fps)."""
+    found = load_datasets(folder)
+    for ds in found.values():
+        if ds.version not in CODEBASE_VERSIONS or not ds.fps > 0:
+            raise UnsoundValueError(f"dataset version {ds.version!r}, fps {ds.fps} accepted")
+    return found
+
+
 FUZZERS: dict[str, Fuzzer] = {f.name: f for f in (
     Fuzzer("calibration", _one("arm.json", file_cases(
         [(FIXTURES / "calibration/robots/so_follower/example_arm.json").read_bytes()],
@@ -421,6 +443,7 @@ FUZZERS: dict[str, Fuzzer] = {f.name: f for f in (
     Fuzzer("baseline", _one("0001.json", file_cases([_record()], json_bytes, json.loads)),
            _load_baseline),
     Fuzzer("arms", _arms_cases(), _load_arms),
+    Fuzzer("dataset-info", _dataset_cases(), _load_dataset),
 )}
 
 
