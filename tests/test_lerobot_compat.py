@@ -335,7 +335,9 @@ def test_a_horn_reseated_after_lerobot_calibrated_fails_the_rest_pose(lerobot_tw
         result = run_suites_on(run, reseated.port, path)
     assert result.ret == 1
     result.stdout.re_match_lines([r"elbow_flex: rest reading vs mapped rest pose = .* FAIL: .*"
-                                  r"Likely cause: the horn was re-seated 1 spline tooth"])
+                                  r"Likely cause: elbow_flex reads \+14.4 deg from the rest "
+                                  r"pose: if it is on its stop, the horn was re-seated 1 spline "
+                                  r"tooth"])
 
 
 def test_a_mirrored_motor_lerobot_calibrated_fails_by_gravity(calibrate, run, tmp_path):
