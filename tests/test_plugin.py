@@ -520,8 +520,8 @@ def test_p(so101_calibration, so101_mapping, so101_stats, so101_rest_pose, x):
     for shown in (f"so101_calibration=Calibration('{EXAMPLE_CALIBRATION}')",
                   "so101_mapping=MappingFile(", "so101_stats=NormStats(",
                   "so101_rest_pose=RestPose(["):
-        (line,) = [line for line in out.splitlines() if shown in line]
-        assert len(line) < 200, line
+        lines = [line for line in out.splitlines() if shown in line]
+        assert lines and all(len(line) < 200 for line in lines), lines
     assert "array(" not in out
 
 
