@@ -188,14 +188,20 @@ def test_suites_pass_with_hardware_on_the_pty_of_so101_twin_serve(run, tmp_path)
 
 #: The suites that read the arm at rest and move it (the rest need no watching).
 MOTION_SUITES = ("test_rest_pose.py", "test_gravity.py", "test_hil.py")
+REST_SUITE = ("test_rest_pose.py",)
+
+
+def _hardware_run(run, twin, *args, suites: tuple[str, ...] = MOTION_SUITES):
+    """Run suites on the hardware path against the twin's pty, as a user with an arm."""
+    return run(*[str(SUITES / name) for name in suites], *SUITE_FILES, "--hardware",
+               "--so101-port", twin.port, *args)
 
 
 def _watched_run(run, twin, *args, suites: tuple[str, ...] = MOTION_SUITES):
-    """Run suites on the hardware path while watching the twin's true joint angles through
-    its control socket; return the result and the largest excursion (deg)."""
+    """:func:`_hardware_run` while watching the twin's true joint angles through its
+    control socket; return the result and the largest excursion (deg)."""
     with twin.watching() as watch:
-        result = run(*[str(SUITES / name) for name in suites], *SUITE_FILES, "--hardware",
-                     "--so101-port", twin.port, *args)
+        result = _hardware_run(run, twin, *args, suites=suites)
     return result, np.array(watch.worst_deg)
 
 
@@ -221,8 +227,8 @@ def test_mirrored_elbow_on_the_hardware_path_fails_by_gravity_and_never_swings(r
 def test_an_arm_not_at_rest_is_named_as_such(run, tmp_path):
     calibration = tmp_path / "twin_arm.json"
     with EmulatorProcess("--calibration-out", str(calibration)) as twin:     # at its zero
-        result = run(str(SUITES / "test_rest_pose.py"), *SUITE_FILES, "--hardware",
-                     "--so101-port", twin.port, "--so101-calibration", str(calibration))
+        result = _hardware_run(run, twin, "--so101-calibration", str(calibration),
+                               suites=REST_SUITE)
         assert result.ret == 1
         result.stdout.re_match_lines([
             r"elbow_flex: rest reading vs mapped rest pose = .* Likely cause: the arm is "
@@ -288,9 +294,8 @@ def test_a_base_placed_by_eye_is_allowed_a_few_degrees_at_rest(run, tmp_path, of
         rest = twin.q_sim_rad()                  # folded on its stops by --start rest
         rest[0] += np.deg2rad(off_deg)
         twin.place(rest.tolist())
-        result = run(str(SUITES / "test_rest_pose.py"), *SUITE_FILES, "--hardware",
-                     "--so101-port", twin.port, "--so101-calibration", str(calibration),
-                     "-k", "maps_to_the_reading")
+        result = _hardware_run(run, twin, "--so101-calibration", str(calibration),
+                               "-k", "maps_to_the_reading", suites=REST_SUITE)
     assert result.ret == (0 if passes else 1), result.stdout.str()[-2000:]
     if not passes:
         result.stdout.re_match_lines([r"shoulder_pan: rest reading vs mapped rest pose = [89].* "
@@ -383,9 +388,8 @@ def test_an_open_gripper_is_named_as_possibly_open(run, tmp_path):
         rest = twin.q_sim_rad()
         rest[5] += np.deg2rad(30.0)
         twin.place(rest.tolist())
-        result = run(str(SUITES / "test_rest_pose.py"), *SUITE_FILES, "--hardware",
-                     "--so101-port", twin.port, "--so101-calibration", str(calibration),
-                     "-k", "maps_to_the_reading or folded")
+        result = _hardware_run(run, twin, "--so101-calibration", str(calibration),
+                               "-k", "maps_to_the_reading or folded", suites=REST_SUITE)
     assert result.ret == 1
     result.stdout.re_match_lines([r"gripper: rest reading vs mapped rest pose = 30.* FAIL: .*"
                                   r"Likely cause: gripper reads \+30.\d deg from the rest pose: "
@@ -404,9 +408,8 @@ def test_another_arms_calibration_in_the_servos_is_told_from_an_unfolded_arm(run
               "wrist_flex:stale=-400"]
     with EmulatorProcess("--start", "rest", "--calibration-out", str(calibration),
                          *[a for f in faults for a in ("--twin-fault", f)]) as twin:
-        result = run(str(SUITES / "test_rest_pose.py"), *SUITE_FILES, "--hardware",
-                     "--so101-port", twin.port, "--so101-calibration", str(calibration),
-                     "-k", "folded")
+        result = _hardware_run(run, twin, "--so101-calibration", str(calibration),
+                               "-k", "folded", suites=REST_SUITE)
     assert result.ret == 1
     result.stdout.re_match_lines([r"all: joints off the rest pose = \d joints .* Likely cause: "
                                   r"the calibration is not this arm's .*read outside the "

@@ -68,8 +68,7 @@ class Assembly:
         return (raw - self.raw_at_zero) / (self.direction * TICKS_PER_RAD)
 
 
-def assemblies_for(calibration: Calibration, limits_lower: np.ndarray,
-                   limits_upper: np.ndarray) -> list[Assembly]:
+def assemblies_for(calibration: Calibration, limits_lower: np.ndarray) -> list[Assembly]:
     """Assemblies of an arm that this calibration describes exactly: the sim zero reads
     the middle of each recorded sweep (LeRobot's DEGREES zero), the gripper closed on its
     stop (the sim's lower limit, where its rest pose is) reads the end of its recorded
@@ -361,7 +360,7 @@ def build_twin(*, mjcf: str | None = None, calibration: Calibration | None = Non
                                  "to calibrate itself (no --calibration)")
             held[fault.joint] = np.deg2rad(fault.value)
     if calibration is not None:
-        assemblies = assemblies_for(calibration, sim.limits.lower_rad, sim.limits.upper_rad)
+        assemblies = assemblies_for(calibration, sim.limits.lower_rad)
     else:
         assemblies = hidden_assemblies(role)
     for fault in before:

@@ -56,6 +56,7 @@ from .stash import (
     SETTINGS_KEY,
     context_of,
     frozen_joints,
+    in_the_suites,
 )
 
 #: The library's errors a test meets on an arm: they say what happened in one line.
@@ -263,7 +264,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     they are two arms (it once passed comparing them by coincidence)."""
     names = set(getattr(item, "fixturenames", ()))
     if not {"so101_bus", "so101_calibration"} <= names or FLEET_KEY in item.config.stash or \
-            item.path.parent.name == "suites":      # the suites skip arm-side checks, saying so
+            in_the_suites(item):                    # the suites skip arm-side checks, saying so
         return
     settings = item.config.stash.get(SETTINGS_KEY, None)
     if settings is None or settings["hardware"].value or settings["twin_arm"].value or \

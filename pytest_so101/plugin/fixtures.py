@@ -25,6 +25,7 @@ from .stash import (
     REPORTER_KEY,
     context_of,
     frozen_joints,
+    in_the_suites,
 )
 
 if TYPE_CHECKING:
@@ -475,7 +476,7 @@ def so101_arm(so101_bus, so101_calibration: Calibration, so101_context: So101Con
     Skips when no such arm is present (the twin is an arm of its own). A twin built from
     the calibration under test (``--so101-twin-arm`` the same file) serves your own tests
     (its readings prove your code, not the file); the suites, which judge the file, skip."""
-    yours = so101_arm_presence.built_from_file and request.node.path.parent.name != "suites"
+    yours = so101_arm_presence.built_from_file and not in_the_suites(request.node)
     if not so101_arm_presence.present and not yours:
         pytest.skip(so101_arm_presence.reason)
     from ..bus.arm import Arm

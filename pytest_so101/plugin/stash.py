@@ -45,3 +45,10 @@ def context_of(config: pytest.Config) -> So101Context:
 
         config.stash[CONTEXT_KEY] = load_context(config.stash[SETTINGS_KEY])
     return config.stash[CONTEXT_KEY]
+
+
+def in_the_suites(node: pytest.Item) -> bool:
+    """Whether a test is one of the plugin's suites (``suites/``, ``pytest_so101.suites``),
+    which judge the user's files, not the user's own code."""
+    return node.path.parent.name == "suites"
+
